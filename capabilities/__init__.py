@@ -1,0 +1,1 @@
+"""Capabilities: one module per capability, built on tools and game models."""

@@ -1,0 +1,1 @@
+"""Backends (PostgreSQL, Qdrant, RabbitMQ, LLM) and the smolagents tools over them."""
