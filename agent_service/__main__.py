@@ -1,0 +1,3 @@
+from agent_service.cli import main
+
+main()

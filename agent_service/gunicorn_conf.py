@@ -1,0 +1,36 @@
+"""Gunicorn configuration used by `agent-service serve`.
+
+gthread workers: each request is a thread, so a slow backend call does not block the
+worker. The app is not preloaded, so every worker builds its own pools after the fork.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+worker_class = "gthread"
+preload_app = False
+accesslog = None  # the app writes its own JSON access lines
+errorlog = "-"
+keepalive = 5
+max_requests = 0
+forwarded_allow_ips = "127.0.0.1"
+control_socket_disable = True  # gunicorn >= 27: no socket under $HOME (read-only under systemd)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """Drop a dead worker's live gauges from the shared metrics directory."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    """Close this worker's pools and clients on a graceful stop."""
+    app = getattr(worker, "wsgi", None)
+    state = getattr(app, "extensions", {}).get("agent") if app is not None else None
+    if state is not None:
+        state.readiness.close()
+        state.backends.close()

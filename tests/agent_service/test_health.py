@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+
+def test_health_is_open_and_reports_version(client):
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.json["status"] == "ok"
+    assert response.json["version"]
+    assert response.headers["X-Request-ID"]
+
+
+def test_ready_with_external_postgres_and_embedded_qdrant(client):
+    response = client.get("/ready")
+    body = response.json
+    assert response.status_code == 200, body
+    assert body["status"] == "ready"
+    assert body["components"]["postgres"]["mode"] == "external"
+    assert body["components"]["postgres"]["status"] == "up"
+    assert body["components"]["qdrant"] == {
+        **body["components"]["qdrant"],
+        "mode": "embedded",
+        "status": "up",
+    }
+    assert body["components"]["rabbitmq"]["status"] == "disabled"
+    assert body["components"]["llm"]["status"] == "disabled"
