@@ -1,0 +1,192 @@
+"""Expected-value engine: the value and risk of each action in a game state.
+
+Each action is valued as the expected change of the player's book (position marked to
+market plus an open sidebet) caused by choosing it now:
+- `hold`: keep the position one more tick: it survives with 1 - h and moves by the
+  drift, or the rug takes it;
+- `sell`: close the position (pays the commission);
+- `buy`: hold, plus a new stake bought at the current price;
+- `sidebet`: hold, plus a sidebet whose window is the mode's, won when the rug comes
+  inside it.
+One tick ahead is enough for the position: when the per-tick value of holding turns
+negative it stays negative under a constant or rising hazard, so the myopic choice is
+the optimal stopping choice. Uncertainty comes from the models' intervals: every action
+is valued at five parameter scenarios (the estimates, and each corner of the hazard and
+drift intervals); the recommendation is `decisive` when it wins in all five.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+ACTIONS = ("hold", "buy", "sell", "sidebet")
+# (hazard bound, drift bound): 0 estimate, 1 low, 2 high
+_SCENARIOS = ((0, 0), (1, 1), (1, 2), (2, 1), (2, 2))
+
+
+class HazardView(Protocol):
+    def hazard(self, tick: int) -> tuple[float, float, float]: ...
+    def rug_within(self, tick: int, horizon: int) -> tuple[float, float, float]: ...
+
+
+class PriceView(Protocol):
+    down_share: float
+
+    def drift_at(self, price: float) -> tuple[float, float, float]: ...
+    def volatility(self, price: float) -> float: ...
+
+
+@dataclass(frozen=True)
+class Economics:
+    """The mode's rules that turn probabilities into SOL (configuration, not fitted)."""
+
+    commission: float
+    sidebet_profit_multiple: float
+    sidebet_span: int  # ticks after placement whose rug still wins
+    sidebet_cooldown_ticks: int
+    min_bet: float
+    max_bet: float
+
+
+@dataclass(frozen=True)
+class Position:
+    """What the engine needs of a game state."""
+
+    tick: int
+    price: float
+    position_qty: float = 0.0
+    sidebet_start_tick: int | None = None
+
+
+@dataclass(frozen=True)
+class ActionValue:
+    action: str
+    available: bool
+    expected_value: float
+    ev_low: float
+    ev_high: float
+    risk: float  # standard deviation of the outcome, SOL
+    probability_of_loss: float
+    horizon_ticks: int
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Decision:
+    values: tuple[ActionValue, ...]
+    best: str
+    runner_up: str | None
+    decisive: bool  # the best action wins under every parameter scenario
+    margin: float  # best minus runner-up expected value, SOL
+
+    def value(self, action: str) -> ActionValue:
+        return next(v for v in self.values if v.action == action)
+
+
+def _sidebet_block(state: Position, econ: Economics) -> str | None:
+    if state.sidebet_start_tick is None:
+        return None
+    end = state.sidebet_start_tick + econ.sidebet_span
+    if state.tick <= end:
+        return "a sidebet is already active"
+    if state.tick < end + econ.sidebet_cooldown_ticks:
+        return "the sidebet cooldown has not passed"
+    return None
+
+
+def _scenario_values(
+    state: Position,
+    hazard: HazardView,
+    price: PriceView,
+    econ: Economics,
+    stake: float,
+    hz: int,
+    mu_i: int,
+) -> dict[str, float]:
+    h = hazard.hazard(state.tick + 1)[hz]
+    mu = price.drift_at(state.price)[mu_i]
+    growth = (1 - h) * (1 + mu) - 1  # expected change per SOL held one tick
+    held = state.position_qty * state.price
+    p_win = hazard.rug_within(state.tick, econ.sidebet_span)[hz]
+    return {
+        "hold": held * growth,
+        "sell": -econ.commission * held,
+        "buy": held * growth + stake * (1 - econ.commission) * (growth + 1) - stake,
+        "sidebet": held * growth + stake * (p_win * econ.sidebet_profit_multiple - (1 - p_win)),
+    }
+
+
+def evaluate(
+    state: Position, hazard: HazardView, price: PriceView, econ: Economics, stake: float
+) -> Decision:
+    """Value every action in `state`; `stake` is the SOL a buy or sidebet would put in."""
+    stake = min(max(stake, econ.min_bet), econ.max_bet)
+    runs = [_scenario_values(state, hazard, price, econ, stake, hz, mu) for hz, mu in _SCENARIOS]
+    held = state.position_qty * state.price
+    h = hazard.hazard(state.tick + 1)[0]
+    mu = price.drift_at(state.price)[0]
+    sigma = price.volatility(state.price)
+    p_win = hazard.rug_within(state.tick, econ.sidebet_span)[0]
+    blocked = {
+        "sell": "no position to sell" if held <= 0 else None,
+        "sidebet": _sidebet_block(state, econ),
+        "buy": None,
+        "hold": None,
+    }
+
+    def move_risk(amount: float) -> tuple[float, float]:
+        if amount <= 0:
+            return 0.0, 0.0
+        second = h * amount**2 + (1 - h) * amount**2 * (sigma**2 + mu**2)
+        mean = amount * ((1 - h) * (1 + mu) - 1)
+        return (max(second - mean**2, 0.0) ** 0.5, h + (1 - h) * price.down_share)
+
+    hold_risk, hold_loss = move_risk(held)
+    buy_risk, buy_loss = move_risk(held + stake)
+    bet_sd = stake * (econ.sidebet_profit_multiple + 1) * (p_win * (1 - p_win)) ** 0.5
+    risk = {
+        "hold": (hold_risk, hold_loss, 1),
+        "sell": (0.0, 0.0, 0),
+        "buy": (buy_risk, buy_loss, 1),
+        "sidebet": ((hold_risk**2 + bet_sd**2) ** 0.5, 1 - p_win, econ.sidebet_span),
+    }
+    values = []
+    for action in ACTIONS:
+        evs = [run[action] for run in runs]
+        sd, p_loss, horizon = risk[action]
+        values.append(
+            ActionValue(
+                action=action,
+                available=blocked[action] is None,
+                expected_value=evs[0],
+                ev_low=min(evs),
+                ev_high=max(evs),
+                risk=sd,
+                probability_of_loss=p_loss,
+                horizon_ticks=horizon,
+                note=blocked[action] or "",
+            )
+        )
+    open_actions = [a for a in ACTIONS if blocked[a] is None]
+    ranked = sorted(open_actions, key=lambda a: -runs[0][a])
+    best = ranked[0]
+    runner = ranked[1] if len(ranked) > 1 else None
+    decisive = all(max(open_actions, key=lambda a, r=run: r[a]) == best for run in runs)
+    margin = runs[0][best] - runs[0][runner] if runner else 0.0
+    return Decision(tuple(values), best, runner, decisive, margin)
+
+
+def strategy_for(decision: Decision, state: Position) -> str:
+    """A one-word plan for the recommendation."""
+    holding = state.position_qty * state.price > 0
+    if decision.best == "sell":
+        return "exit_now"
+    if decision.best == "buy":
+        return "aggressive"
+    if decision.best == "sidebet":
+        return "sidebet"
+    if not holding:
+        return "stay_out"
+    hold = decision.value("hold")
+    return "aggressive" if hold.ev_low > 0 else "conservative"

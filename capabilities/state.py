@@ -1,0 +1,73 @@
+"""The game state every capability that takes one accepts (request schema)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from game.rules import available_modes
+
+GAME_ID_PATTERN = r"^\d{8}-[0-9a-f]{16}$"
+
+
+class OpenSidebet(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start_tick: int = Field(ge=0, description="tick at which the sidebet was placed")
+    amount: float = Field(gt=0, description="SOL staked")
+
+
+class LeaderboardEntry(BaseModel):
+    """One row of the protocol's leaderboard (extra protocol fields are kept)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    username: str | None = None
+    level: int | None = None
+    pnl: float | None = None
+    positionQty: float | None = None  # noqa: N815 - the protocol's name
+    sidebetActive: bool | None = None  # noqa: N815 - the protocol's name
+
+
+class GameState(BaseModel):
+    """A live game state as the bot sees it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: str = Field("classic", description="game mode (rules) the round is played under")
+    game_id: str | None = Field(None, pattern=GAME_ID_PATTERN)
+    tick: int = Field(ge=0, le=5000, description="current tickCount")
+    price: float = Field(ge=0, le=1e6, description="current multiplier")
+    position_qty: float = Field(0.0, ge=0, description="tokens held")
+    avg_cost: float | None = Field(None, ge=0)
+    cash: float | None = Field(None, ge=0)
+    sidebet: OpenSidebet | None = None
+    recent_prices: list[float] | None = Field(
+        None, max_length=5000, description="prices of the last ticks, oldest first"
+    )
+    leaderboard: list[LeaderboardEntry] | None = Field(None, max_length=100)
+
+    @field_validator("mode")
+    @classmethod
+    def _known_mode(cls, value: str) -> str:
+        modes = available_modes()
+        if value not in modes:
+            raise ValueError(f"unknown mode {value!r}; one of: {', '.join(modes)}")
+        return value
+
+    @field_validator("sidebet")
+    @classmethod
+    def _sidebet_not_in_future(
+        cls, value: OpenSidebet | None, info: ValidationInfo
+    ) -> OpenSidebet | None:
+        tick = info.data.get("tick")
+        if value is not None and tick is not None and value.start_tick > tick:
+            raise ValueError(f"start_tick {value.start_tick} is after the current tick {tick}")
+        return value
+
+    @field_validator("recent_prices")
+    @classmethod
+    def _prices_non_negative(cls, value: list[float] | None) -> list[float] | None:
+        if value is not None and any(not (p >= 0) for p in value):
+            raise ValueError("prices must be non-negative numbers")
+        return value
