@@ -25,8 +25,8 @@ class LeaderboardEntry(BaseModel):
     username: str | None = None
     level: int | None = None
     pnl: float | None = None
-    positionQty: float | None = None  # noqa: N815 - the protocol's name
-    sidebetActive: bool | None = None  # noqa: N815 - the protocol's name
+    positionQty: float | None = None
+    sidebetActive: bool | None = None
 
 
 class GameState(BaseModel):

@@ -34,7 +34,7 @@ def test_constant_hazard_is_recognised_on_classic_rounds(classic_rounds):
     model = fit_hazard(classic_rounds.rug_tick)
     assert model.kind == "constant"
     assert model.rate_low < 0.005 < model.rate_high
-    est, lo, hi = model.rug_within(250, 40)
+    _est, lo, hi = model.rug_within(250, 40)
     assert lo < 1 - 0.995**40 < hi
     assert model.hazard(10) == model.hazard(600)
 
@@ -48,7 +48,7 @@ def test_rising_hazard_is_detected_and_its_trend_is_positive(rising_rounds):
     late_tick = rules.hazard_ramp_start + 100
     assert model.hazard(late_tick)[0] > model.hazard(20)[0]
     true_late = float(rules.hazard(late_tick))
-    est, lo, hi = model.hazard(late_tick)
+    _est, lo, hi = model.hazard(late_tick)
     assert lo <= true_late <= hi
 
 
