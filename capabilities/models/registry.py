@@ -1,0 +1,215 @@
+"""Models per game mode, fitted from the stored rounds, versioned and cached.
+
+The first request for a mode fits synchronously (seconds for thousands of rounds); later
+ones get the cached set at once while a background thread checks, at most every
+`check_interval_s`, whether enough new rounds arrived to refit. `peek()` never waits,
+for the real-time path. A mode with too few stored rounds is served from its documented
+rules, marked as such, until history accumulates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import psycopg
+
+from capabilities.models.ev import Economics, HazardView, PriceView
+from capabilities.models.hazard import HazardModel, fit_hazard
+from capabilities.models.price import PriceModel, fit_price
+from capabilities.models.truth import TrueHazard, TruePrice, economics
+from game.rules import load_mode
+from tools.postgres import Database
+
+log = logging.getLogger(__name__)
+
+_ROUNDS_SQL = """
+SELECT game_id, rug_tick FROM games
+WHERE mode = %(mode)s AND rug_tick IS NOT NULL AND rug_tick >= 1
+ORDER BY started_at DESC NULLS LAST, game_id DESC
+LIMIT %(limit)s
+"""
+_TICKS_SQL = """
+SELECT game_id, tick, price FROM ticks
+WHERE game_id = ANY(%(ids)s) AND tick >= 0 AND tick < %(cap)s
+"""
+_VERSION_SQL = """
+SELECT count(*), max(game_id) FROM games
+WHERE mode = %(mode)s AND rug_tick IS NOT NULL AND rug_tick >= 1
+"""
+
+
+@dataclass(frozen=True)
+class ModelSet:
+    """The models of one mode at one version."""
+
+    mode: str
+    version: str
+    source: str  # "fitted" (from stored rounds) | "rules" (the mode's documented rules)
+    rounds: int
+    fitted_at: datetime
+    fit_seconds: float
+    hazard: HazardView
+    price: PriceView
+    economics: Economics
+    hazard_model: HazardModel | None = None
+    price_model: PriceModel | None = None
+
+    def evidence(self) -> dict[str, Any]:
+        """What the models rest on, for responses and agent tools."""
+        out: dict[str, Any] = {"mode": self.mode, "version": self.version, "source": self.source}
+        out["rounds"] = self.rounds
+        if self.hazard_model is not None:
+            out["hazard"] = self.hazard_model.summary()
+        if self.price_model is not None:
+            out["price"] = self.price_model.summary()
+        return out
+
+
+def load_history(conn: psycopg.Connection, mode: str, limit: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rug ticks, price paths [rounds, ticks] NaN-padded) of the latest `limit` rounds."""
+    rows = conn.execute(_ROUNDS_SQL, {"mode": mode, "limit": limit}).fetchall()
+    if not rows:
+        return np.zeros(0, np.int64), np.zeros((0, 1))
+    index = {game_id: i for i, (game_id, _) in enumerate(rows)}
+    rug = np.array([r for _, r in rows], dtype=np.int64)
+    prices = np.full((len(rows), int(rug.max()) + 1), np.nan)
+    cur = conn.execute(_TICKS_SQL, {"ids": list(index), "cap": int(rug.max()) + 1})
+    for game_id, tick, price in cur:
+        prices[index[game_id], tick] = price
+    return rug, prices
+
+
+def rules_model_set(mode: str) -> ModelSet:
+    rules = load_mode(mode)
+    return ModelSet(
+        mode=mode,
+        version=f"{mode}@rules",
+        source="rules",
+        rounds=0,
+        fitted_at=datetime.now(UTC),
+        fit_seconds=0.0,
+        hazard=TrueHazard(rules),
+        price=TruePrice(rules),
+        economics=economics(rules),
+    )
+
+
+def fit_model_set(mode: str, rug: np.ndarray, prices: np.ndarray, data_key: str) -> ModelSet:
+    started = time.perf_counter()
+    hazard, price = fit_hazard(rug), fit_price(prices)
+    digest = hashlib.sha256(f"{mode}|{len(rug)}|{data_key}".encode()).hexdigest()[:10]
+    return ModelSet(
+        mode=mode,
+        version=f"{mode}@{len(rug)}r-{digest}",
+        source="fitted",
+        rounds=len(rug),
+        fitted_at=datetime.now(UTC),
+        fit_seconds=round(time.perf_counter() - started, 3),
+        hazard=hazard,
+        price=price,
+        economics=economics(load_mode(mode)),
+        hazard_model=hazard,
+        price_model=price,
+    )
+
+
+@dataclass
+class _Entry:
+    models: ModelSet
+    data_count: int
+    checked_at: float
+    refreshing: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class ModelRegistry:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        min_rounds: int = 200,
+        max_rounds: int = 5000,
+        refit_growth: float = 0.1,
+        check_interval_s: float = 30.0,
+    ) -> None:
+        self._db = database
+        self.min_rounds = min_rounds
+        self.max_rounds = max_rounds
+        self.refit_growth = refit_growth
+        self.check_interval_s = check_interval_s
+        self._entries: dict[str, _Entry] = {}
+        self._lock = threading.Lock()
+
+    def get(self, mode: str) -> ModelSet:
+        """The mode's current models; fits on first use, refreshes in the background."""
+        entry = self._entries.get(mode)
+        if entry is None:
+            with self._lock:
+                entry = self._entries.get(mode) or self._first_fit(mode)
+        elif time.monotonic() - entry.checked_at > self.check_interval_s:
+            self._refresh_later(mode, entry)
+        return entry.models
+
+    def peek(self, mode: str) -> ModelSet | None:
+        """Cached models without any I/O (None until the first `get`)."""
+        entry = self._entries.get(mode)
+        return entry.models if entry else None
+
+    def status(self) -> list[dict[str, Any]]:
+        return [
+            {**e.models.evidence(), "fitted_at": e.models.fitted_at.isoformat()}
+            for e in self._entries.values()
+        ]
+
+    def _count(self, mode: str) -> tuple[int, str]:
+        with self._db.connection() as conn:
+            count, newest = conn.execute(_VERSION_SQL, {"mode": mode}).fetchone()
+        return int(count), str(newest)
+
+    def _fit(self, mode: str) -> tuple[ModelSet, int]:
+        count, newest = self._count(mode)
+        if count < self.min_rounds:
+            return rules_model_set(mode), count
+        with self._db.connection() as conn:
+            rug, prices = load_history(conn, mode, self.max_rounds)
+        models = fit_model_set(mode, rug, prices, newest)
+        log.info(
+            "models fitted",
+            extra={"mode": mode, "version": models.version, "seconds": models.fit_seconds},
+        )
+        return models, count
+
+    def _first_fit(self, mode: str) -> _Entry:
+        models, count = self._fit(mode)
+        entry = _Entry(models, count, time.monotonic())
+        self._entries[mode] = entry
+        return entry
+
+    def _refresh_later(self, mode: str, entry: _Entry) -> None:
+        with entry.lock:
+            if entry.refreshing:
+                return
+            entry.refreshing = True
+        threading.Thread(target=self._refresh, args=(mode, entry), daemon=True).start()
+
+    def _refresh(self, mode: str, entry: _Entry) -> None:
+        try:
+            count, _ = self._count(mode)
+            grown = count - entry.data_count
+            if grown >= max(1, self.refit_growth * max(entry.data_count, self.min_rounds)):
+                models, count = self._fit(mode)
+                self._entries[mode] = _Entry(models, count, time.monotonic())
+            else:
+                entry.checked_at = time.monotonic()
+        except Exception:  # a failed refresh keeps serving the cached models
+            log.exception("model refresh failed", extra={"mode": mode})
+            entry.checked_at = time.monotonic()
+        finally:
+            entry.refreshing = False

@@ -1,0 +1,73 @@
+"""The coach's deterministic answer: recommendation, strategy and evidence per mode."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from capabilities.coach import CoachRequest, advise
+from capabilities.models.registry import fit_model_set, rules_model_set
+from game.rules import load_mode
+from game.simulator import simulate_rounds
+
+
+def test_classic_flat_player_is_told_to_stay_out_with_sourced_evidence():
+    answer = advise(CoachRequest(tick=120, price=1.4), rules_model_set("classic"))
+    assert answer.recommended_action == "hold"
+    assert answer.strategy == "stay_out"
+    sources = {e.source for e in answer.evidence}
+    assert {"rug_hazard_model", "price_model"} <= sources
+    sidebet = next(a for a in answer.actions if a.action == "sidebet")
+    assert sidebet.expected_value < 0
+    assert "18.17%" in answer.narrative  # P(rug within 40 ticks) = 1 - 0.995^40
+
+
+def test_holder_in_fast_rug_mode_exits_and_profit_payout_takes_the_sidebet():
+    fast = advise(
+        CoachRequest(mode="fast_rug", tick=30, price=1.2, position_qty=2.0),
+        rules_model_set("fast_rug"),
+    )
+    assert fast.strategy in {"exit_now", "sidebet"}
+    assert fast.recommended_action in {"sell", "sidebet"}
+    profit = advise(
+        CoachRequest(mode="profit_payout", tick=30, price=1.2), rules_model_set("profit_payout")
+    )
+    assert profit.recommended_action == "sidebet"
+
+
+def test_fitted_models_are_versioned_and_reported():
+    rounds = simulate_rounds(load_mode("classic"), 500, seed=5)
+    models = fit_model_set("classic", rounds.rug_tick, rounds.prices, "k")
+    answer = advise(CoachRequest(tick=10, price=1.0), models)
+    assert answer.model_version.startswith("classic@500r-")
+    hazard = next(e for e in answer.evidence if e.source == "rug_hazard_model")
+    assert hazard.figures["rounds"] == 500
+    assert hazard.figures["model"] == "constant"
+
+
+def test_knowledge_chunks_are_attached_when_a_lookup_is_given():
+    calls = []
+
+    def lookup(query, collections, top_k):
+        calls.append((query, tuple(collections), top_k))
+        return [{"collection": "rugs_protocol", "source": "rules.md", "score": 0.7, "text": "x"}]
+
+    answer = advise(CoachRequest(tick=5, price=1.0), rules_model_set("classic"), lookup)
+    assert calls and calls[0][1] == ("rugs_protocol", "rl_design")
+    kb = next(e for e in answer.evidence if e.source == "knowledge_search")
+    assert kb.chunks[0]["source"] == "rules.md"
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"tick": 10, "price": -1.0}, "price"),
+        ({"tick": 10, "price": 1.0, "sidebet": {"start_tick": 20, "amount": 0.1}}, "sidebet"),
+        ({"tick": 10, "price": 1.0, "mode": "nope"}, "mode"),
+        ({"tick": 10, "price": 1.0, "game_id": "bad"}, "game_id"),
+    ],
+)
+def test_invalid_states_name_the_field(payload, field):
+    with pytest.raises(ValidationError) as info:
+        CoachRequest.model_validate(payload)
+    assert info.value.errors()[0]["loc"][0] == field
