@@ -70,6 +70,7 @@ class ActionValue:
     probability_of_loss: float
     horizon_ticks: int
     note: str = ""
+    scenarios: tuple[float, ...] = ()  # the value under each parameter scenario, estimate first
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,7 @@ def evaluate(
                 probability_of_loss=p_loss,
                 horizon_ticks=horizon,
                 note=blocked[action] or "",
+                scenarios=tuple(evs),
             )
         )
     open_actions = [a for a in ACTIONS if blocked[a] is None]

@@ -1,0 +1,135 @@
+"""The hybrid RL+agent policy (capability 10): pass the RL action through unless the
+moment is critical and the models are confident it is wrong.
+
+A moment is critical when the expected-value engine finds that the RL action loses
+more than `min_loss` SOL against the best action with probability at least
+`critical_confidence`, or when a hard risk rule fires (a price spike, a sidebet window
+about to close, liquidation close under leverage) while the RL action is not the best.
+The override replaces the RL action by the best one only when the confidence reaches
+`override_confidence`. Confidence comes from the models' uncertainty: the expected loss
+is evaluated under five parameter scenarios (`ev`), their spread read as a 95 % interval
+of a normal estimate. No I/O and no language model here: this is the real-time path.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from capabilities.models.ev import ACTIONS, Decision, Position, evaluate
+from capabilities.models.registry import ModelSet
+
+SIDEBET_ENV_ACTIONS = {0: "hold", 1: "sidebet"}  # the bot's SidebetV1Env: 0 HOLD, 1 BET
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Settings of the hybrid (tuned by bench/tune_hybrid.py on simulated rounds)."""
+
+    min_loss: float = 0.0  # SOL the RL action must lose against the best to matter
+    critical_confidence: float = 0.5
+    override_confidence: float = 0.8
+    spike_ratio: float = 2.0  # price at least doubled ...
+    spike_ticks: int = 5  # ... within this many ticks
+    window_edge_ticks: int = 3  # an open sidebet this close to its window's end
+    liquidation_margin: float = 0.5  # share of the liquidation distance left
+
+
+@dataclass(frozen=True)
+class HybridInput:
+    position: Position
+    rl_action: str
+    recent_prices: Sequence[float] | None = None
+    leverage: int = 1
+    avg_cost: float | None = None
+    stake: float | None = None
+
+
+@dataclass(frozen=True)
+class HybridDecision:
+    action: str
+    source: str  # rl | agent
+    critical: bool
+    reason: str
+    confidence: float  # that the best action beats the RL action by more than min_loss
+    expected_loss: float  # SOL the RL action gives up against the best (estimate)
+    best_action: str
+    rules: tuple[str, ...]
+
+
+def rl_action_name(value: str | int) -> str:
+    """The RL action as one of ACTIONS; 0/1 are the sidebet env's HOLD/BET."""
+    if isinstance(value, bool):
+        raise ValueError("rl_action must be an action name or 0/1")
+    if isinstance(value, int):
+        if value not in SIDEBET_ENV_ACTIONS:
+            raise ValueError("a numeric rl_action is the sidebet env's 0 (HOLD) or 1 (BET)")
+        return SIDEBET_ENV_ACTIONS[value]
+    if value not in ACTIONS:
+        raise ValueError(f"rl_action must be one of {', '.join(ACTIONS)}")
+    return value
+
+
+def _confidence(diffs: list[float], min_loss: float) -> float:
+    """P(true loss > min_loss) under a normal whose 95 % interval spans the scenarios."""
+    est = diffs[0]
+    sd = (max(diffs) - min(diffs)) / (2 * 1.959963984540054)
+    if sd <= 1e-15:
+        return 1.0 if est > min_loss else 0.0
+    return 0.5 * (1 + math.erf((est - min_loss) / (sd * math.sqrt(2))))
+
+
+def hard_rules(item: HybridInput, models: ModelSet, t: Thresholds) -> list[str]:
+    """Risk rules that make a moment worth a second look, whatever the models say."""
+    fired = []
+    prices = list(item.recent_prices or ())
+    recent = prices[-(t.spike_ticks + 1) :]
+    if len(recent) >= 2 and min(recent) > 0 and max(recent) / min(recent) >= t.spike_ratio:
+        fired.append(
+            f"price spike: x{max(recent) / min(recent):.2f} within {len(recent) - 1} ticks"
+        )
+    start = item.position.sidebet_start_tick
+    if start is not None:
+        left = start + models.economics.sidebet_span - item.position.tick
+        if 0 <= left <= t.window_edge_ticks:
+            fired.append(f"sidebet window closes in {left} ticks")
+    if item.leverage > 1 and item.avg_cost and item.position.position_qty > 0:
+        from game.rules import load_mode  # liquidation thresholds are rules of the mode
+
+        drawdown = load_mode(models.mode).liquidation.get(item.leverage)
+        if drawdown:
+            fall = 1 - item.position.price / item.avg_cost
+            if fall >= drawdown * (1 - t.liquidation_margin):
+                fired.append(
+                    f"liquidation near: down {fall:.1%} of {drawdown:.1%} at {item.leverage}x"
+                )
+    return fired
+
+
+def decide(item: HybridInput, models: ModelSet, thresholds: Thresholds) -> HybridDecision:
+    rl = item.rl_action
+    stake = item.stake or models.economics.min_bet
+    decision: Decision = evaluate(
+        item.position, models.hazard, models.price, models.economics, stake
+    )
+    best = decision.best
+    rl_value = decision.value(rl)
+    if not rl_value.available:  # the RL action cannot be played: the best available one is
+        return HybridDecision(best, "agent", True, f"rl action unavailable: {rl_value.note}", 1.0,
+                              0.0, best, ())  # fmt: skip
+    best_runs = decision.value(best).scenarios
+    diffs = [b - r for b, r in zip(best_runs, rl_value.scenarios, strict=True)]
+    loss = diffs[0]
+    confidence = _confidence(diffs, thresholds.min_loss) if best != rl else 0.0
+    rules = tuple(hard_rules(item, models, thresholds))
+    by_models = best != rl and confidence >= thresholds.critical_confidence
+    critical = by_models or (bool(rules) and best != rl and loss > 0)
+    if critical and best != rl and confidence >= thresholds.override_confidence:
+        reason = f"{rl} loses {loss:.4g} SOL against {best} (confidence {confidence:.2f})"
+        return HybridDecision(best, "agent", True, reason, confidence, loss, best, rules)
+    if critical:
+        reason = f"critical, but confidence {confidence:.2f} is under the override threshold"
+    else:
+        reason = "rl action kept: not a critical moment"
+    return HybridDecision(rl, "rl", critical, reason, confidence, loss, best, rules)

@@ -1,0 +1,71 @@
+"""The hybrid policy keeps the RL action unless the models are confident it is wrong."""
+
+from __future__ import annotations
+
+import pytest
+
+from capabilities.hybrid.policy import HybridInput, Thresholds, decide, rl_action_name
+from capabilities.models.ev import Position
+from capabilities.models.registry import fit_model_set, rules_model_set
+from game.rules import load_mode
+from game.simulator import simulate_rounds
+
+
+@pytest.fixture(scope="module")
+def fitted_classic():
+    rounds = simulate_rounds(load_mode("classic"), 2000, seed=21)
+    return fit_model_set("classic", rounds.rug_tick, rounds.prices, "t")
+
+
+def test_a_negative_ev_sidebet_is_overridden_with_confidence(fitted_classic):
+    item = HybridInput(Position(tick=250, price=1.5), rl_action="sidebet", stake=0.1)
+    d = decide(item, fitted_classic, Thresholds())
+    assert (d.action, d.source, d.critical) == ("hold", "agent", True)
+    assert d.confidence >= 0.8 and d.expected_loss > 0
+
+
+def test_the_rl_action_passes_when_it_is_already_the_best(fitted_classic):
+    item = HybridInput(Position(tick=250, price=1.5), rl_action="hold")
+    d = decide(item, fitted_classic, Thresholds())
+    assert (d.action, d.source, d.critical) == ("hold", "rl", False)
+
+
+def test_low_confidence_flags_without_overriding():
+    item = HybridInput(Position(tick=100, price=1.0), rl_action="hold", stake=0.1)
+    exact = decide(item, rules_model_set("profit_payout"), Thresholds())
+    assert (exact.action, exact.confidence) == ("sidebet", 1.0)  # +EV sidebet, no doubt
+    noisy = simulate_rounds(load_mode("profit_payout"), 300, seed=1)
+    fitted = fit_model_set("profit_payout", noisy.rug_tick, noisy.prices, "n")
+    gain = decide(item, fitted, Thresholds()).expected_loss
+    assert gain > 0
+    # asking for nearly the whole estimated gain leaves the outcome a coin flip
+    unsure = decide(item, fitted, Thresholds(min_loss=0.95 * gain))
+    assert unsure.critical and unsure.source == "rl" and unsure.action == "hold"
+    assert 0.5 <= unsure.confidence < 0.8
+
+
+def test_hard_rules_fire_on_a_spike_and_a_closing_window():
+    models = rules_model_set("classic")
+    item = HybridInput(
+        Position(tick=139, price=2.4, position_qty=1.0, sidebet_start_tick=100),
+        rl_action="hold",
+        recent_prices=[1.0, 1.1, 1.5, 2.4],
+    )
+    d = decide(item, models, Thresholds())
+    assert any("spike" in r for r in d.rules) and any("window closes" in r for r in d.rules)
+    assert d.critical and d.action == "sell"
+
+
+def test_an_unavailable_rl_action_is_replaced():
+    d = decide(
+        HybridInput(Position(tick=5, price=1.0), "sell"), rules_model_set("classic"), Thresholds()
+    )
+    assert d.source == "agent" and d.action == "hold"
+
+
+def test_rl_action_names():
+    assert rl_action_name(0) == "hold" and rl_action_name(1) == "sidebet"
+    assert rl_action_name("buy") == "buy"
+    for bad in (2, True, "jump"):
+        with pytest.raises(ValueError):
+            rl_action_name(bad)
