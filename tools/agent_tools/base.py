@@ -63,27 +63,27 @@ def check_identifier(tool: str, field: str, value: Any, pattern: re.Pattern[str]
     return value
 
 
-def jsonable(value: Any) -> Any:
+def jsonable(value: Any, max_text: int = MAX_TEXT_CELL) -> Any:
     """A value json.dumps accepts: 6 significant digits, times as ISO text, long text cut."""
     if value is None or isinstance(value, bool | int):
         return value
     if isinstance(value, float):
         return float(f"{value:.6g}") if math.isfinite(value) else str(value)
     if isinstance(value, Decimal):
-        return jsonable(float(value))
+        return jsonable(float(value), max_text)
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, dt.timedelta):
         return value.total_seconds()
     if isinstance(value, str):
-        return value if len(value) <= MAX_TEXT_CELL else value[:MAX_TEXT_CELL] + "...[cut]"
+        return value if len(value) <= max_text else value[:max_text] + "...[cut]"
     if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v, max_text) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    return jsonable(str(value))
+        return [jsonable(v, max_text) for v in value]
+    return jsonable(str(value), max_text)
 
 
-def to_json(payload: dict[str, Any]) -> str:
+def to_json(payload: dict[str, Any], max_text: int = MAX_TEXT_CELL) -> str:
     """Compact JSON text: what a tool returns to the model."""
-    return json.dumps(jsonable(payload), separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(jsonable(payload, max_text), separators=(",", ":"), ensure_ascii=False)
