@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from typing import Any
 
 from smolagents import Tool
 
-from tools.agent_tools.base import check_int, to_json
+from tools.agent_tools.base import check_int, jsonable, to_json
 from tools.agent_tools.sql_guard import TOOL, SqlLimits, run_readonly_query
 from tools.postgres import Database
+
+MAX_OUTPUT_CHARS = 20_000  # about 5k tokens: more would crowd the model's context
 
 # What the model needs to write correct SQL; tests check every column here exists.
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -73,4 +77,16 @@ class SqlQueryTool(Tool):
         if max_rows is not None:
             cap = check_int(TOOL, "max_rows", max_rows, 1, limits.max_rows)
             limits = replace(limits, max_rows=cap)
-        return to_json(run_readonly_query(self._database, sql, limits))
+        return to_json(_fit(run_readonly_query(self._database, sql, limits)))
+
+
+def _fit(result: dict[str, Any], budget: int = MAX_OUTPUT_CHARS) -> dict[str, Any]:
+    """Keep whole rows while the JSON stays within the budget; say so when rows are cut."""
+    used = len(to_json({**result, "rows": []}))
+    for index, row in enumerate(result["rows"]):
+        used += len(json.dumps(jsonable(row), separators=(",", ":"), ensure_ascii=False)) + 1
+        if used > budget:
+            note = f"output cut to {index} rows to stay under {budget} characters"
+            return {**result, "rows": result["rows"][:index], "row_count": index,
+                    "truncated": True, "note": note}  # fmt: skip
+    return result

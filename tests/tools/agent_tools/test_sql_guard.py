@@ -3,6 +3,8 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -181,3 +183,46 @@ def test_a_user_not_granted_the_role_gets_a_clear_error(seeded_dsn, pg_admin_dsn
         database.close()
         with psycopg.connect(pg_admin_dsn, autocommit=True) as admin:
             admin.execute(f'DROP ROLE "{name}"')
+
+
+def test_large_output_is_cut_to_whole_rows_within_the_budget(seeded_db):
+    filler = "x" * 290
+    query = f"SELECT n, '{filler}' AS filler FROM generate_series(1, 150) AS n"
+    raw = _tool(seeded_db)(sql=query)
+    assert len(raw) <= 20_000
+    result = json.loads(raw)
+    assert result["truncated"] is True and "output cut to" in result["note"]
+    assert 0 < result["row_count"] == len(result["rows"]) < 150
+    assert result["rows"][-1][0] == result["row_count"]  # whole rows, in order
+
+
+def test_shared_tool_answers_concurrent_calls(seeded_db):
+    tool = _tool(seeded_db)
+    queries = [f"SELECT count(*) FROM ticks WHERE tick < {n}" for n in range(1, 13)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda q: json.loads(tool(sql=q))["rows"][0][0], queries))
+    # ticks 0..n-1 exist in g1 (3 ticks), g2 (50) and g3 (120)
+    assert answers == [sum(min(n, k) for k in (3, 50, 120)) for n in range(1, 13)]
+
+
+MIGRATION = Path(__file__).parents[3] / "tools" / "sql" / "0008_agent_reader_role.sql"
+
+
+def test_migration_without_role_privileges_skips_with_a_notice(pg_admin_dsn, seeded_dsn):
+    """Run 0008's SQL for a fresh role name as a user that may not create roles."""
+    role = f"agent_reader_{uuid.uuid4().hex[:8]}"
+    user = f"agent_test_{uuid.uuid4().hex[:10]}"
+    sql_text = MIGRATION.read_text().replace("agent_reader", role)
+    with psycopg.connect(pg_admin_dsn, autocommit=True) as admin:
+        admin.execute(f'CREATE ROLE "{user}" LOGIN')
+    notices: list[str] = []
+    try:
+        with psycopg.connect(psycopg.conninfo.make_conninfo(seeded_dsn, user=user)) as conn:
+            conn.add_notice_handler(lambda diag: notices.append(diag.message_primary or ""))
+            conn.execute(sql_text)
+            exists = conn.execute("SELECT to_regrole(%s)", (role,)).fetchone()[0]
+        assert exists is None
+        assert any(f"role {role} not created" in n and "operator" in n for n in notices)
+    finally:
+        with psycopg.connect(pg_admin_dsn, autocommit=True) as admin:
+            admin.execute(f'DROP ROLE IF EXISTS "{user}"')
