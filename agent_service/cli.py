@@ -166,5 +166,10 @@ def _spec_app():  # type: ignore[no-untyped-def]
     return create_app(prepared=Prepared(settings, "postgresql:///unused", False))
 
 
+from agent_service.cli_consume import consume  # noqa: E402
+
+main.add_command(consume)
+
+
 if __name__ == "__main__":
     main()

@@ -59,6 +59,16 @@ class Settings(BaseModel):
     # -- readiness
     check_timeout_s: float = Field(2.0, gt=0, le=30)
     check_cache_s: float = Field(2.0, ge=0, le=60)
+    # -- ingestion
+    amqp_queue: str = Field("websocket_events", min_length=1)
+    amqp_dead_letter_exchange: str = Field("dlx", min_length=1)
+    amqp_dead_letter_queue: str = Field("dead_events", min_length=1)
+    amqp_queue_max_length: int = Field(100_000, ge=1)
+    amqp_declare: bool = False
+    amqp_prefetch: int = Field(1000, ge=1, le=65535)
+    amqp_events_exchange: str = Field("agent.events", min_length=1)
+    consume_batch_size: int = Field(500, ge=1, le=65535)
+    consume_batch_wait_s: float = Field(0.5, gt=0, le=60)
 
     @field_validator("api_keys", mode="before")
     @classmethod

@@ -27,6 +27,10 @@ class TcpProxy:
         """Refuse new connections and cut the open ones, like a stopped server."""
         server, self._server = self._server, None
         if server is not None:
+            # shutdown wakes the thread blocked in accept(); close alone leaves the port
+            # listening (and accepting once more) until that call returns
+            with contextlib.suppress(OSError):
+                server.shutdown(socket.SHUT_RDWR)
             server.close()
         with self._lock:
             for conn in self._conns:

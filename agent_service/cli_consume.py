@@ -1,0 +1,128 @@
+"""`agent-service consume`: the RabbitMQ -> PostgreSQL event consumer as a process.
+
+Flags override the settings of the same name (AMQP_URL, AGENT_AMQP_QUEUE, ...). SIGTERM
+and SIGINT finish the batch in hand, commit, acknowledge and exit 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from types import FrameType
+
+import click
+import psycopg
+
+from agent_service.config import SettingsError, load_settings
+from agent_service.logs import configure_logging
+
+
+@click.command()
+@click.option("--url", "amqp_url", help="RabbitMQ URL, vhost in the path (AMQP_URL).")
+@click.option("--queue", help="Queue to read (AGENT_AMQP_QUEUE, default websocket_events).")
+@click.option(
+    "--dead-letter-exchange", help="Where poison messages go (AGENT_AMQP_DEAD_LETTER_EXCHANGE)."
+)
+@click.option(
+    "--dead-letter-queue", help="Queue bound to it by --declare (AGENT_AMQP_DEAD_LETTER_QUEUE)."
+)
+@click.option(
+    "--declare/--no-declare",
+    default=None,
+    help="Declare the queue, the dead-letter exchange and queue (AGENT_AMQP_DECLARE); "
+    "without it they must exist.",
+)
+@click.option("--prefetch", type=int, help="Unacknowledged messages held (AGENT_AMQP_PREFETCH).")
+@click.option("--batch-size", type=int, help="Messages per transaction (AGENT_CONSUME_BATCH_SIZE).")
+@click.option(
+    "--batch-wait", type=float, help="Seconds a partial batch waits (AGENT_CONSUME_BATCH_WAIT_S)."
+)
+@click.option(
+    "--source", default="rabbitmq", show_default=True, help="Stored in websocket_events.source."
+)
+@click.option("--mode", default="classic", show_default=True, help="Game mode of the live games.")
+@click.option(
+    "--progress-every",
+    type=int,
+    default=10_000,
+    show_default=True,
+    help="Messages per progress log.",
+)
+@click.option(
+    "--exit-when-idle",
+    type=float,
+    help="Exit 0 once the queue has been empty this many seconds (drain, then stop).",
+)
+def consume(
+    amqp_url: str | None,
+    queue: str | None,
+    dead_letter_exchange: str | None,
+    dead_letter_queue: str | None,
+    declare: bool | None,
+    prefetch: int | None,
+    batch_size: int | None,
+    batch_wait: float | None,
+    source: str,
+    mode: str,
+    progress_every: int,
+    exit_when_idle: float | None,
+) -> None:
+    """Store the bot's live game events from RabbitMQ in PostgreSQL (at-least-once)."""
+    from agent_service.wiring import database_url
+    from tools.consumer import Consumer, ConsumerConfig, ConsumerConfigError
+    from tools.migrations import MigrationError, migrate
+
+    try:
+        settings = load_settings(
+            amqp_url=amqp_url,
+            amqp_queue=queue,
+            amqp_dead_letter_exchange=dead_letter_exchange,
+            amqp_dead_letter_queue=dead_letter_queue,
+            amqp_declare=declare,
+            amqp_prefetch=prefetch,
+            consume_batch_size=batch_size,
+            consume_batch_wait_s=batch_wait,
+        )
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    if settings.amqp_url is None:
+        raise click.ClickException("no RabbitMQ to read: set AMQP_URL or pass --url")
+    configure_logging(settings.log_level)
+    dsn = database_url(settings)
+    try:
+        with psycopg.connect(dsn, connect_timeout=10) as conn:
+            migrate(conn)
+        config = ConsumerConfig(
+            amqp_url=settings.amqp_url.get_secret_value(),
+            database_url=dsn,
+            queue=settings.amqp_queue,
+            dead_letter_exchange=settings.amqp_dead_letter_exchange,
+            dead_letter_queue=settings.amqp_dead_letter_queue,
+            declare=settings.amqp_declare,
+            max_length=settings.amqp_queue_max_length,
+            prefetch=settings.amqp_prefetch,
+            batch_size=settings.consume_batch_size,
+            batch_wait_s=settings.consume_batch_wait_s,
+            source=source,
+            mode=mode,
+            progress_every=max(1, progress_every),
+            idle_exit_s=exit_when_idle,
+        )
+    except (MigrationError, psycopg.OperationalError, ValueError) as exc:
+        raise click.ClickException(str(exc).splitlines()[0]) from None
+    consumer = Consumer(config)
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        consumer.stop()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        consumer.run()
+    except ConsumerConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    except Exception:
+        # a bug, not an outage: stop (unacknowledged messages go back to the queue)
+        logging.getLogger("tools.consumer").exception("consumer failed")
+        sys.exit(1)

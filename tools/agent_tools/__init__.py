@@ -1,0 +1,51 @@
+"""smolagents tools over the game database, the knowledge base and the event bus.
+
+`build_tools` is the one entry point for the agent runtime. Tools are built once and
+shared by every request: they hold only their backend handles (a connection pool, the
+knowledge base, the publisher, each safe to share across threads) and keep no
+per-call state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from smolagents import Tool
+
+from tools.agent_tools.alert_tool import PublishAlertTool
+from tools.agent_tools.analytics import ANALYTICS_TOOLS
+from tools.agent_tools.base import ToolError
+from tools.agent_tools.knowledge_tool import KnowledgeSearchTool
+from tools.agent_tools.sql_guard import SqlLimits
+from tools.agent_tools.sql_tool import SqlQueryTool
+
+if TYPE_CHECKING:
+    from tools.knowledge import KnowledgeBase
+    from tools.postgres import Database
+    from tools.publisher import EventPublisher
+
+__all__ = ["SqlLimits", "ToolError", "build_tools"]
+
+
+def build_tools(
+    *,
+    database: Database,
+    knowledge: KnowledgeBase | None,
+    publisher: EventPublisher | None,
+    sql_limits: SqlLimits | None = None,
+    modes: Sequence[str] | None = None,
+) -> list[Tool]:
+    """The agents' tools; those whose backend is not configured (None) are left out.
+
+    `modes`, when given (e.g. `game.rules.available_modes()`), becomes the enum of the
+    analytics tools' `mode` input; otherwise any well-formed mode is accepted and an
+    empty answer lists the modes that have data.
+    """
+    tools: list[Tool] = [cls(database, modes) for cls in ANALYTICS_TOOLS]
+    tools.append(SqlQueryTool(database, sql_limits))
+    if knowledge is not None:
+        tools.append(KnowledgeSearchTool(knowledge))
+    if publisher is not None:
+        tools.append(PublishAlertTool(publisher))
+    return tools
