@@ -8,7 +8,7 @@ import pika
 import psycopg
 
 from tools.amqp import connection_parameters
-from tools.jobs_queue import QueueNames
+from tools.jobs_queue import QueueNames, declare
 from tools.migrations import migrate
 
 
@@ -46,7 +46,8 @@ def dead_letters(url: str, names: QueueNames) -> list[tuple[bytes, dict]]:
 
 
 def ready_messages(url: str, names: QueueNames) -> int:
+    """Messages ready in the work queue (declared if missing)."""
     connection = pika.BlockingConnection(connection_parameters(url))
-    frame = connection.channel().queue_declare(names.queue, passive=True)
+    count = declare(connection.channel(), names)
     connection.close()
-    return int(frame.method.message_count)
+    return count
