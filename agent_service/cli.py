@@ -170,6 +170,9 @@ from agent_service.cli_consume import consume  # noqa: E402
 
 main.add_command(consume)
 
+from agent_service.cli_worker import worker  # noqa: E402
+
+main.add_command(worker)
 
 if __name__ == "__main__":
     main()

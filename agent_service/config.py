@@ -69,8 +69,17 @@ class Settings(BaseModel):
     amqp_events_exchange: str = Field("agent.events", min_length=1)
     consume_batch_size: int = Field(500, ge=1, le=65535)
     consume_batch_wait_s: float = Field(0.5, gt=0, le=60)
+    # -- jobs
+    jobs_queue: str = Field("agent.jobs", pattern=r"^[A-Za-z0-9_.:-]{1,200}$")
+    jobs_max_attempts: int = Field(3, ge=1, le=100)
+    jobs_lease_s: float = Field(30.0, ge=0.5, le=3600)
+    jobs_threads: int = Field(2, ge=1, le=64)
+    jobs_sweep_interval_s: float = Field(15.0, gt=0, le=3600)
+    jobs_requeue_after_s: float = Field(600.0, gt=0)
+    jobs_stop_grace_s: float = Field(25.0, ge=0)
+    jobs_handlers: tuple[str, ...] = ()
 
-    @field_validator("api_keys", mode="before")
+    @field_validator("api_keys", "jobs_handlers", mode="before")
     @classmethod
     def _split_keys(cls, value: Any) -> Any:
         if isinstance(value, str):

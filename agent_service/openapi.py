@@ -19,6 +19,7 @@ from agent_service.schemas import Problem
 
 _PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
 _REF = "#/components/schemas/{model}"
+_PATH_SCHEMAS = {"int": {"type": "integer"}, "uuid": {"type": "string", "format": "uuid"}}
 _ERROR_TEXT = {
     400: "Malformed request (unparsable JSON)",
     401: "Missing or invalid API key",
@@ -95,7 +96,7 @@ def _operation(
             "name": name,
             "in": "path",
             "required": True,
-            "schema": {"type": "integer" if conv == "int" else "string"},
+            "schema": _PATH_SCHEMAS.get(conv, {"type": "string"}),
         }
         for conv, name in _PARAM.findall(rule.rule)
     ]

@@ -32,7 +32,9 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         # runs in each worker after the fork: pools and clients are created here
         from agent_service.app import create_app
 
-        return create_app(prepared=self._prepared)
+        app = create_app(prepared=self._prepared)
+        app.extensions["agent"].backends.jobs()  # in-process mode: resume interrupted jobs
+        return app
 
 
 def effective_workers(settings: Settings, requested: int) -> int:

@@ -19,6 +19,8 @@ import psycopg
 from qdrant_client import QdrantClient
 
 from agent_service.config import Settings
+from agent_service.jobs import build_job_service
+from capabilities.jobs import JobService
 from tools.embedded_postgres import start_embedded_postgres
 from tools.errors import BackendUnavailable
 from tools.migrations import migrate
@@ -95,6 +97,8 @@ class Backends:
         )
         self._qdrant: QdrantClient | None = None
         self._qdrant_lock = threading.Lock()
+        self._jobs: JobService | None = None
+        self._jobs_lock = threading.Lock()
 
     @property
     def amqp_url(self) -> str | None:
@@ -116,7 +120,18 @@ class Backends:
                     raise BackendUnavailable("qdrant", str(exc)) from exc
             return self._qdrant
 
+    def jobs(self) -> JobService:
+        """The job service, built on first use (in-process mode starts its threads)."""
+        with self._jobs_lock:
+            if self._jobs is None:
+                self._jobs = build_job_service(self.settings, self.database)
+            return self._jobs
+
     def close(self) -> None:
+        with self._jobs_lock:
+            if self._jobs is not None:
+                self._jobs.close()
+                self._jobs = None
         self.database.close()
         with self._qdrant_lock:
             if self._qdrant is not None:

@@ -1,0 +1,103 @@
+"""`agent-service worker`: run jobs from the RabbitMQ work queue (any number of these
+processes, on any number of hosts)."""
+
+from __future__ import annotations
+
+import signal
+from types import FrameType
+
+import click
+
+from agent_service.cli import _settings
+
+
+@click.command()
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Jobs this process runs at once (one RabbitMQ consumer, prefetch 1, each).",
+)
+@click.option(
+    "--handlers",
+    "handler_modules",
+    multiple=True,
+    help="Module registering job handlers, imported at start (repeatable; added to "
+    "AGENT_JOBS_HANDLERS).",
+)
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    help="Serve this worker's Prometheus metrics on AGENT_HOST:PORT.",
+)
+def worker(concurrency: int, handler_modules: tuple[str, ...], metrics_port: int | None) -> None:
+    """Run jobs from the RabbitMQ work queue until SIGTERM, which lets the current job
+    finish (within AGENT_JOBS_STOP_GRACE_S, else it is handed back) and exits 0."""
+    from agent_service.jobs import job_config
+    from agent_service.logs import configure_logging
+    from agent_service.wiring import prepare
+    from capabilities.jobs.registry import load_handler_modules, registered_kinds
+    from capabilities.jobs.runner import JobRunner
+    from capabilities.jobs.service import process_worker_id
+    from capabilities.jobs.worker import QueueWorker, WorkerOptions
+    from tools.errors import BackendUnavailable
+    from tools.jobs_queue import QueueNames
+    from tools.jobs_store import JobStore
+    from tools.postgres import Database
+
+    settings = _settings()
+    if settings.amqp_url is None:
+        raise click.ClickException(
+            "the worker consumes RabbitMQ: set AMQP_URL (without it, jobs run in-process "
+            "inside `agent-service serve`)"
+        )
+    try:
+        load_handler_modules((*settings.jobs_handlers, *handler_modules))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    configure_logging(settings.log_level)
+    try:
+        prepared = prepare(settings)
+    except BackendUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+    if metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr=settings.host)
+    config = job_config(settings)
+    database = Database(
+        prepared.database_url,
+        max_size=concurrency + 2,
+        connect_timeout=settings.check_timeout_s,
+        application_name="agent-service-worker",
+    )
+    runner = JobRunner(JobStore(database), lease_s=config.lease_s)
+    queue_worker = QueueWorker(
+        runner,
+        settings.amqp_url.get_secret_value(),
+        QueueNames(config.queue),
+        WorkerOptions(
+            concurrency=concurrency,
+            sweep_interval_s=config.sweep_interval_s,
+            requeue_after_s=config.requeue_after_s,
+            stop_grace_s=config.stop_grace_s,
+        ),
+        worker_id=process_worker_id(),
+    )
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        click.echo(f"agent-service worker: {signal.Signals(signum).name}, stopping")
+        queue_worker.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    click.echo(
+        f"agent-service worker {process_worker_id()}: queue {config.queue}, "
+        f"concurrency {concurrency}, kinds {', '.join(registered_kinds()) or '(none)'}"
+    )
+    try:
+        queue_worker.run()
+    finally:
+        database.close()
+    click.echo("agent-service worker: stopped")

@@ -1,0 +1,238 @@
+"""The RabbitMQ job worker: consumers with prefetch 1 that ack a message only once the
+job's outcome is committed in PostgreSQL.
+
+A message whose worker dies unacked is redelivered by RabbitMQ to another consumer; that
+consumer waits for the dead worker's lease to run out (a live worker would renew it),
+then claims the job as its next attempt. A sweeper re-publishes jobs that no message
+carries (a failed publish, an expired lease nobody reclaimed). On stop, a consumer lets
+its current job finish within the grace period, otherwise gives the job back and
+requeues its message.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+
+import pika
+from pika.adapters.blocking_connection import BlockingChannel
+from pika.exceptions import AMQPError
+
+from capabilities.jobs.metrics import JOBS_FINISHED, JOBS_UNFINISHED, QUEUE_DEPTH
+from capabilities.jobs.runner import JobRunner, Outcome
+from tools.amqp import connection_parameters
+from tools.errors import BackendUnavailable
+from tools.jobs_queue import JobPublisher, QueueNames, declare, decode, encode
+from tools.jobs_store import Job
+
+log = logging.getLogger(__name__)
+_PUMP_S = 0.2  # how often a consumer services its connection while a job runs
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    concurrency: int
+    sweep_interval_s: float
+    requeue_after_s: float
+    stop_grace_s: float
+
+
+class QueueWorker:
+    def __init__(
+        self,
+        runner: JobRunner,
+        url: str,
+        names: QueueNames,
+        options: WorkerOptions,
+        *,
+        worker_id: str,
+    ) -> None:
+        self._runner = runner
+        self._store = runner.store
+        self._url = url
+        self._names = names
+        self._options = options
+        self._worker_id = worker_id
+        self._publisher = JobPublisher(url, names)
+        self._stop = threading.Event()
+
+    def stop(self) -> None:
+        """Ask every consumer to finish its current job and exit (signal-handler safe)."""
+        self._stop.set()
+
+    def run(self) -> None:
+        """Consume until `stop()`; returns once every consumer has exited."""
+        threads = [
+            threading.Thread(target=self._consume, args=(f"{self._worker_id}:{n}",), name=f"c{n}")
+            for n in range(self._options.concurrency)
+        ]
+        sweeper = threading.Thread(target=self._sweep_loop, name="job-sweeper", daemon=True)
+        for thread in threads:
+            thread.start()
+        sweeper.start()
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(0.5)
+        self._publisher.close()
+        self._runner.close()
+
+    # -- consuming
+    def _consume(self, consumer_id: str) -> None:
+        backoff = 1.0
+        while not self._stop.is_set():
+            try:
+                params = connection_parameters(self._url, heartbeat=30)
+                connection = pika.BlockingConnection(params)
+                try:
+                    channel = connection.channel()
+                    declare(channel, self._names)
+                    channel.basic_qos(prefetch_count=1)
+                    backoff = 1.0
+                    log.info("consuming", extra={"queue": self._names.queue, "worker": consumer_id})
+                    for method, _props, body in channel.consume(
+                        self._names.queue, inactivity_timeout=0.5
+                    ):
+                        if method is not None:
+                            self._deliver(connection, channel, method, body, consumer_id)
+                        if self._stop.is_set():
+                            break
+                    channel.cancel()
+                finally:
+                    if connection.is_open:
+                        connection.close()
+            except (AMQPError, OSError) as exc:
+                log.warning("rabbitmq connection lost", extra={"detail": str(exc)})
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 30.0)
+
+    def _deliver(
+        self,
+        connection: pika.BlockingConnection,
+        channel: BlockingChannel,
+        method: pika.spec.Basic.Deliver,
+        body: bytes,
+        consumer_id: str,
+    ) -> None:
+        tag = method.delivery_tag
+        try:
+            job_id = decode(body)
+        except ValueError as exc:
+            self._dead_letter(channel, tag, body, str(exc))
+            return
+        try:
+            requeue = self._handle(connection, job_id, bool(method.redelivered), consumer_id)
+        except BackendUnavailable as exc:  # PostgreSQL is down: keep the message for later
+            log.warning("job deferred", extra={"job_id": str(job_id), "detail": exc.detail})
+            connection.sleep(1.0)
+            channel.basic_nack(tag, requeue=True)
+            return
+        if isinstance(requeue, str):
+            self._dead_letter(channel, tag, encode(job_id), requeue)
+        elif requeue:
+            channel.basic_nack(tag, requeue=True)
+        else:
+            channel.basic_ack(tag)
+
+    def _handle(
+        self,
+        connection: pika.BlockingConnection,
+        job_id: uuid.UUID,
+        redelivered: bool,
+        consumer_id: str,
+    ) -> bool | str:
+        """Process one message: False to ack, True to requeue, a reason to dead-letter."""
+        seen_lease = None
+        while True:
+            job = self._runner.claim(job_id, consumer_id)
+            if job is not None:
+                return self._run(connection, job)
+            current = self._store.get(job_id)
+            if current is None or current.finished:
+                return False  # unknown (deleted) or already done: a duplicate message
+            if current.state != "running" or current.lease_left_s is None:
+                return False  # queued yet not claimable: cannot happen with a valid row
+            if current.lease_left_s <= 0 and current.attempts >= current.max_attempts:
+                failed = self._store.fail_abandoned(job_id)
+                if failed is None:
+                    continue
+                JOBS_FINISHED.labels(kind=failed.kind, state="failed").inc()
+                return failed.error or "lease expired on the last attempt"
+            if not redelivered or self._stop.is_set():
+                return False  # a live worker holds it; its own message is unacked
+            if seen_lease is not None and current.lease_expires_at != seen_lease:
+                return False  # the holder renewed its lease: it is alive
+            # redelivered: the previous holder's connection dropped; wait out its lease
+            seen_lease = current.lease_expires_at
+            deadline = time.monotonic() + min(current.lease_left_s, self._runner.lease_s) + 0.1
+            while time.monotonic() < deadline and not self._stop.is_set():
+                connection.sleep(_PUMP_S)
+
+    def _run(self, connection: pika.BlockingConnection, job: Job) -> bool | str:
+        """Run the handler in a thread while this thread keeps the connection alive."""
+        box: dict[str, object] = {}
+
+        def target() -> None:
+            try:
+                box["outcome"] = self._runner.execute(job)
+            except BaseException as exc:  # surfaced below, in the consumer thread
+                box["error"] = exc
+
+        thread = threading.Thread(target=target, name=f"job-{job.id}", daemon=True)
+        thread.start()
+        grace_end = None
+        while thread.is_alive():
+            connection.sleep(_PUMP_S)
+            if self._stop.is_set() and thread.is_alive():
+                grace_end = grace_end or time.monotonic() + self._options.stop_grace_s
+                if time.monotonic() >= grace_end and self._runner.release(job):
+                    log.info("job released at shutdown", extra={"job_id": str(job.id)})
+                    return True
+        if "error" in box:
+            raise box["error"]  # type: ignore[misc]
+        outcome = box["outcome"]
+        if outcome is Outcome.RETRY:
+            return True
+        if outcome is Outcome.FAILED:
+            failed = self._store.get(job.id)
+            return (failed.error if failed else None) or "failed"
+        return False
+
+    def _dead_letter(self, channel: BlockingChannel, tag: int, body: bytes, reason: str) -> None:
+        """Park the message with its reason, then ack; if that publish fails, reject it so
+        the queue's own dead-letter exchange takes it (without the reason)."""
+        try:
+            self._publisher.dead_letter(body, reason)
+        except (AMQPError, OSError) as exc:
+            log.warning("dead-letter publish failed", extra={"detail": str(exc)})
+            channel.basic_nack(tag, requeue=False)
+            return
+        channel.basic_ack(tag)
+
+    # -- sweeping
+    def sweep(self) -> int:
+        """Publish a message for every job that has none in flight; refresh gauges."""
+        ids = self._store.sweep(
+            unpublished_s=self._runner.lease_s, stale_s=self._options.requeue_after_s
+        )
+        for n, job_id in enumerate(ids):
+            try:
+                self._publisher.publish(job_id)
+            except (AMQPError, OSError):
+                self._store.clear_enqueued(ids[n:])
+                raise
+        for state, count in self._store.counts().items():
+            JOBS_UNFINISHED.labels(state=state).set(count)
+        QUEUE_DEPTH.labels(queue=self._names.queue).set(self._publisher.queue_depth())
+        return len(ids)
+
+    def _sweep_loop(self) -> None:
+        while not self._stop.wait(self._options.sweep_interval_s):
+            try:
+                found = self.sweep()
+                if found:
+                    log.info("jobs re-published", extra={"jobs": found})
+            except (BackendUnavailable, AMQPError, OSError) as exc:
+                log.warning("job sweep failed", extra={"detail": str(exc)})

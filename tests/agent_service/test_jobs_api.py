@@ -1,0 +1,63 @@
+"""`GET /v1/jobs/{id}` and the 202 convention of long capabilities (in-process jobs)."""
+
+from __future__ import annotations
+
+import uuid
+
+import tests.support.job_handlers  # noqa: F401 - registers the test.* kinds
+from agent_service.jobs import submit_accepted
+
+
+def test_finished_job_is_reported(app, client, auth):
+    service = app.extensions["agent"].backends.jobs()
+    job_id = service.submit("test.sleep", {"seconds": 0.2, "steps": 2, "echo": "api"})
+    service.wait(job_id, timeout=10)
+    response = client.get(f"/v1/jobs/{job_id}", headers=auth)
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["job_id"] == str(job_id) and body["kind"] == "test.sleep"
+    assert body["state"] == "succeeded" and body["progress"] == 1
+    assert body["result"]["echo"] == "api" and body["error"] is None
+    assert body["attempts"] == 1 and body["max_attempts"] == 3
+    assert body["created_at"] <= body["started_at"] <= body["finished_at"]
+
+
+def test_failed_job_reports_its_error(app, client, auth):
+    service = app.extensions["agent"].backends.jobs()
+    job_id = service.submit("test.fail", {"message": "no data"}, max_attempts=1)
+    service.wait(job_id, timeout=10)
+    body = client.get(f"/v1/jobs/{job_id}", headers=auth).get_json()
+    assert body["state"] == "failed" and body["result"] is None
+    assert body["error"] == "RuntimeError: no data"
+
+
+def test_unknown_job_is_404_problem(client, auth):
+    response = client.get(f"/v1/jobs/{uuid.uuid4()}", headers=auth)
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+    assert "no job with id" in response.get_json()["detail"]
+
+
+def test_malformed_id_is_422_naming_the_parameter(client, auth):
+    response = client.get("/v1/jobs/not-a-uuid", headers=auth)
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["errors"] == [{"field": "path.job_id", "message": "expected a UUID"}]
+
+
+def test_jobs_need_the_api_key(client):
+    assert client.get(f"/v1/jobs/{uuid.uuid4()}").status_code == 401
+
+
+def test_submit_accepted_answers_202_with_location_and_dedupes_retries(app, client, auth):
+    payload = {"seconds": 0, "echo": "accepted"}
+    with app.test_request_context("/v1/anything", headers={"Idempotency-Key": "retry-7"}):
+        first = submit_accepted("test.sleep", payload)
+        again = submit_accepted("test.sleep", payload)
+    assert first.status_code == 202
+    body = first.get_json()
+    assert first.headers["Location"] == body["status_url"] == f"/v1/jobs/{body['job_id']}"
+    assert again.get_json() == body
+    app.extensions["agent"].backends.jobs().wait(uuid.UUID(body["job_id"]), timeout=10)
+    status = client.get(body["status_url"], headers=auth).get_json()
+    assert status["state"] == "succeeded" and status["result"]["echo"] == "accepted"
