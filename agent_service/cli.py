@@ -3,6 +3,8 @@ and game commands added by their packages."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -32,11 +34,13 @@ def main() -> None:
 @click.option("--threads", type=int, help="Threads per worker (AGENT_THREADS, default 8).")
 def serve(host: str | None, port: int | None, workers: int | None, threads: int | None) -> None:
     """Run the HTTP service under gunicorn (embedded backends when none are configured)."""
+    settings = _settings(host=host, port=port, workers=workers, threads=threads)
+    _share_metrics_between_workers(settings.data_dir / "prometheus")
+
     from agent_service import serve as serving
     from agent_service.wiring import prepare
     from tools.errors import BackendUnavailable
 
-    settings = _settings(host=host, port=port, workers=workers, threads=threads)
     _describe_modes(settings)
     try:
         prepared = prepare(settings)
@@ -60,6 +64,14 @@ def serve(host: str | None, port: int | None, workers: int | None, threads: int 
         workers=n_workers,
         threads=settings.threads,
     )
+
+
+def _share_metrics_between_workers(directory: Path) -> None:
+    """Point prometheus_client at a fresh folder shared by the gunicorn workers. It reads
+    the variable when first imported, so this runs before anything imports it."""
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory.resolve())
 
 
 def _describe_modes(settings: Settings) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from typing import Any
 
 import click
@@ -44,10 +42,6 @@ def effective_workers(settings: Settings, requested: int) -> int:
 
 def run(prepared: Prepared, *, host: str, port: int, workers: int, threads: int) -> None:
     settings = prepared.settings
-    metrics_dir = settings.data_dir / "prometheus"
-    shutil.rmtree(metrics_dir, ignore_errors=True)
-    metrics_dir.mkdir(parents=True)
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir.resolve())
     click.echo(
         f"agent-service: listening on http://{host}:{port} "
         f"({workers} worker(s) x {threads} threads)"
