@@ -66,9 +66,9 @@ def create_app(settings: Settings | None = None, prepared: Prepared | None = Non
 
 
 def _register_blueprints(app: Flask) -> None:
-    from agent_service.views import info, jobs, system
+    from agent_service.views import coach, hybrid, info, jobs, system
 
-    for module in (system, info, jobs):
+    for module in (system, info, jobs, coach, hybrid):
         app.register_blueprint(module.bp)
 
 

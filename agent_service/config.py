@@ -78,6 +78,15 @@ class Settings(BaseModel):
     jobs_requeue_after_s: float = Field(600.0, gt=0)
     jobs_stop_grace_s: float = Field(25.0, ge=0)
     jobs_handlers: tuple[str, ...] = ()
+    # -- game models and the hybrid policy
+    models_min_rounds: int = Field(200, ge=10)
+    models_max_rounds: int = Field(5000, ge=100, le=200_000)
+    models_refit_growth: float = Field(0.1, gt=0, le=10)
+    models_check_interval_s: float = Field(30.0, gt=0)
+    hybrid_min_loss: float = Field(0.0, ge=0)
+    hybrid_critical_confidence: float = Field(0.5, ge=0, le=1)
+    hybrid_override_confidence: float = Field(0.8, ge=0, le=1)
+    hybrid_log_flush_s: float = Field(0.2, gt=0, le=60)
 
     @field_validator("api_keys", "jobs_handlers", mode="before")
     @classmethod

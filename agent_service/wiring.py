@@ -20,11 +20,14 @@ from qdrant_client import QdrantClient
 
 from agent_service.config import Settings
 from agent_service.jobs import build_job_service
+from capabilities.hybrid.log import DecisionLog
 from capabilities.jobs import JobService
+from capabilities.models.registry import ModelRegistry
 from tools.embedded_postgres import start_embedded_postgres
 from tools.errors import BackendUnavailable
 from tools.migrations import migrate
 from tools.postgres import Database
+from tools.publisher import EventPublisher
 from tools.qdrant_store import open_qdrant
 
 log = logging.getLogger(__name__)
@@ -99,6 +102,19 @@ class Backends:
         self._qdrant_lock = threading.Lock()
         self._jobs: JobService | None = None
         self._jobs_lock = threading.Lock()
+        self.models = ModelRegistry(
+            self.database,
+            min_rounds=self.settings.models_min_rounds,
+            max_rounds=self.settings.models_max_rounds,
+            refit_growth=self.settings.models_refit_growth,
+            check_interval_s=self.settings.models_check_interval_s,
+        )
+        url = self.amqp_url
+        # the service's own events (alerts, advice, decisions) on the agent.events exchange
+        self.events = EventPublisher(url, self.settings.amqp_events_exchange) if url else None
+        self.decisions = DecisionLog(
+            self.database, self.events, flush_interval_s=self.settings.hybrid_log_flush_s
+        )
 
     @property
     def amqp_url(self) -> str | None:
@@ -128,6 +144,9 @@ class Backends:
             return self._jobs
 
     def close(self) -> None:
+        self.decisions.close()
+        if self.events is not None:
+            self.events.close()
         with self._jobs_lock:
             if self._jobs is not None:
                 self._jobs.close()

@@ -145,22 +145,48 @@ class ModelRegistry:
         self.refit_growth = refit_growth
         self.check_interval_s = check_interval_s
         self._entries: dict[str, _Entry] = {}
+        self._warming: set[str] = set()
         self._lock = threading.Lock()
+        self._fit_lock = threading.Lock()
 
     def get(self, mode: str) -> ModelSet:
         """The mode's current models; fits on first use, refreshes in the background."""
         entry = self._entries.get(mode)
         if entry is None:
-            with self._lock:
+            with self._fit_lock:  # not self._lock: peek() must never wait on a fit
                 entry = self._entries.get(mode) or self._first_fit(mode)
         elif time.monotonic() - entry.checked_at > self.check_interval_s:
             self._refresh_later(mode, entry)
         return entry.models
 
     def peek(self, mode: str) -> ModelSet | None:
-        """Cached models without any I/O (None until the first `get`)."""
+        """Cached models without any I/O; when there are none yet, a background fit is
+        started and None returned (the caller uses the mode's rules meanwhile)."""
         entry = self._entries.get(mode)
-        return entry.models if entry else None
+        if entry is None:
+            self.warm([mode])
+            return None
+        if time.monotonic() - entry.checked_at > self.check_interval_s:
+            self._refresh_later(mode, entry)
+        return entry.models
+
+    def warm(self, modes: list[str]) -> None:
+        """Fit `modes` in a background thread (each at most once at a time)."""
+        with self._lock:
+            todo = [m for m in modes if m not in self._entries and m not in self._warming]
+            self._warming.update(todo)
+        if todo:
+            threading.Thread(target=self._warm, args=(todo,), daemon=True).start()
+
+    def _warm(self, modes: list[str]) -> None:
+        for mode in modes:
+            try:
+                self.get(mode)
+            except Exception:  # the next request retries; the rules serve meanwhile
+                log.exception("model warm-up failed", extra={"mode": mode})
+            finally:
+                with self._lock:
+                    self._warming.discard(mode)
 
     def status(self) -> list[dict[str, Any]]:
         return [

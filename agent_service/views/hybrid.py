@@ -1,0 +1,169 @@
+"""`POST /v1/hybrid/decide` (the real-time path) and `GET /v1/hybrid/stats`."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from flask import Blueprint, Response, current_app, request
+from pydantic import BaseModel, ConfigDict, Field
+
+from agent_service.api import json_response, operation, parse_body, parse_query
+from capabilities.coach import position_of
+from capabilities.hybrid.log import DecisionRecord
+from capabilities.hybrid.policy import HybridInput, Thresholds, decide, rl_action_name
+from capabilities.hybrid.stats import hybrid_stats
+from capabilities.models.registry import rules_model_set
+from capabilities.state import GameState
+
+bp = Blueprint("hybrid", __name__, url_prefix="/v1")
+ActionName = Literal["hold", "buy", "sell", "sidebet"]
+
+
+class DecideRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    state: GameState
+    rl_action: ActionName | Literal[0, 1] = Field(
+        description="the RL policy's action: a name, or the sidebet env's 0 (HOLD) / 1 (BET)"
+    )
+    action_probabilities: list[float] | None = Field(None, max_length=16)
+    bot_id: str = Field(pattern=r"^[A-Za-z0-9_.:-]{1,100}$")
+    stake: float | None = Field(None, gt=0, le=1000, description="SOL at stake (default: min bet)")
+    leverage: int = Field(1, ge=1, le=5)
+
+
+class DecideResponse(BaseModel):
+    decision_id: uuid.UUID
+    action: ActionName | Literal[0, 1]
+    source: Literal["rl", "agent"]
+    critical: bool
+    reason: str
+    confidence: float
+    expected_loss: float = Field(description="SOL the RL action gives up against the best")
+    best_action: ActionName
+    rules: list[str] = Field(description="hard risk rules that fired")
+    model_version: str
+    latency_ms: float
+
+
+class StatsQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mode: str | None = Field(None, max_length=64)
+    bot_id: str | None = Field(None, max_length=100)
+    since_hours: float = Field(24.0, gt=0, le=24 * 90)
+
+
+class BotStats(BaseModel):
+    mode: str
+    bot_id: str
+    decisions: int
+    critical: int
+    overrides: int
+    override_rate: float
+    latency_p50_ms: float | None
+    latency_p95_ms: float | None
+    overrides_scored: int = Field(description="overrides whose counterfactual is known")
+    override_gain_sol: float = Field(description="SOL the scored overrides made over the RL action")
+    override_wins: int
+
+
+class StatsResponse(BaseModel):
+    bots: list[BotStats]
+
+
+def thresholds() -> Thresholds:
+    s = current_app.extensions["agent"].settings
+    return Thresholds(
+        min_loss=s.hybrid_min_loss,
+        critical_confidence=s.hybrid_critical_confidence,
+        override_confidence=s.hybrid_override_confidence,
+    )
+
+
+@bp.post("/hybrid/decide")
+@operation(
+    summary="Keep or override the RL action (real time: no I/O, no language model)",
+    tag="capabilities",
+    request=DecideRequest,
+    response=DecideResponse,
+)
+def decide_view() -> Response:
+    started = time.perf_counter()
+    body = parse_body(DecideRequest)
+    backends = current_app.extensions["agent"].backends
+    state = body.state
+    models = backends.models.peek(state.mode) or rules_model_set(state.mode)
+    rl = rl_action_name(body.rl_action)
+    item = HybridInput(
+        position=position_of(state),
+        rl_action=rl,
+        recent_prices=state.recent_prices,
+        leverage=body.leverage,
+        avg_cost=state.avg_cost,
+        stake=body.stake,
+    )
+    d = decide(item, models, thresholds())
+    action = d.action
+    if isinstance(body.rl_action, int):  # answer in the caller's terms
+        action = {"hold": 0, "sidebet": 1}.get(d.action, d.action)
+    latency = (time.perf_counter() - started) * 1000
+    decision_id = uuid.uuid4()
+    backends.decisions.record(
+        DecisionRecord(
+            time=datetime.now(UTC),
+            decision_id=decision_id,
+            bot_id=body.bot_id,
+            mode=state.mode,
+            game_id=state.game_id,
+            tick=state.tick,
+            price=state.price,
+            stake=body.stake or models.economics.min_bet,
+            input_hash=hashlib.sha256(request.get_data()).hexdigest()[:16],
+            rl_action=rl,
+            action=d.action,
+            source=d.source,
+            critical=d.critical,
+            reason=d.reason,
+            confidence=d.confidence,
+            expected_loss=d.expected_loss,
+            latency_ms=latency,
+            model_version=models.version,
+        )
+    )
+    return json_response(
+        DecideResponse(
+            decision_id=decision_id,
+            action=action,
+            source=d.source,  # type: ignore[arg-type]
+            critical=d.critical,
+            reason=d.reason,
+            confidence=d.confidence,
+            expected_loss=d.expected_loss,
+            best_action=d.best_action,  # type: ignore[arg-type]
+            rules=list(d.rules),
+            model_version=models.version,
+            latency_ms=round(latency, 3),
+        )
+    )
+
+
+@bp.get("/hybrid/stats")
+@operation(
+    summary="Override rates and the outcomes of overrides against the RL action",
+    tag="capabilities",
+    query=StatsQuery,
+    response=StatsResponse,
+    extra_statuses=(503,),
+)
+def stats() -> Response:
+    q = parse_query(StatsQuery)
+    database = current_app.extensions["agent"].backends.database
+    rows = hybrid_stats(
+        database, mode=q.mode, bot_id=q.bot_id, since=timedelta(hours=q.since_hours)
+    )
+    return json_response(StatsResponse(bots=[BotStats(**r) for r in rows]))
