@@ -70,9 +70,9 @@ def create_app(settings: Settings | None = None, prepared: Prepared | None = Non
 
 
 def _register_blueprints(app: Flask) -> None:
-    from agent_service.views import info, jobs, system
+    from agent_service.views import info, jobs, models, system
 
-    for module in (system, info, jobs):
+    for module in (system, info, jobs, models):
         app.register_blueprint(module.bp)
 
 
