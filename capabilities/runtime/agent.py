@@ -188,7 +188,8 @@ def run_attempt(
         return AttemptResult(
             failure="timeout", detail="wall-clock budget spent", latency_ms=latency
         )
-    if recorder.over_budget:
+    if "error" in box and recorder.over_budget:
+        # interrupted at the cap; an answer that arrived with the crossing call is kept
         return AttemptResult(failure="budget", detail="per-request token cap", latency_ms=latency)
     if "error" in box:
         exc = box["error"]

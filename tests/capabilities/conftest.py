@@ -4,13 +4,14 @@ and a runtime factory over a chain of fake LLM servers."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 import psycopg
 import pytest
 
 from capabilities.runtime import BudgetPolicy, Runtime, RuntimePolicy
 from tests.capabilities.sample import load_rounds
-from tools.llm import LLMConfig, build_chain, parse_models
+from tools.llm import LLMConfig, build_chain, parse_models, parse_prices
 from tools.migrations import migrate
 from tools.postgres import Database
 
@@ -45,11 +46,16 @@ def make_runtime(database: Database) -> MakeRuntime:
     def make(
         models: str = "",
         *,
+        prices: str = "",
         timeout_s: float = 5.0,
         budget: BudgetPolicy | None = None,
         **policy: object,
     ) -> Runtime:
-        config = LLMConfig(models=parse_models(models), timeout_s=timeout_s, retries=0)
+        priced = parse_prices(prices)
+        specs = tuple(
+            replace(s, price=priced.get(s.model_id, s.price)) for s in parse_models(models)
+        )
+        config = LLMConfig(models=specs, timeout_s=timeout_s, retries=0)
         return Runtime(
             database=database,
             models=build_chain(config),
