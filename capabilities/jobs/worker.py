@@ -185,19 +185,21 @@ class QueueWorker:
     def _run(self, connection: pika.BlockingConnection, job: Job) -> _Verdict:
         """Run the handler in a thread while this thread keeps the connection alive."""
         box: dict[str, object] = {}
+        done = threading.Event()
 
         def target() -> None:
             try:
                 box["outcome"] = self._runner.execute(job)
             except BaseException as exc:  # surfaced below, in the consumer thread
                 box["error"] = exc
+            finally:
+                done.set()
 
-        thread = threading.Thread(target=target, name=f"job-{job.id}", daemon=True)
-        thread.start()
+        threading.Thread(target=target, name=f"job-{job.id}", daemon=True).start()
         grace_end = None
-        while thread.is_alive():
-            connection.sleep(_PUMP_S)
-            if self._stop.is_set() and thread.is_alive():
+        while not done.wait(_PUMP_S):
+            connection.process_data_events(time_limit=0)  # heartbeats while the job runs
+            if self._stop.is_set():
                 grace_end = grace_end or time.monotonic() + self._options.stop_grace_s
                 if time.monotonic() >= grace_end and self._runner.release(job):
                     log.info("job released at shutdown", extra={"job_id": str(job.id)})
