@@ -20,7 +20,9 @@ from agent_service.logs import configure_logging
 from agent_service.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from agent_service.problems import problem, register_problem_handlers
 from agent_service.readiness import Readiness, build_readiness
+from agent_service.runtime import build_runtime
 from agent_service.wiring import Backends, Prepared, api_keys, prepare
+from capabilities.runtime import Runtime
 
 log = logging.getLogger("agent_service.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -34,6 +36,7 @@ class AgentState:
     backends: Backends
     readiness: Readiness
     keys: tuple[str, ...]
+    runtime: Runtime
     capabilities: set[str] = field(default_factory=set)
     openapi_yaml: str = ""
 
@@ -50,6 +53,7 @@ def create_app(settings: Settings | None = None, prepared: Prepared | None = Non
         backends=backends,
         readiness=build_readiness(backends),
         keys=api_keys(settings),
+        runtime=build_runtime(settings, backends.database),
     )
     app.extensions["agent"] = state
     if not state.keys:
@@ -66,9 +70,9 @@ def create_app(settings: Settings | None = None, prepared: Prepared | None = Non
 
 
 def _register_blueprints(app: Flask) -> None:
-    from agent_service.views import coach, hybrid, info, jobs, system
+    from agent_service.views import coach, hybrid, info, jobs, models, system
 
-    for module in (system, info, jobs, coach, hybrid):
+    for module in (system, info, jobs, models, coach, hybrid):
         app.register_blueprint(module.bp)
 
 

@@ -12,7 +12,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from tools.llm.specs import LLMConfig, ModelSpec, Price, parse_models, parse_prices
 
 _CONVENTIONAL = {
     "database_url": "DATABASE_URL",
@@ -22,6 +32,7 @@ _CONVENTIONAL = {
     "hf_token": "HF_TOKEN",
 }
 PREFIX = "AGENT_"
+DEFAULT_HF_MODEL = "Qwen/Qwen2.5-72B-Instruct"
 
 
 class SettingsError(Exception):
@@ -56,6 +67,25 @@ class Settings(BaseModel):
     hf_token: SecretStr | None = None
     llm_backend: Literal["auto", "hf", "openai", "transformers", "none"] = "auto"
     llm_base_url: str | None = None
+    # -- llm runtime (tools/llm, capabilities/runtime; docs/runtime.md)
+    llm_model: str | None = None
+    llm_models: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_hf_provider: str | None = None
+    llm_timeout_s: float = Field(20.0, gt=0, le=600)
+    llm_retries: int = Field(1, ge=0, le=5)
+    llm_retry_wait_s: float = Field(1.0, ge=0, le=30)
+    llm_max_output_tokens: int = Field(1024, ge=16, le=32768)
+    llm_max_steps: int = Field(6, ge=1, le=50)
+    llm_budget_s: float = Field(45.0, gt=0, le=3600)
+    llm_prices: str | None = None
+    llm_request_token_cap: int = Field(20000, ge=1)
+    llm_daily_token_cap: int | None = Field(None, ge=0)
+    llm_monthly_token_cap: int | None = Field(None, ge=0)
+    llm_daily_cost_cap: float | None = Field(None, ge=0)
+    llm_monthly_cost_cap: float | None = Field(None, ge=0)
+    llm_router_min_outcomes: int = Field(10, ge=1)
+    cache_ttl_s: int = Field(900, ge=0)
     # -- readiness
     check_timeout_s: float = Field(2.0, gt=0, le=30)
     check_cache_s: float = Field(2.0, ge=0, le=60)
@@ -100,10 +130,46 @@ class Settings(BaseModel):
     def _upper(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("database_url", "qdrant_url", "amqp_url", "llm_base_url", mode="before")
+    @field_validator(
+        "database_url",
+        "qdrant_url",
+        "amqp_url",
+        "llm_base_url",
+        "llm_model",
+        "llm_models",
+        "llm_hf_provider",
+        "llm_prices",
+        mode="before",
+    )
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("llm_models")
+    @classmethod
+    def _check_models(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_models(value)
+        return value
+
+    @field_validator("llm_prices")
+    @classmethod
+    def _check_prices(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_prices(value)
+        return value
+
+    @model_validator(mode="after")
+    def _check_single_model(self) -> Settings:
+        if self.llm_models is None and self.effective_llm_backend in ("openai", "transformers"):
+            if not self.llm_model:
+                raise ValueError(
+                    f"AGENT_LLM_MODEL: needed with the {self.effective_llm_backend} backend "
+                    "(the served model name, or the local model folder)"
+                )
+            if self.effective_llm_backend == "openai" and not self.llm_base_url:
+                raise ValueError("AGENT_LLM_BASE_URL: needed with the openai backend")
+        return self
 
     # -- derived modes, reported by /ready and /v1/info
     @property
@@ -122,9 +188,44 @@ class Settings(BaseModel):
     def effective_llm_backend(self) -> str:
         if self.llm_backend != "auto":
             return self.llm_backend
+        if self.llm_models:
+            return parse_models(self.llm_models)[0].backend
         if self.llm_base_url:
             return "openai"
         return "hf" if self.hf_token else "none"
+
+    @property
+    def llm_chain(self) -> tuple[ModelSpec, ...]:
+        """The models to try, primary first, with their prices: AGENT_LLM_MODELS, else the
+        one model of AGENT_LLM_BACKEND/AGENT_LLM_MODEL/AGENT_LLM_BASE_URL; none when the
+        backend is `none`."""
+        backend = self.effective_llm_backend
+        if backend == "none":
+            return ()
+        if self.llm_models:
+            specs = parse_models(self.llm_models)
+        else:
+            model_id = self.llm_model or DEFAULT_HF_MODEL
+            specs = (ModelSpec(backend, model_id, self.llm_base_url),)  # type: ignore[arg-type]
+        prices = parse_prices(self.llm_prices) if self.llm_prices else {}
+        return tuple(
+            ModelSpec(s.backend, s.model_id, s.base_url, prices.get(s.model_id, Price()))
+            for s in specs
+        )
+
+    @property
+    def llm_config(self) -> LLMConfig:
+        secret = self.llm_api_key
+        return LLMConfig(
+            models=self.llm_chain,
+            hf_token=self.hf_token.get_secret_value() if self.hf_token else None,
+            hf_provider=self.llm_hf_provider,
+            api_key=secret.get_secret_value() if secret else None,
+            timeout_s=self.llm_timeout_s,
+            retries=self.llm_retries,
+            retry_wait_s=self.llm_retry_wait_s,
+            max_output_tokens=self.llm_max_output_tokens,
+        )
 
     @property
     def qdrant_path(self) -> Path:
@@ -187,7 +288,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         problems = []
         for err in exc.errors():
             field = str(err["loc"][0]) if err["loc"] else "?"
-            problems.append(f"{env_name(field)}: {err['msg']}")
+            message = str(err["msg"]).removeprefix("Value error, ")
+            problems.append(f"{env_name(field)}: {message}" if err["loc"] else message)
         raise SettingsError("invalid settings: " + "; ".join(problems)) from None
 
 

@@ -12,11 +12,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
-import requests
-
 from agent_service.metrics import BACKEND_CHECK_SECONDS, BACKEND_UP
 from agent_service.wiring import Backends
 from tools.amqp import ping_amqp
+from tools.llm import probe
 from tools.qdrant_store import ping_qdrant
 
 
@@ -110,26 +109,17 @@ def build_readiness(backends: Backends) -> Readiness:
         assert amqp_url is not None
         ping_amqp(amqp_url, timeout)
 
-    llm_mode = settings.effective_llm_backend
+    chain = settings.llm_chain
+    llm_config = settings.llm_config
     checks = {
         "postgres": Check(settings.postgres_mode, True, postgres),
         "qdrant": Check(settings.qdrant_mode, True, qdrant),
         "rabbitmq": Check(settings.amqp_mode, amqp_url is not None, rabbitmq if amqp_url else None),
+        # the primary model of the chain; never required (every endpoint answers without)
         "llm": Check(
-            llm_mode,
+            str(chain[0]) if chain else "none",
             False,
-            _llm_probe(settings.llm_base_url, timeout) if llm_mode == "openai" else None,
+            (lambda: probe(chain[0], llm_config, timeout)) if chain else None,
         ),
     }
     return Readiness(checks, cache_s=settings.check_cache_s, timeout_s=timeout)
-
-
-def _llm_probe(base_url: str | None, timeout: float) -> Callable[[], str | None]:
-    def probe() -> str | None:
-        if not base_url:
-            raise ValueError("AGENT_LLM_BASE_URL is not set")
-        response = requests.get(base_url.rstrip("/") + "/models", timeout=timeout)
-        response.raise_for_status()
-        return None
-
-    return probe

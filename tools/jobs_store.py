@@ -297,8 +297,8 @@ class JobStore:
             _query(
                 "WITH failed AS ("
                 "  UPDATE jobs SET state = 'failed', finished_at = now(), updated_at = now(),"
-                "   error = format('attempt %%s of %%s was lost: its worker %%s stopped renewing'"
-                "    ' its lease', attempts, max_attempts, worker_id),"
+                "   error = format('attempt %%s of %%s was lost: worker %%s stopped renewing',"
+                "    attempts, max_attempts, worker_id),"
                 "   worker_id = NULL, lease_expires_at = NULL"
                 "  WHERE id = %(id)s AND state = 'running' AND lease_expires_at < now()"
                 "   AND attempts >= max_attempts RETURNING *),"

@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Literal
 
 import pika
 from pika.adapters.blocking_connection import BlockingChannel
@@ -30,6 +31,17 @@ from tools.jobs_store import Job
 
 log = logging.getLogger(__name__)
 _PUMP_S = 0.2  # how often a consumer services its connection while a job runs
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    """What to do with a message once its job is dealt with."""
+
+    action: Literal["ack", "requeue", "dead-letter"]
+    reason: str = ""
+
+
+ACK, REQUEUE = _Verdict("ack"), _Verdict("requeue")
 
 
 @dataclass(frozen=True)
@@ -123,15 +135,15 @@ class QueueWorker:
             self._dead_letter(channel, tag, body, str(exc))
             return
         try:
-            requeue = self._handle(connection, job_id, bool(method.redelivered), consumer_id)
+            verdict = self._handle(connection, job_id, bool(method.redelivered), consumer_id)
         except BackendUnavailable as exc:  # PostgreSQL is down: keep the message for later
             log.warning("job deferred", extra={"job_id": str(job_id), "detail": exc.detail})
             connection.sleep(1.0)
             channel.basic_nack(tag, requeue=True)
             return
-        if isinstance(requeue, str):
-            self._dead_letter(channel, tag, encode(job_id), requeue)
-        elif requeue:
+        if verdict.action == "dead-letter":
+            self._dead_letter(channel, tag, encode(job_id), verdict.reason)
+        elif verdict.action == "requeue":
             channel.basic_nack(tag, requeue=True)
         else:
             channel.basic_ack(tag)
@@ -142,8 +154,8 @@ class QueueWorker:
         job_id: uuid.UUID,
         redelivered: bool,
         consumer_id: str,
-    ) -> bool | str:
-        """Process one message: False to ack, True to requeue, a reason to dead-letter."""
+    ) -> _Verdict:
+        """Claim and run the message's job, or decide the message is a duplicate."""
         seen_lease = None
         while True:
             job = self._runner.claim(job_id, consumer_id)
@@ -151,54 +163,56 @@ class QueueWorker:
                 return self._run(connection, job)
             current = self._store.get(job_id)
             if current is None or current.finished:
-                return False  # unknown (deleted) or already done: a duplicate message
+                return ACK  # unknown (deleted) or already done: a duplicate message
             if current.state != "running" or current.lease_left_s is None:
-                return False  # queued yet not claimable: cannot happen with a valid row
+                return ACK  # queued yet not claimable: cannot happen with a valid row
             if current.lease_left_s <= 0 and current.attempts >= current.max_attempts:
                 failed = self._store.fail_abandoned(job_id)
                 if failed is None:
                     continue
                 JOBS_FINISHED.labels(kind=failed.kind, state="failed").inc()
-                return failed.error or "lease expired on the last attempt"
+                return _Verdict("dead-letter", failed.error or "lease expired on the last attempt")
             if not redelivered or self._stop.is_set():
-                return False  # a live worker holds it; its own message is unacked
+                return ACK  # a live worker holds it; its own message is unacked
             if seen_lease is not None and current.lease_expires_at != seen_lease:
-                return False  # the holder renewed its lease: it is alive
+                return ACK  # the holder renewed its lease: it is alive
             # redelivered: the previous holder's connection dropped; wait out its lease
             seen_lease = current.lease_expires_at
             deadline = time.monotonic() + min(current.lease_left_s, self._runner.lease_s) + 0.1
             while time.monotonic() < deadline and not self._stop.is_set():
                 connection.sleep(_PUMP_S)
 
-    def _run(self, connection: pika.BlockingConnection, job: Job) -> bool | str:
+    def _run(self, connection: pika.BlockingConnection, job: Job) -> _Verdict:
         """Run the handler in a thread while this thread keeps the connection alive."""
         box: dict[str, object] = {}
+        done = threading.Event()
 
         def target() -> None:
             try:
                 box["outcome"] = self._runner.execute(job)
             except BaseException as exc:  # surfaced below, in the consumer thread
                 box["error"] = exc
+            finally:
+                done.set()
 
-        thread = threading.Thread(target=target, name=f"job-{job.id}", daemon=True)
-        thread.start()
+        threading.Thread(target=target, name=f"job-{job.id}", daemon=True).start()
         grace_end = None
-        while thread.is_alive():
-            connection.sleep(_PUMP_S)
-            if self._stop.is_set() and thread.is_alive():
+        while not done.wait(_PUMP_S):
+            connection.process_data_events(time_limit=0)  # heartbeats while the job runs
+            if self._stop.is_set():
                 grace_end = grace_end or time.monotonic() + self._options.stop_grace_s
                 if time.monotonic() >= grace_end and self._runner.release(job):
                     log.info("job released at shutdown", extra={"job_id": str(job.id)})
-                    return True
+                    return REQUEUE
         if "error" in box:
             raise box["error"]  # type: ignore[misc]
         outcome = box["outcome"]
         if outcome is Outcome.RETRY:
-            return True
+            return REQUEUE
         if outcome is Outcome.FAILED:
             failed = self._store.get(job.id)
-            return (failed.error if failed else None) or "failed"
-        return False
+            return _Verdict("dead-letter", (failed.error if failed else None) or "failed")
+        return ACK
 
     def _dead_letter(self, channel: BlockingChannel, tag: int, body: bytes, reason: str) -> None:
         """Park the message with its reason, then ack; if that publish fails, reject it so

@@ -17,8 +17,8 @@ FAST = JobConfig(max_attempts=3, lease_s=1.0, threads=2, sweep_interval_s=0.3)
 
 
 @pytest.fixture
-def service(database: Database) -> Iterator[JobService]:
-    svc = JobService(JobStore(database), FAST, amqp_url=None)
+def service(job_database: Database) -> Iterator[JobService]:
+    svc = JobService(JobStore(job_database), FAST, amqp_url=None)
     yield svc
     svc.close()
 
@@ -82,10 +82,10 @@ def test_bad_submissions_name_the_field(service):
         service.get(__import__("uuid").uuid4())
 
 
-def test_jobs_of_a_crashed_process_are_resumed_at_start(database, tmp_path):
+def test_jobs_of_a_crashed_process_are_resumed_at_start(job_database, tmp_path):
     """A job left `running` by a dead process (lease expired) and one left `queued` are
     both taken up by the next process's sweeper."""
-    store = JobStore(database)
+    store = JobStore(job_database)
     crashed, _ = store.insert("test.sleep", {"echo": "crashed"}, max_attempts=2)
     assert store.claim(crashed.id, "dead-host:1:local", lease_s=0.5) is not None
     orphan, _ = store.insert("test.sleep", {"echo": "orphan"}, max_attempts=2)

@@ -17,15 +17,15 @@ from capabilities.jobs.worker import QueueWorker, WorkerOptions
 from tests.support.job_handlers import events
 from tests.support.jobs import dead_letters, ready_messages
 from tools.amqp import connection_parameters
-from tools.jobs_queue import QueueNames, declare
+from tools.jobs_queue import JobPublisher, QueueNames, declare
 from tools.jobs_store import JobStore
 from tools.postgres import Database
 
 
 @pytest.fixture
-def service(database: Database, queue_names: QueueNames, amqp_url: str) -> Iterator[JobService]:
+def service(job_database: Database, queue_names: QueueNames, amqp_url: str) -> Iterator[JobService]:
     config = JobConfig(queue=queue_names.queue, max_attempts=2, lease_s=1.0)
-    svc = JobService(JobStore(database), config, amqp_url=amqp_url)
+    svc = JobService(JobStore(job_database), config, amqp_url=amqp_url)
     yield svc
     svc.close()
 
@@ -54,12 +54,12 @@ def running_worker(
 
 
 def test_job_runs_on_a_worker_and_its_message_is_acked(
-    service, database, queue_names, amqp_url, tmp_path
+    service, job_database, queue_names, amqp_url, tmp_path
 ):
     job_id = service.submit("test.sleep", {"seconds": 0.3, "steps": 3, "log": str(tmp_path / "l")})
     assert service.get(job_id).state == "queued"
     assert ready_messages(amqp_url, queue_names) == 1
-    with running_worker(database, queue_names, amqp_url):
+    with running_worker(job_database, queue_names, amqp_url):
         job = service.wait(job_id, timeout=15)
     assert job.state == "succeeded" and job.attempts == 1 and job.progress == 1
     assert [e for e, _ in events(tmp_path / "l")] == ["start", "done"]
@@ -68,11 +68,11 @@ def test_job_runs_on_a_worker_and_its_message_is_acked(
 
 
 def test_exhausted_job_is_failed_and_dead_lettered_with_the_reason(
-    service, database, queue_names, amqp_url, tmp_path
+    service, job_database, queue_names, amqp_url, tmp_path
 ):
     job_id = service.submit("test.fail", {"message": "corrupt input", "log": str(tmp_path / "l")})
     flaky = service.submit("test.flaky", {"failures": 1, "log": str(tmp_path / "f")})
-    with running_worker(database, queue_names, amqp_url):
+    with running_worker(job_database, queue_names, amqp_url):
         job = service.wait(job_id, timeout=15)
         recovered = service.wait(flaky, timeout=15)
     assert job.state == "failed" and job.attempts == 2
@@ -86,8 +86,8 @@ def test_exhausted_job_is_failed_and_dead_lettered_with_the_reason(
     assert headers["x-reason"] == "RuntimeError: corrupt input"
 
 
-def test_unreadable_message_is_dead_lettered(database, queue_names, amqp_url):
-    with running_worker(database, queue_names, amqp_url):
+def test_unreadable_message_is_dead_lettered(job_database, queue_names, amqp_url):
+    with running_worker(job_database, queue_names, amqp_url):
         connection = pika.BlockingConnection(connection_parameters(amqp_url))
         channel = connection.channel()
         declare(channel, queue_names)
@@ -102,15 +102,33 @@ def test_unreadable_message_is_dead_lettered(database, queue_names, amqp_url):
     assert "not a job message" in parked[0][1]["x-reason"]
 
 
-def test_sweeper_publishes_a_job_whose_message_was_lost(service, database, queue_names, amqp_url):
+def test_sweeper_publishes_a_job_whose_message_was_lost(
+    service, job_database, queue_names, amqp_url
+):
     """A job stored while its publish failed (no message anywhere) still runs."""
     store = service.store
     job, _ = store.insert("test.sleep", {"echo": "swept"}, max_attempts=2)
-    with database.connection() as conn:  # as if stored 5 s ago and never published
+    with job_database.connection() as conn:  # as if stored 5 s ago and never published
         conn.execute(
             "UPDATE jobs SET updated_at = now() - interval '5 seconds' WHERE id = %s", (job.id,)
         )
     assert ready_messages(amqp_url, queue_names) == 0
-    with running_worker(database, queue_names, amqp_url, sweep_interval_s=0.3):
+    with running_worker(job_database, queue_names, amqp_url, sweep_interval_s=0.3):
         done = service.wait(job.id, timeout=15)
     assert done.state == "succeeded" and done.result["echo"] == "swept"
+
+
+def test_job_lost_on_its_last_attempt_is_failed_and_dead_lettered(
+    service, job_database, queue_names, amqp_url
+):
+    store = service.store
+    job, _ = store.insert("test.sleep", {}, max_attempts=1)
+    assert store.claim(job.id, "vanished:1:0", lease_s=0.2) is not None
+    threading.Event().wait(0.3)
+    JobPublisher(amqp_url, queue_names).publish(job.id)  # as redelivered after the crash
+    with running_worker(job_database, queue_names, amqp_url):
+        failed = service.wait(job.id, timeout=15)
+    assert failed.state == "failed" and failed.attempts == 1
+    assert "attempt 1 of 1 was lost: worker vanished:1:0" in failed.error
+    [(_body, headers)] = dead_letters(amqp_url, queue_names)
+    assert headers["x-reason"] == failed.error

@@ -1,0 +1,353 @@
+"""The execution of one capability request:
+
+cache lookup -> gather evidence with tools -> compute the deterministic answer ->
+(narrating capabilities, with a model configured and budget left) a fresh agent per model
+of the router-ordered chain writes a narrative -> validate (schema, then groundedness:
+>= 0.8 deliver, 0.6-0.8 try the next model, below: the deterministic answer) -> record
+the run -> cache -> respond, saying what produced the answer and why it fell back.
+
+The runtime never raises because of a model: every model failure ends in the
+deterministic answer, marked.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from capabilities.runtime import prompts
+from capabilities.runtime.agent import AttemptRecorder, RequestMeter, run_attempt
+from capabilities.runtime.budget import Budget, BudgetPolicy
+from capabilities.runtime.cache import AnswerCache, input_hash
+from capabilities.runtime.evidence import Evidence
+from capabilities.runtime.grounding import Grounding, groundedness
+from capabilities.runtime.metrics import ANSWERS, CACHE, FALLBACKS, TOOL_CALLS, TOOL_SECONDS
+from capabilities.runtime.records import RunRecord, write_outcome, write_run
+from capabilities.runtime.router import order_chain, profiles
+from capabilities.runtime.spec import Answer, Capability, NumberSource, Req, Resp
+from tools.errors import BackendUnavailable
+from tools.llm import ChainModel
+from tools.postgres import Database
+
+log = logging.getLogger(__name__)
+
+DELIVER_AT = 0.8
+RETRY_AT = 0.6
+
+
+@dataclass(frozen=True)
+class RuntimePolicy:
+    """Service-wide defaults; a capability may set its own steps, time and cache TTL."""
+
+    max_steps: int = 6
+    budget_s: float = 45.0
+    cache_ttl_s: int = 900
+    router_min_outcomes: int = 10
+    budget: BudgetPolicy = field(default_factory=BudgetPolicy)
+
+
+@dataclass
+class _Narration:
+    narrative: dict[str, Any] | None = None
+    model: str | None = None
+    grounding: Grounding | None = None
+    reason: str | None = None
+
+
+class Runtime:
+    """Runs capabilities. One per process: holds the shared models, never an agent."""
+
+    def __init__(
+        self, *, database: Database, models: Sequence[ChainModel], policy: RuntimePolicy
+    ) -> None:
+        self.database = database
+        self.models = tuple(models)
+        self.policy = policy
+        self.budget = Budget(database, policy.budget)
+        self.cache = AnswerCache(database)
+
+    def run(self, capability: Capability[Req, Resp], request: Req) -> Resp:
+        started_at = datetime.now(UTC)
+        started = time.perf_counter()
+        run_id = str(uuid.uuid4())
+        key = input_hash(request)
+        version = capability.data_version(self.database) if capability.data_version else ""
+        ttl = self.policy.cache_ttl_s if capability.cache_ttl_s is None else capability.cache_ttl_s
+        if ttl > 0:
+            hit = self.cache.get(capability.name, key, version)
+            CACHE.labels(capability=capability.name, result="hit" if hit else "miss").inc()
+            if hit is not None:
+                response = capability.response_model.model_validate(
+                    {**hit, "cached": True, "run_id": run_id}
+                )
+                self._record(capability, run_id, started_at, started, key, version, response, ttl)
+                return response
+
+        evidence = Evidence()
+        capability.gather(request, evidence)
+        for call in evidence.calls:
+            TOOL_CALLS.labels(tool=call.tool, outcome="ok" if call.ok else "error").inc()
+            TOOL_SECONDS.labels(tool=call.tool).observe(call.duration_ms / 1000.0)
+        answer = capability.compute(request, evidence)
+        answer = answer.model_copy(update={"evidence": list(evidence), "run_id": run_id})
+        meter = RequestMeter(self.policy.budget.request_tokens)
+
+        narration = _Narration()
+        if capability.narrate:
+            narration = self._narrate(capability, request, evidence, answer, run_id, meter, started)
+        response = answer
+        if narration.narrative is not None and narration.grounding is not None:
+            response = capability.response_model.model_validate(
+                {
+                    **answer.model_dump(),
+                    **narration.narrative,
+                    "generated_by": f"model:{narration.model}",
+                    "groundedness": round(narration.grounding.score, 4),
+                    "sources": [
+                        NumberSource(value=v, source=s) for v, s in narration.grounding.sources
+                    ],
+                    "fallback_reason": narration.reason,
+                }
+            )
+        elif narration.reason:
+            response = answer.model_copy(update={"fallback_reason": narration.reason})
+        ANSWERS.labels(
+            capability=capability.name,
+            producer="model" if response.generated_by != "deterministic" else "deterministic",
+        ).inc()
+        self._record(
+            capability, run_id, started_at, started, key, version, response, ttl, evidence, meter
+        )
+        cacheable = response.generated_by != "deterministic" or response.fallback_reason in (
+            None,
+            "no_llm",
+        )
+        if ttl > 0 and cacheable:
+            try:
+                stored = response.model_dump(mode="json", exclude={"run_id", "cached"})
+                self.cache.put(capability.name, key, version, stored, ttl)
+            except BackendUnavailable as exc:
+                log.warning("answer not cached", extra={"error": str(exc)})
+        return response
+
+    # -- narration over the chain
+    def _narrate(
+        self,
+        capability: Capability[Req, Resp],
+        request: Req,
+        evidence: Evidence,
+        answer: Answer,
+        run_id: str,
+        meter: RequestMeter,
+        started: float,
+    ) -> _Narration:
+        if not self.models:
+            return _Narration(reason="no_llm")
+        budget_s = capability.budget_s or self.policy.budget_s
+        worst_cost = max(
+            self.policy.budget.request_tokens
+            / 1000.0
+            * max(m.spec.price.input_per_1k, m.spec.price.output_per_1k)
+            for m in self.models
+        )
+        if not self.budget.reserve(run_id, cost_usd=worst_cost, ttl_s=budget_s + 60):
+            FALLBACKS.labels(capability=capability.name, reason="budget").inc()
+            return _Narration(reason="budget")
+        try:
+            return self._try_chain(capability, request, evidence, answer, run_id, meter, started)
+        finally:
+            self.budget.release(run_id)
+
+    def _ordered_models(self, capability: str) -> list[ChainModel]:
+        if len(self.models) < 2:
+            return list(self.models)
+        found = profiles(self.database, capability)
+        keys = [m.key for m in self.models]
+        return order_chain(self.models, keys, found, self.policy.router_min_outcomes)
+
+    def _try_chain(
+        self,
+        capability: Capability[Req, Resp],
+        request: Req,
+        evidence: Evidence,
+        answer: Answer,
+        run_id: str,
+        meter: RequestMeter,
+        started: float,
+    ) -> _Narration:
+        budget_s = capability.budget_s or self.policy.budget_s
+        schema = capability.narrative_model
+        task = prompts.render(
+            "narrate",
+            "task",
+            capability=capability.name,
+            request_json=prompts.to_json(request.model_dump(mode="json")),
+            evidence_json=prompts.to_json(_jsonable(evidence.items)),
+            answer_json=prompts.to_json(
+                answer.model_dump(mode="json", exclude=set(Answer.model_fields))
+            ),
+            guidance=capability.instructions,
+            schema_json=json.dumps(schema.model_json_schema()),
+        )
+        instructions = prompts.render("narrate", "instructions")
+        reason: str | None = None
+        for attempt, model in enumerate(self._ordered_models(capability.name), start=1):
+            remaining = budget_s - (time.perf_counter() - started)
+            if remaining <= 0:
+                reason = "timeout"
+                break
+            if meter.spent >= meter.token_cap:
+                reason = "budget"
+                break
+            recorder = AttemptRecorder(self.database, run_id, attempt, model, meter)
+            result = run_attempt(
+                recorder=recorder,
+                tools=capability.tools,
+                task=task,
+                instructions=instructions,
+                max_steps=capability.max_steps or self.policy.max_steps,
+                time_limit_s=remaining,
+            )
+            grounding = None
+            if result.failure is None:
+                narrative, failure = _parse_narrative(schema, result.output)
+                if narrative is not None:
+                    merged = {**answer.model_dump(), **narrative}
+                    try:
+                        capability.response_model.model_validate(merged)
+                    except ValidationError:
+                        narrative, failure = None, "invalid_answer"
+                if narrative is not None:
+                    prose = " ".join(_strings(narrative))
+                    corpus = {
+                        **evidence.items,
+                        **recorder.tool_outputs,
+                        "computed answer": answer.model_dump(
+                            mode="json", exclude=set(Answer.model_fields)
+                        ),
+                    }
+                    grounding = groundedness(prose, corpus)
+                    failure = None if grounding.score >= DELIVER_AT else "ungrounded"
+            else:
+                failure, narrative = result.failure, None
+            self._outcome(capability.name, model, failure, grounding, result.latency_ms, recorder)
+            if failure is None and narrative is not None:
+                return _Narration(narrative, model.key, grounding, reason)
+            FALLBACKS.labels(capability=capability.name, reason=failure).inc()
+            reason = failure
+            # a spent request budget ends the chain; so does prose grounded below 0.6
+            # (the deterministic answer beats another guess); a spent wall clock is
+            # caught at the top of the loop
+            if failure == "budget":
+                break
+            if failure == "ungrounded" and grounding is not None and grounding.score < RETRY_AT:
+                break
+        return _Narration(reason=reason)
+
+    def _outcome(
+        self,
+        capability: str,
+        model: ChainModel,
+        failure: str | None,
+        grounding: Grounding | None,
+        latency_ms: float,
+        recorder: AttemptRecorder,
+    ) -> None:
+        try:
+            write_outcome(
+                self.database,
+                capability=capability,
+                model=model.key,
+                success=failure is None,
+                groundedness=grounding.score if grounding else None,
+                latency_ms=latency_ms,
+                cost_usd=recorder.cost_usd,
+                reason=failure,
+            )
+        except BackendUnavailable as exc:
+            log.warning("outcome not recorded", extra={"error": str(exc)})
+
+    def _record(
+        self,
+        capability: Capability[Any, Any],
+        run_id: str,
+        started_at: datetime,
+        started: float,
+        key: str,
+        version: str,
+        response: Answer,
+        ttl: int,
+        evidence: Evidence | None = None,
+        meter: RequestMeter | None = None,
+    ) -> None:
+        run = RunRecord(
+            run_id=run_id,
+            capability=capability.name,
+            started_at=started_at,
+            duration_ms=(time.perf_counter() - started) * 1000.0,
+            input_hash=key,
+            data_version=version,
+            generated_by=response.generated_by,
+            fallback_reason=response.fallback_reason,
+            cacheable=ttl > 0,
+            cached=response.cached,
+            groundedness=response.groundedness,
+            input_tokens=meter.input_tokens if meter else 0,
+            output_tokens=meter.output_tokens if meter else 0,
+            cost_usd=meter.cost_usd if meter else 0.0,
+        )
+        try:
+            write_run(self.database, run, evidence.calls if evidence else [])
+        except BackendUnavailable as exc:
+            log.warning("run not recorded", extra={"run_id": run_id, "error": str(exc)})
+
+
+def _parse_narrative(
+    schema: type[BaseModel], output: Any
+) -> tuple[dict[str, Any] | None, str | None]:
+    """The agent's final answer as the narrative model: a dict, a JSON object text, or
+    plain text when the model has exactly one field."""
+    value = output
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = json.loads(text) if text.startswith("{") else text
+        except ValueError:
+            value = text
+    if isinstance(value, str):
+        fields = list(schema.model_fields)
+        if len(fields) != 1:
+            return None, "invalid_answer"
+        value = {fields[0]: value}
+    try:
+        return schema.model_validate(value).model_dump(mode="json"), None
+    except ValidationError:
+        return None, "invalid_answer"
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
