@@ -1,9 +1,10 @@
 """Strategy Coach (capability 1): the value and risk of each action in a live state,
 the recommended action and strategy, and the evidence behind every number.
 
-The numbers come from the expected-value engine over the mode's models; the prose is a
-template over them (an agent may rewrite it through the runtime, quoting only these
-numbers).
+The numbers come from the expected-value engine over the mode's models, gathered as
+named evidence (`rug_hazard_model`, `price_model`, `ev_engine`, `knowledge_search`);
+`narrative` is a template over them, and with a language model configured the runtime
+adds a `summary` that may quote only those numbers.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from pydantic import BaseModel, Field
 
 from capabilities.models.ev import Decision, Position, evaluate, strategy_for
 from capabilities.models.registry import ModelSet
+from capabilities.runtime import Answer, Capability
+from capabilities.runtime import Evidence as Gathered
 from capabilities.state import GameState
 
 Action = Literal["hold", "buy", "sell", "sidebet"]
@@ -45,13 +48,13 @@ class Evidence(BaseModel):
     chunks: list[dict[str, Any]] | None = None
 
 
-class CoachAnswer(BaseModel):
+class CoachAnswer(Answer):
     recommended_action: Action
     strategy: Literal["aggressive", "conservative", "exit_now", "stay_out", "sidebet"]
     decisive: bool = Field(description="the recommendation wins under every model scenario")
     margin: float = Field(description="expected value of the best minus the runner-up, SOL")
     actions: list[ActionEstimate]
-    evidence: list[Evidence]
+    model_evidence: list[Evidence] = Field(description="the figures behind the numbers, by source")
     model_version: str
     narrative: str
 
@@ -96,39 +99,54 @@ def narrate(state: GameState, decision: Decision, strategy: str, models: ModelSe
     return " ".join(lines)
 
 
-def advise(
-    request: CoachRequest, models: ModelSet, knowledge: KnowledgeLookup | None = None
-) -> CoachAnswer:
-    """The deterministic coach answer for one state."""
+def gather(
+    request: CoachRequest, found: Gathered, models: ModelSet, knowledge: KnowledgeLookup | None
+) -> Decision:
+    """Evaluate the state and keep every figure as named evidence; returns the decision."""
     stake = request.stake or models.economics.min_bet
-    decision = evaluate(position_of(request), models.hazard, models.price, models.economics, stake)
-    strategy = strategy_for(decision, position_of(request))
+    position = position_of(request)
+    decision = evaluate(position, models.hazard, models.price, models.economics, stake)
     h, h_lo, h_hi = models.hazard.hazard(request.tick + 1)
     p, p_lo, p_hi = models.hazard.rug_within(request.tick, models.economics.sidebet_span)
-    evidence = [
-        Evidence(
-            source="rug_hazard_model",
-            figures={
-                "hazard_next_tick": h,
-                "hazard_ci95": [h_lo, h_hi],
-                "sidebet_win_probability": p,
-                "sidebet_win_probability_ci95": [p_lo, p_hi],
-                **(models.hazard_model.summary() if models.hazard_model else {}),
-            },
-        ),
-        Evidence(
-            source="price_model",
-            figures={
-                "drift_per_tick": models.price.drift_at(request.price)[0],
-                "volatility_per_tick": models.price.volatility(request.price),
-                **(models.price_model.summary() if models.price_model else {}),
-            },
-        ),
-    ]
+    found.add(
+        "rug_hazard_model",
+        {
+            "hazard_next_tick": h,
+            "hazard_ci95": [h_lo, h_hi],
+            "sidebet_win_probability": p,
+            "sidebet_win_probability_ci95": [p_lo, p_hi],
+            **(models.hazard_model.summary() if models.hazard_model else {}),
+        },
+    )
+    found.add(
+        "price_model",
+        {
+            "drift_per_tick": models.price.drift_at(request.price)[0],
+            "volatility_per_tick": models.price.volatility(request.price),
+            **(models.price_model.summary() if models.price_model else {}),
+        },
+    )
+    found.add(
+        "ev_engine",
+        {v.action: {"expected_value": v.expected_value, "ci95": [v.ev_low, v.ev_high]}
+         for v in decision.values},
+    )  # fmt: skip
     if knowledge is not None:
-        query = f"{decision.best} {strategy} sidebet window rug hazard expected value"
-        chunks = knowledge(query, ["rugs_protocol", "rl_design"], 3)
-        evidence.append(Evidence(source="knowledge_search", chunks=chunks))
+        query = f"{decision.best} sidebet window rug hazard expected value strategy"
+        found.call(knowledge, as_name="knowledge_search", query=query,
+                   collections=["rugs_protocol", "rl_design"], top_k=3)  # fmt: skip
+    return decision
+
+
+def compute(
+    request: CoachRequest, found: Gathered, decision: Decision, models: ModelSet
+) -> CoachAnswer:
+    strategy = strategy_for(decision, position_of(request))
+    detail = [
+        Evidence(source=name, figures=found[name]) for name in ("rug_hazard_model", "price_model")
+    ]
+    if "knowledge_search" in found:
+        detail.append(Evidence(source="knowledge_search", chunks=found["knowledge_search"]))
     actions = [
         ActionEstimate(
             action=v.action,  # type: ignore[arg-type]
@@ -148,7 +166,45 @@ def advise(
         decisive=decision.decisive,
         margin=decision.margin,
         actions=actions,
-        evidence=evidence,
+        model_evidence=detail,
         model_version=models.version,
         narrative=narrate(request, decision, strategy, models),
     )
+
+
+def coach_capability(
+    models: ModelSet, knowledge: KnowledgeLookup | None = None
+) -> Capability[CoachRequest, CoachAnswer]:
+    """The coach for one request (built per request: it carries that request's decision
+    from `gather` to `compute`), over the mode's current models."""
+    decided: list[Decision] = []
+
+    def _gather(request: CoachRequest, found: Gathered) -> None:
+        decided.append(gather(request, found, models, knowledge))
+
+    def _compute(request: CoachRequest, found: Gathered) -> CoachAnswer:
+        return compute(request, found, decided[-1], models)
+
+    return Capability(
+        name="coach.strategy",
+        response_model=CoachAnswer,
+        gather=_gather,
+        compute=_compute,
+        narrate=True,
+        instructions=(
+            "Explain the recommended action and strategy to the bot's developer in three or "
+            "four sentences, quoting the expected values, the rug hazard and the sidebet win "
+            "probability from the evidence. Say when the choice is within the models' "
+            "uncertainty (decisive is false)."
+        ),
+        budget_s=20.0,
+    )
+
+
+def advise(
+    request: CoachRequest, models: ModelSet, knowledge: KnowledgeLookup | None = None
+) -> CoachAnswer:
+    """The deterministic coach answer for one state (no runtime, no language model)."""
+    found = Gathered()
+    decision = gather(request, found, models, knowledge)
+    return compute(request, found, decision, models).model_copy(update={"evidence": list(found)})

@@ -14,7 +14,9 @@ def test_coach_answers_from_the_rules_when_history_is_thin(client, auth):
     assert body["model_version"] == "classic@rules"
     assert {a["action"] for a in body["actions"]} == {"hold", "buy", "sell", "sidebet"}
     assert all(a["source"] == "ev_engine" for a in body["actions"])
-    assert {e["source"] for e in body["evidence"]} >= {"rug_hazard_model", "price_model"}
+    assert {e["source"] for e in body["model_evidence"]} >= {"rug_hazard_model", "price_model"}
+    assert {"rug_hazard_model", "price_model", "ev_engine"} <= set(body["evidence"])
+    assert body["fallback_reason"] == "no_llm"
 
 
 def test_invalid_state_is_422_naming_the_field(client, auth):

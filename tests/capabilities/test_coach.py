@@ -15,7 +15,7 @@ def test_classic_flat_player_is_told_to_stay_out_with_sourced_evidence():
     answer = advise(CoachRequest(tick=120, price=1.4), rules_model_set("classic"))
     assert answer.recommended_action == "hold"
     assert answer.strategy == "stay_out"
-    sources = {e.source for e in answer.evidence}
+    sources = {e.source for e in answer.model_evidence}
     assert {"rug_hazard_model", "price_model"} <= sources
     sidebet = next(a for a in answer.actions if a.action == "sidebet")
     assert sidebet.expected_value < 0
@@ -40,7 +40,7 @@ def test_fitted_models_are_versioned_and_reported():
     models = fit_model_set("classic", rounds.rug_tick, rounds.prices, "k")
     answer = advise(CoachRequest(tick=10, price=1.0), models)
     assert answer.model_version.startswith("classic@500r-")
-    hazard = next(e for e in answer.evidence if e.source == "rug_hazard_model")
+    hazard = next(e for e in answer.model_evidence if e.source == "rug_hazard_model")
     assert hazard.figures["rounds"] == 500
     assert hazard.figures["model"] == "constant"
 
@@ -54,7 +54,7 @@ def test_knowledge_chunks_are_attached_when_a_lookup_is_given():
 
     answer = advise(CoachRequest(tick=5, price=1.0), rules_model_set("classic"), lookup)
     assert calls and calls[0][1] == ("rugs_protocol", "rl_design")
-    kb = next(e for e in answer.evidence if e.source == "knowledge_search")
+    kb = next(e for e in answer.model_evidence if e.source == "knowledge_search")
     assert kb.chunks[0]["source"] == "rules.md"
 
 
@@ -71,3 +71,38 @@ def test_invalid_states_name_the_field(payload, field):
     with pytest.raises(ValidationError) as info:
         CoachRequest.model_validate(payload)
     assert info.value.errors()[0]["loc"][0] == field
+
+
+def test_through_the_runtime_a_grounded_summary_is_delivered(make_runtime):
+    from capabilities.coach import coach_capability
+    from tests.support.fake_llm import FakeLLM, final
+
+    summary = (
+        "Sell now: holding loses about 0.0007803 SOL per tick while selling costs nothing, "
+        "and a sidebet would win only 18.17% of the time."
+    )
+    with FakeLLM([final({"summary": summary})]) as llm:
+        runtime = make_runtime(llm.spec)
+        answer = runtime.run(
+            coach_capability(rules_model_set("classic")),
+            CoachRequest(tick=120, price=1.4, position_qty=1.0),
+        )
+    assert answer.generated_by == "model:openai:fake-model"
+    assert answer.summary == summary
+    assert answer.recommended_action == "sell"
+    assert answer.groundedness == 1.0
+
+
+def test_through_the_runtime_an_invented_number_falls_back(make_runtime):
+    from capabilities.coach import coach_capability
+    from tests.support.fake_llm import FakeLLM, final
+
+    with FakeLLM([final({"summary": "Sell: the rug comes in 73.5% of rounds."})]) as llm:
+        runtime = make_runtime(llm.spec)
+        answer = runtime.run(
+            coach_capability(rules_model_set("classic")),
+            CoachRequest(tick=120, price=1.4, position_qty=1.0),
+        )
+    assert answer.generated_by == "deterministic"
+    assert answer.fallback_reason == "ungrounded"
+    assert answer.recommended_action == "sell"
