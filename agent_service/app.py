@@ -70,9 +70,9 @@ def create_app(settings: Settings | None = None, prepared: Prepared | None = Non
 
 
 def _register_blueprints(app: Flask) -> None:
-    from agent_service.views import coach, hybrid, info, jobs, models, system
+    from agent_service.views import coach, features, hybrid, info, jobs, models, system
 
-    for module in (system, info, jobs, models, coach, hybrid):
+    for module in (system, info, jobs, models, coach, features, hybrid):
         app.register_blueprint(module.bp)
 
 

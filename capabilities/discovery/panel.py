@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 WHALE_SOL = 0.5  # a trade at least this large is a whale's
+TRADE_SERIES = ("buys", "sells", "buy_volume", "sell_volume", "whale_volume")
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
+from capabilities.jobs.context import bound_database
 from capabilities.jobs.metrics import JOB_ATTEMPTS, JOB_DURATION, JOBS_FINISHED
 from capabilities.jobs.registry import handler_for
 from tools.errors import BackendUnavailable
@@ -129,7 +130,8 @@ class JobRunner:
         try:
             if handler is None:
                 raise LookupError(f"no handler for job kind {job.kind!r} in this process")
-            result = handler(dict(job.payload), self._progress(job, worker_id, attempt))
+            with bound_database(self.store.database):
+                result = handler(dict(job.payload), self._progress(job, worker_id, attempt))
             if not isinstance(result, dict):
                 raise TypeError(f"the handler returned {type(result).__name__}, not a dict")
             json.dumps(result, allow_nan=False)  # jsonb refuses NaN and non-JSON values

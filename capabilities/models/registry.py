@@ -72,18 +72,21 @@ class ModelSet:
         return out
 
 
-def load_history(conn: psycopg.Connection, mode: str, limit: int) -> tuple[np.ndarray, np.ndarray]:
-    """(rug ticks, price paths [rounds, ticks] NaN-padded) of the latest `limit` rounds."""
+def load_history(
+    conn: psycopg.Connection, mode: str, limit: int
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(game ids, rug ticks, price paths [rounds, ticks] NaN-padded) of the latest
+    `limit` rounds of `mode`, newest first."""
     rows = conn.execute(_ROUNDS_SQL, {"mode": mode, "limit": limit}).fetchall()
     if not rows:
-        return np.zeros(0, np.int64), np.zeros((0, 1))
+        return [], np.zeros(0, np.int64), np.zeros((0, 1))
     index = {game_id: i for i, (game_id, _) in enumerate(rows)}
     rug = np.array([r for _, r in rows], dtype=np.int64)
     prices = np.full((len(rows), int(rug.max()) + 1), np.nan)
     cur = conn.execute(_TICKS_SQL, {"ids": list(index), "cap": int(rug.max()) + 1})
     for game_id, tick, price in cur:
         prices[index[game_id], tick] = price
-    return rug, prices
+    return list(index), rug, prices
 
 
 def rules_model_set(mode: str) -> ModelSet:
@@ -204,7 +207,7 @@ class ModelRegistry:
         if count < self.min_rounds:
             return rules_model_set(mode), count
         with self._db.connection() as conn:
-            rug, prices = load_history(conn, mode, self.max_rounds)
+            _, rug, prices = load_history(conn, mode, self.max_rounds)
         models = fit_model_set(mode, rug, prices, newest)
         log.info(
             "models fitted",

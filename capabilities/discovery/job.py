@@ -1,0 +1,115 @@
+"""Feature discovery as a job (`features.discover`): the request, and the handler that
+loads stored rounds, scores every candidate and returns the report."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from capabilities.discovery.expressions import ExpressionError, parse
+from capabilities.discovery.history import load_panel
+from capabilities.discovery.panel import TRADE_SERIES
+from capabilities.discovery.service import TargetReport, discover
+from capabilities.jobs import Progress, handler
+from capabilities.jobs.context import job_database
+from game.rules import available_modes
+
+KIND = "features.discover"
+Target = Literal["rug_within", "next_return_sign", "next_return_size", "player_next_action"]
+REPORTED = 25  # features per target in the result, best first
+
+
+class DiscoverRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mode: str = "classic"
+    targets: list[Target] = Field(
+        default_factory=lambda: ["rug_within", "next_return_size", "player_next_action"],
+        min_length=1,
+        max_length=4,
+    )
+    horizon: int = Field(40, ge=1, le=500, description="N of the target 'rug within N ticks'")
+    rounds: int = Field(1000, ge=50, le=20_000, description="latest stored rounds to mine")
+    fdr: float = Field(0.05, gt=0, le=0.2, description="false-discovery rate per target")
+    proposed: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=20,
+        description="extra candidates: name -> expression in the feature language",
+    )
+
+    @field_validator("mode")
+    @classmethod
+    def _mode(cls, value: str) -> str:
+        if value not in available_modes():
+            raise ValueError(f"unknown mode {value!r}; one of: {', '.join(available_modes())}")
+        return value
+
+    @field_validator("targets")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("targets must not repeat")
+        return value
+
+    @field_validator("proposed")
+    @classmethod
+    def _parsable(cls, value: dict[str, str]) -> dict[str, str]:
+        names = {"tick", "price", "sidebets", *TRADE_SERIES}
+        for name, text in value.items():
+            if not name.isidentifier() or len(name) > 40:
+                raise ValueError(f"{name!r}: names are identifiers of at most 40 characters")
+            try:
+                parse(text, names)
+            except ExpressionError as exc:
+                raise ValueError(f"{name}: {exc}") from None
+        return value
+
+
+def report_json(report: TargetReport) -> dict[str, Any]:
+    return {
+        "target": report.target,
+        "statement": report.statement,
+        "units": report.units,
+        "positives_share": report.positives_share,
+        "predictive": len(report.predictive),
+        "features": [
+            {
+                "name": f.name,
+                "expression": f.expression,
+                "origin": f.origin,
+                "predictive": f.predictive,
+                "effect": round(f.score.effect, 4),
+                "lift": round(f.score.lift, 5),
+                "p_value": f.score.p_value,
+                "q_value": f.q_value,
+                "stability": f.score.stability,
+                "units_train": f.score.units_train,
+                "units_test": f.score.units_test,
+            }
+            for f in report.findings[:REPORTED]
+        ],
+    }
+
+
+@handler(KIND)
+def discover_job(payload: dict[str, Any], progress: Progress) -> dict[str, Any]:
+    request = DiscoverRequest.model_validate(payload)
+    with job_database().connection() as conn:
+        panel = load_panel(conn, request.mode, request.rounds)
+    progress(0.1, f"loaded {panel.rounds} rounds of {request.mode}")
+    reports, rejected = discover(
+        panel,
+        request.targets,
+        horizon=request.horizon,
+        fdr=request.fdr,
+        proposed=request.proposed,
+        progress=lambda f, m: progress(0.1 + 0.9 * f, m),
+    )
+    return {
+        "mode": request.mode,
+        "rounds": panel.rounds,
+        "fdr": request.fdr,
+        "targets": [report_json(r) for r in reports],
+        "rejected_proposals": rejected,
+    }
