@@ -44,3 +44,35 @@ def test_bad_requests_name_the_field(client, auth):
     assert r.status_code == 422 and r.json["errors"][0]["field"] == "bot_id"
     r = _decide(client, auth, state={"tick": 5, "price": 1.0, "mode": "nope"})
     assert r.json["errors"][0]["field"] == "state.mode"
+
+
+def test_stats_score_overrides_against_the_rl_counterfactual(tmp_path, fresh_pg_dsn, auth):
+    from agent_service.app import create_app
+    from game.rules import load_mode
+    from game.simulator import simulate_rounds
+    from tests.conftest import make_settings
+    from tests.support.stored_rounds import store_rounds
+
+    app = create_app(make_settings(tmp_path, fresh_pg_dsn))
+    rounds = simulate_rounds(load_mode("classic"), 40, seed=9)
+    store_rounds(fresh_pg_dsn, rounds)
+    client = app.test_client()
+    expected = 0.0
+    for game_id, rug in zip(rounds.game_ids, rounds.rug_tick, strict=True):
+        state = {"tick": 0, "price": 1.0, "game_id": game_id}
+        d = client.post("/v1/hybrid/decide", json={"state": state, "rl_action": "sidebet",
+                        "bot_id": "stats-bot", "stake": 0.1}, headers=auth).json  # fmt: skip
+        assert d["source"] == "agent"  # every classic sidebet is -EV: withheld
+        bet = 0.4 if rug <= 40 else -0.1
+        expected -= bet
+    app.extensions["agent"].backends.decisions.flush()
+    stats = client.get("/v1/hybrid/stats?bot_id=stats-bot", headers=auth).json["bots"]
+    app.extensions["agent"].backends.close()
+    app.extensions["agent"].readiness.close()
+    assert len(stats) == 1
+    s = stats[0]
+    assert (s["decisions"], s["overrides"], s["overrides_scored"]) == (40, 40, 40)
+    assert s["override_rate"] == 1.0
+    assert abs(s["override_gain_sol"] - expected) < 1e-9
+    r = client.get("/v1/hybrid/stats?since_hours=-1", headers=auth)
+    assert r.status_code == 422 and r.json["errors"][0]["field"] == "query.since_hours"
