@@ -62,6 +62,7 @@ def main() -> None:
             base = f"http://127.0.0.1:{port}"
         try:
             run_load(base, "/v1/hybrid/decide", args.key, 50, 2, 4, "POST", BODY)  # warm up
+            time.sleep(1.0)  # let the log flush the warm-up
             before = logged(base, args.key)
             sent = 0
             for rate in args.rates:
