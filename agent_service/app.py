@@ -70,9 +70,18 @@ def create_app(settings: Settings | None = None, prepared: Prepared | None = Non
 
 
 def _register_blueprints(app: Flask) -> None:
-    from agent_service.views import coach, features, hybrid, info, jobs, models, system
+    from agent_service.views import (
+        analyst,
+        coach,
+        features,
+        hybrid,
+        info,
+        jobs,
+        models,
+        system,
+    )
 
-    for module in (system, info, jobs, models, coach, features, hybrid):
+    for module in (system, info, jobs, models, coach, features, analyst, hybrid):
         app.register_blueprint(module.bp)
 
 

@@ -4,9 +4,24 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from capabilities.models.ev import ACTIONS
 from game.rules import available_modes
 
 GAME_ID_PATTERN = r"^\d{8}-[0-9a-f]{16}$"
+SIDEBET_ENV_ACTIONS = {0: "hold", 1: "sidebet"}  # the bot's SidebetV1Env: 0 HOLD, 1 BET
+
+
+def action_name(value: str | int) -> str:
+    """An action as one of ACTIONS; the integers 0/1 are the sidebet env's HOLD/BET."""
+    if isinstance(value, bool):
+        raise ValueError("an action is a name or 0/1")
+    if isinstance(value, int):
+        if value not in SIDEBET_ENV_ACTIONS:
+            raise ValueError("a numeric action is the sidebet env's 0 (HOLD) or 1 (BET)")
+        return SIDEBET_ENV_ACTIONS[value]
+    if value not in ACTIONS:
+        raise ValueError(f"an action is one of {', '.join(ACTIONS)}")
+    return value
 
 
 class OpenSidebet(BaseModel):

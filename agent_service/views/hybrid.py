@@ -14,10 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from agent_service.api import json_response, operation, parse_body, parse_query
 from capabilities.coach import position_of
 from capabilities.hybrid.log import DecisionRecord
-from capabilities.hybrid.policy import HybridInput, Thresholds, decide, rl_action_name
+from capabilities.hybrid.policy import HybridInput, Thresholds, decide
 from capabilities.hybrid.stats import hybrid_stats
 from capabilities.models.registry import rules_model_set
-from capabilities.state import GameState
+from capabilities.state import GameState, action_name
 
 bp = Blueprint("hybrid", __name__, url_prefix="/v1")
 ActionName = Literal["hold", "buy", "sell", "sidebet"]
@@ -98,7 +98,7 @@ def decide_view() -> Response:
     backends = current_app.extensions["agent"].backends
     state = body.state
     models = backends.models.peek(state.mode) or rules_model_set(state.mode)
-    rl = rl_action_name(body.rl_action)
+    rl = action_name(body.rl_action)
     item = HybridInput(
         position=position_of(state),
         rl_action=rl,

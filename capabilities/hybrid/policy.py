@@ -17,10 +17,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from capabilities.models.ev import ACTIONS, Decision, Position, evaluate
+from capabilities.models.ev import Decision, Position, evaluate
 from capabilities.models.registry import ModelSet
-
-SIDEBET_ENV_ACTIONS = {0: "hold", 1: "sidebet"}  # the bot's SidebetV1Env: 0 HOLD, 1 BET
 
 
 @dataclass(frozen=True)
@@ -56,19 +54,6 @@ class HybridDecision:
     expected_loss: float  # SOL the RL action gives up against the best (estimate)
     best_action: str
     rules: tuple[str, ...]
-
-
-def rl_action_name(value: str | int) -> str:
-    """The RL action as one of ACTIONS; 0/1 are the sidebet env's HOLD/BET."""
-    if isinstance(value, bool):
-        raise ValueError("rl_action must be an action name or 0/1")
-    if isinstance(value, int):
-        if value not in SIDEBET_ENV_ACTIONS:
-            raise ValueError("a numeric rl_action is the sidebet env's 0 (HOLD) or 1 (BET)")
-        return SIDEBET_ENV_ACTIONS[value]
-    if value not in ACTIONS:
-        raise ValueError(f"rl_action must be one of {', '.join(ACTIONS)}")
-    return value
 
 
 def _confidence(diffs: list[float], min_loss: float) -> float:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from capabilities.hybrid.policy import HybridInput, Thresholds, decide, rl_action_name
+from capabilities.hybrid.policy import HybridInput, Thresholds, decide
 from capabilities.models.ev import Position
 from capabilities.models.registry import fit_model_set, rules_model_set
+from capabilities.state import action_name
 from game.rules import load_mode
 from game.simulator import simulate_rounds
 
@@ -63,9 +64,9 @@ def test_an_unavailable_rl_action_is_replaced():
     assert d.source == "agent" and d.action == "hold"
 
 
-def test_rl_action_names():
-    assert rl_action_name(0) == "hold" and rl_action_name(1) == "sidebet"
-    assert rl_action_name("buy") == "buy"
+def test_action_names():
+    assert action_name(0) == "hold" and action_name(1) == "sidebet"
+    assert action_name("buy") == "buy"
     for bad in (2, True, "jump"):
         with pytest.raises(ValueError):
-            rl_action_name(bad)
+            action_name(bad)
