@@ -13,6 +13,8 @@ import click
 from agent_service import __version__
 from agent_service.config import Settings, SettingsError, load_settings
 
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
 
 def _settings(**overrides: object) -> Settings:
     try:
@@ -67,11 +69,17 @@ def serve(host: str | None, port: int | None, workers: int | None, threads: int 
 
 
 def _share_metrics_between_workers(directory: Path) -> None:
-    """Point prometheus_client at a fresh folder shared by the gunicorn workers. It reads
-    the variable when first imported, so this runs before anything imports it."""
+    """Give the gunicorn workers one metrics folder. prometheus_client chooses where
+    values live when it is first imported, which happens while this command loads, so
+    the command runs itself again with PROMETHEUS_MULTIPROC_DIR set from the start
+    (same process id: exec, as systemd expects)."""
+    wanted = str(directory.resolve())
+    if os.environ.get(METRICS_DIR_ENV) == wanted:
+        return
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True)
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory.resolve())
+    argv = [sys.executable, "-m", "agent_service", *sys.argv[1:]]
+    os.execve(sys.executable, argv, {**os.environ, METRICS_DIR_ENV: wanted})  # noqa: S606 - our own command
 
 
 def _describe_modes(settings: Settings) -> None:
