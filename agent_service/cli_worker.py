@@ -36,7 +36,9 @@ def worker(concurrency: int, handler_modules: tuple[str, ...], metrics_port: int
     finish (within AGENT_JOBS_STOP_GRACE_S, else it is handed back) and exits 0."""
     from agent_service.jobs import job_config
     from agent_service.logs import configure_logging
+    from agent_service.runtime import build_runtime
     from agent_service.wiring import prepare
+    from capabilities.jobs.context import set_runtime_factory
     from capabilities.jobs.registry import load_handler_modules, registered_kinds
     from capabilities.jobs.runner import JobRunner
     from capabilities.jobs.service import process_worker_id
@@ -73,6 +75,7 @@ def worker(concurrency: int, handler_modules: tuple[str, ...], metrics_port: int
         application_name="agent-service-worker",
     )
     runner = JobRunner(JobStore(database), lease_s=config.lease_s)
+    set_runtime_factory(lambda db: build_runtime(settings, db))
     queue_worker = QueueWorker(
         runner,
         settings.amqp_url.get_secret_value(),

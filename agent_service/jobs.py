@@ -19,7 +19,9 @@ from pydantic import BaseModel, Field
 
 from agent_service.api import json_response
 from agent_service.config import Settings
+from agent_service.runtime import build_runtime
 from capabilities.jobs import JobConfig, JobService
+from capabilities.jobs.context import set_runtime_factory
 from capabilities.jobs.registry import load_handler_modules
 from tools.jobs_store import JobStore
 from tools.postgres import Database
@@ -50,6 +52,7 @@ def build_job_service(settings: Settings, database: Database) -> JobService:
     """The job service of this process (handler modules imported first, so submits of
     their kinds validate and in-process execution finds them)."""
     load_handler_modules(settings.jobs_handlers)
+    set_runtime_factory(lambda db: build_runtime(settings, db))
     url = settings.amqp_url.get_secret_value() if settings.amqp_url else None
     return JobService(JobStore(database), job_config(settings), amqp_url=url)
 

@@ -20,6 +20,7 @@ from qdrant_client import QdrantClient
 
 from agent_service.config import Settings
 from agent_service.jobs import build_job_service
+from capabilities.hybrid.advice import AdviceCache
 from capabilities.hybrid.log import DecisionLog
 from capabilities.jobs import JobService
 from capabilities.models.registry import ModelRegistry
@@ -112,6 +113,7 @@ class Backends:
         url = self.amqp_url
         # the service's own events (alerts, advice, decisions) on the agent.events exchange
         self.events = EventPublisher(url, self.settings.amqp_events_exchange) if url else None
+        self.advice = AdviceCache(self.database)
         self.decisions = DecisionLog(
             self.database, self.events, flush_interval_s=self.settings.hybrid_log_flush_s
         )

@@ -12,12 +12,16 @@ from flask import Blueprint, Response, current_app, request
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent_service.api import json_response, operation, parse_body, parse_query
+from agent_service.jobs import JobAccepted, submit_accepted
 from capabilities.coach import position_of
+from capabilities.hybrid.advice import KIND as ADVICE_KIND
+from capabilities.hybrid.advice import Advice, AdviceRequest, adjusted, load_advice
 from capabilities.hybrid.log import DecisionRecord
 from capabilities.hybrid.policy import HybridInput, Thresholds, decide
 from capabilities.hybrid.stats import hybrid_stats
 from capabilities.models.registry import rules_model_set
 from capabilities.state import GameState, action_name
+from tools.errors import NotFound
 
 bp = Blueprint("hybrid", __name__, url_prefix="/v1")
 ActionName = Literal["hold", "buy", "sell", "sidebet"]
@@ -76,13 +80,16 @@ class StatsResponse(BaseModel):
     bots: list[BotStats]
 
 
-def thresholds() -> Thresholds:
-    s = current_app.extensions["agent"].settings
-    return Thresholds(
+def thresholds(mode: str) -> Thresholds:
+    """The settings' thresholds, adjusted by the mode's cached advice (never waits)."""
+    state = current_app.extensions["agent"]
+    s = state.settings
+    base = Thresholds(
         min_loss=s.hybrid_min_loss,
         critical_confidence=s.hybrid_critical_confidence,
         override_confidence=s.hybrid_override_confidence,
     )
+    return adjusted(base, state.backends.advice.get(mode))
 
 
 @bp.post("/hybrid/decide")
@@ -107,7 +114,7 @@ def decide_view() -> Response:
         avg_cost=state.avg_cost,
         stake=body.stake,
     )
-    d = decide(item, models, thresholds())
+    d = decide(item, models, thresholds(state.mode))
     action = d.action
     if isinstance(body.rl_action, int):  # answer in the caller's terms
         action = {"hold": 0, "sidebet": 1}.get(d.action, d.action)
@@ -167,3 +174,39 @@ def stats() -> Response:
         database, mode=q.mode, bot_id=q.bot_id, since=timedelta(hours=q.since_hours)
     )
     return json_response(StatsResponse(bots=[BotStats(**r) for r in rows]))
+
+
+class AdviceQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mode: str = Field("classic", max_length=64)
+
+
+@bp.post("/hybrid/advice")
+@operation(
+    summary="Recompute a mode's regime advice out of band (a job: poll status_url)",
+    tag="capabilities",
+    request=AdviceRequest,
+    response=JobAccepted,
+    status=202,
+    extra_statuses=(503,),
+)
+def refresh_advice() -> Response:
+    body = parse_body(AdviceRequest)
+    return submit_accepted(ADVICE_KIND, body.model_dump(mode="json"))
+
+
+@bp.get("/hybrid/advice")
+@operation(
+    summary="A mode's current regime advice (what the hybrid's thresholds follow)",
+    tag="capabilities",
+    query=AdviceQuery,
+    response=Advice,
+    extra_statuses=(404, 503),
+)
+def current_advice() -> Response:
+    q = parse_query(AdviceQuery)
+    advice = load_advice(current_app.extensions["agent"].backends.database).get(q.mode)
+    if advice is None:
+        raise NotFound(f"no advice for mode {q.mode!r} yet; POST /v1/hybrid/advice")
+    return json_response(advice)

@@ -1,20 +1,27 @@
-"""What a running job's handler may use of the process running it: the service database.
+"""What a running job's handler may use of the process running it: the service database
+and the capability runtime.
 
 Handlers are plain `fn(payload, progress)` functions imported by every job-running
 process; the runner binds the database of its job store around each call, so a handler
 reads stored rounds from the same database as the service that accepted the job, in a
-worker process or in the web process's threads alike.
+worker process or in the web process's threads alike. The process that runs jobs
+registers how to build its runtime (`set_runtime_factory`), from its own settings.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from capabilities.runtime import Runtime
 from tools.postgres import Database
 
 _database: ContextVar[Database | None] = ContextVar("job_database", default=None)
+_runtime_factory: Callable[[Database], Runtime] | None = None
+_runtimes: dict[int, Runtime] = {}
+_lock = threading.Lock()
 
 
 def job_database() -> Database:
@@ -32,3 +39,23 @@ def bound_database(database: Database) -> Iterator[None]:
         yield
     finally:
         _database.reset(token)
+
+
+def set_runtime_factory(factory: Callable[[Database], Runtime]) -> None:
+    """How this process builds a capability runtime over a database (from its settings)."""
+    global _runtime_factory
+    with _lock:
+        _runtime_factory = factory
+        _runtimes.clear()
+
+
+def job_runtime() -> Runtime:
+    """The capability runtime for the running job's database (one per database)."""
+    database = job_database()
+    with _lock:
+        if _runtime_factory is None:
+            raise RuntimeError("this process registered no runtime for jobs")
+        runtime = _runtimes.get(id(database))
+        if runtime is None:
+            runtime = _runtimes[id(database)] = _runtime_factory(database)
+        return runtime
