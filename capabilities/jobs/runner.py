@@ -133,8 +133,15 @@ class JobRunner:
             if not isinstance(result, dict):
                 raise TypeError(f"the handler returned {type(result).__name__}, not a dict")
             json.dumps(result, allow_nan=False)  # jsonb refuses NaN and non-JSON values
+            if self.keeper.is_lost(job.id) or not self.store.succeed(
+                job.id, worker_id, attempt, result
+            ):
+                return Outcome.LOST
+            return Outcome.SUCCEEDED
         except LeaseLost:
             return Outcome.LOST
+        except BackendUnavailable:
+            raise  # the outcome is unknown to PostgreSQL: the lease decides what comes next
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
             log.warning(
@@ -145,11 +152,6 @@ class JobRunner:
             if state == "queued":
                 return Outcome.RETRY
             return Outcome.FAILED if state == "failed" else Outcome.LOST
-        if self.keeper.is_lost(job.id) or not self.store.succeed(
-            job.id, worker_id, attempt, result
-        ):
-            return Outcome.LOST
-        return Outcome.SUCCEEDED
 
     def _progress(self, job: Job, worker_id: str, attempt: int):  # type: ignore[no-untyped-def]
         last = [0.0]

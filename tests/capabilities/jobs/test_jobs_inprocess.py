@@ -82,6 +82,15 @@ def test_bad_submissions_name_the_field(service):
         service.get(__import__("uuid").uuid4())
 
 
+def test_payloads_and_results_postgres_refuses_are_errors_not_crashes(service):
+    with pytest.raises(InvalidInput) as refused:
+        service.submit("test.sleep", {"echo": "a\u0000b"})
+    assert refused.value.errors[0].field == "payload"
+    job = service.wait(service.submit("test.unstorable", {}, max_attempts=1), timeout=10)
+    assert job.state == "failed"
+    assert job.error.startswith("ValueError: the result cannot be stored")
+
+
 def test_jobs_of_a_crashed_process_are_resumed_at_start(job_database, tmp_path):
     """A job left `running` by a dead process (lease expired) and one left `queued` are
     both taken up by the next process's sweeper."""
