@@ -117,7 +117,7 @@ def build_readiness(backends: Backends) -> Readiness:
         "rabbitmq": Check(settings.amqp_mode, amqp_url is not None, rabbitmq if amqp_url else None),
         # the primary model of the chain; never required (every endpoint answers without)
         "llm": Check(
-            str(chain[0]) if chain else "none",
+            chain[0].key if chain else "none",  # no URL: /ready is open to anyone
             False,
             (lambda: probe(chain[0], llm_config, timeout)) if chain else None,
         ),

@@ -87,7 +87,7 @@ def test_status_shows_backends_spend_profiles_and_cache(llm_app, llm, auth):
 
 def test_readiness_reports_the_primary_model(llm_app, llm):
     component = llm_app.test_client().get("/ready").json["components"]["llm"]
-    assert component["mode"] == llm.spec
+    assert component["mode"] == "openai:fake-model"
     assert component["status"] == "up"
     assert component["required"] is False
     assert llm.received == []
