@@ -12,12 +12,14 @@ from pathlib import Path
 
 import pika
 import pytest
+import requests
 
 import tests.support.job_handlers  # noqa: F401 - registers the test.* kinds
 from capabilities.jobs import JobConfig, JobService
 from tests.support.job_handlers import events
 from tests.support.jobs import delete_queues, migrated, ready_messages, unique_queue
 from tests.support.process import cli_env, run_cli, start_cli
+from tests.support.tcp_proxy import free_port
 from tools.amqp import connection_parameters
 from tools.jobs_queue import QueueNames
 from tools.jobs_store import JobStore
@@ -51,7 +53,7 @@ def workers(
 ) -> Iterator[Callable[..., subprocess.Popen[str]]]:
     started: list[subprocess.Popen[str]] = []
 
-    def start(**env: str) -> subprocess.Popen[str]:
+    def start(*args: str, **env: str) -> subprocess.Popen[str]:
         environment = cli_env(
             DATABASE_URL=pg_dsn,
             AMQP_URL=amqp_url,
@@ -63,7 +65,8 @@ def workers(
             PYTHONUNBUFFERED="1",
             **env,
         )
-        proc = start_cli("worker", env=environment, log=tmp_path / f"worker{len(started)}.log")
+        log = tmp_path / f"worker{len(started)}.log"
+        proc = start_cli("worker", *args, env=environment, log=log)
         started.append(proc)
         return proc
 
@@ -97,7 +100,8 @@ def consumers(url: str, names: QueueNames) -> int:
 def test_a_job_whose_worker_is_killed_completes_on_another(
     workers, service, names, amqp_url, tmp_path
 ):
-    first, second = workers(), workers()
+    ports = [free_port(), free_port()]
+    first, second = (workers("--metrics-port", str(port)) for port in ports)
     wait_for(lambda: consumers(amqp_url, names) == 2, 30, "two workers consuming")
     log = tmp_path / "events"
     job_id = service.submit("test.sleep", {"seconds": 3, "steps": 6, "log": str(log)})
@@ -119,6 +123,8 @@ def test_a_job_whose_worker_is_killed_completes_on_another(
     assert attempts[0].worker_id.split(":")[1] == str(victim.pid)
     assert attempts[1].worker_id.split(":")[1] == str(survivor.pid)
     assert ready_messages(amqp_url, names) == 0
+    metrics = requests.get(f"http://127.0.0.1:{ports[survivor is second]}/metrics", timeout=5)
+    assert 'agent_jobs_finished_total{kind="test.sleep",state="succeeded"} 1.0' in metrics.text
 
     survivor.send_signal(signal.SIGTERM)
     assert survivor.wait(15) == 0

@@ -69,6 +69,7 @@ def test_idempotent_submit_returns_the_same_job(service, tmp_path):
     with pytest.raises(Conflict):
         service.submit("test.sleep", {"seconds": 0, "echo": "twice"}, idempotency_key="req-1")
     assert service.wait(first, timeout=10).state == "succeeded"
+    assert service.wait(other, timeout=10).state == "succeeded"
 
 
 def test_bad_submissions_name_the_field(service):
