@@ -3,6 +3,7 @@ SIGKILLed mid-job loses the job to another, SIGTERM stops cleanly."""
 
 from __future__ import annotations
 
+import configparser
 import os
 import signal
 import subprocess
@@ -15,10 +16,13 @@ import pytest
 import requests
 
 import tests.support.job_handlers  # noqa: F401 - registers the test.* kinds
+from agent_service.cli import main
+from agent_service.cli_worker import worker as worker_command
+from agent_service.config import Settings
 from capabilities.jobs import JobConfig, JobService
 from tests.support.job_handlers import events
 from tests.support.jobs import delete_queues, migrated, ready_messages, unique_queue
-from tests.support.process import cli_env, run_cli, start_cli
+from tests.support.process import REPO, cli_env, run_cli, start_cli
 from tests.support.tcp_proxy import free_port
 from tools.amqp import connection_parameters
 from tools.jobs_queue import QueueNames
@@ -168,3 +172,15 @@ def test_worker_needs_rabbitmq_and_importable_handlers(tmp_path, pg_dsn, amqp_ur
     missing = run_cli("worker", "--handlers", "no_such_module_xyz", env=env)
     assert missing.returncode == 1
     assert "cannot import job handler module 'no_such_module_xyz'" in missing.stderr
+
+
+def test_systemd_worker_unit_runs_this_command_and_outwaits_the_stop_grace():
+    unit = configparser.ConfigParser(strict=False, interpolation=None)
+    unit.read(REPO / "deploy" / "systemd" / "agent-service-worker@.service")
+    service = unit["Service"]
+    program, *args = service["ExecStart"].split()
+    assert program.endswith("/agent-service") and args[0] in main.commands
+    assert main.commands[args[0]] is worker_command
+    assert service["KillSignal"] == "SIGTERM"
+    grace = Settings.model_fields["jobs_stop_grace_s"].default
+    assert int(service["TimeoutStopSec"]) > grace
