@@ -90,6 +90,7 @@ class QueueWorker:
         for thread in threads:
             while thread.is_alive():
                 thread.join(0.5)
+        sweeper.join(30)  # a sweep in progress finishes before its publisher closes
         self._publisher.close()
         self._runner.close()
 
@@ -148,6 +149,8 @@ class QueueWorker:
             return
         try:
             verdict = self._handle(connection, job_id, bool(method.redelivered), consumer_id)
+        except (AMQPError, OSError):
+            raise  # the connection is gone: the consumer reconnects, RabbitMQ redelivers
         except BackendUnavailable as exc:  # PostgreSQL is down: keep the message for later
             log.warning("job deferred", extra={"job_id": str(job_id), "detail": exc.detail})
             connection.sleep(1.0)
@@ -189,7 +192,9 @@ class QueueWorker:
                     continue
                 JOBS_FINISHED.labels(kind=failed.kind, state="failed").inc()
                 return _Verdict("dead-letter", failed.error or "lease expired on the last attempt")
-            if not redelivered or self._stop.is_set():
+            if self._stop.is_set():
+                return REQUEUE  # for a worker that is not stopping
+            if not redelivered:
                 return ACK  # a live worker holds it; its own message is unacked
             if seen_lease is not None and current.lease_expires_at != seen_lease:
                 return ACK  # the holder renewed its lease: it is alive
