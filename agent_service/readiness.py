@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from agent_service.metrics import BACKEND_CHECK_SECONDS, BACKEND_UP
 from agent_service.wiring import Backends
 from tools.amqp import ping_amqp
-from tools.llm import probe
+from tools.llm.models import probe
 from tools.qdrant_store import ping_qdrant
 
 

@@ -34,7 +34,7 @@ from capabilities.runtime.records import RunRecord, write_outcome, write_run
 from capabilities.runtime.router import order_chain, profiles
 from capabilities.runtime.spec import Answer, Capability, NumberSource, Req, Resp
 from tools.errors import BackendUnavailable
-from tools.llm import ChainModel
+from tools.llm.models import ChainModel
 from tools.postgres import Database
 
 log = logging.getLogger(__name__)

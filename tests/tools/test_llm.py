@@ -3,6 +3,8 @@ lazy local models, error classes and health probes."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import pytest
@@ -10,20 +12,17 @@ from smolagents.models import ChatMessage, MessageRole
 
 from agent_service.config import SettingsError, load_settings
 from tests.support.fake_llm import FakeLLM, error, final, hang
-from tools.llm import (
-    ChainModel,
-    LLMConfig,
-    LLMUnavailable,
-    Price,
-    build_model,
-    classify_error,
-    parse_model,
-    parse_models,
-    parse_prices,
-    probe,
-)
+from tools.llm import LLMConfig, Price, parse_model, parse_models, parse_prices
+from tools.llm.models import ChainModel, LLMUnavailable, build_model, classify_error, probe
 
 MESSAGES = [ChatMessage(role=MessageRole.USER, content=[{"type": "text", "text": "hi"}])]
+
+
+def test_importing_the_settings_side_does_not_load_prometheus():
+    """Settings are read before gunicorn sets its metrics directory (see tools/llm)."""
+    code = "import sys, agent_service.cli; print('prometheus_client' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_model_entries_parse_with_optional_server():
