@@ -14,18 +14,20 @@ import secrets
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 from qdrant_client import QdrantClient
 
 from agent_service.config import Settings
-from agent_service.jobs import build_job_service
-from capabilities.jobs import JobService
 from tools.embedded_postgres import start_embedded_postgres
 from tools.errors import BackendUnavailable
 from tools.migrations import migrate
 from tools.postgres import Database
 from tools.qdrant_store import open_qdrant
+
+if TYPE_CHECKING:  # jobs import prometheus_client, which must load after `serve` sets
+    from capabilities.jobs import JobService  # PROMETHEUS_MULTIPROC_DIR
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +124,8 @@ class Backends:
 
     def jobs(self) -> JobService:
         """The job service, built on first use (in-process mode starts its threads)."""
+        from agent_service.jobs import build_job_service
+
         with self._jobs_lock:
             if self._jobs is None:
                 self._jobs = build_job_service(self.settings, self.database)
