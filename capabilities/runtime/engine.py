@@ -102,7 +102,10 @@ class Runtime:
 
         narration = _Narration()
         if capability.narrate:
-            narration = self._narrate(capability, request, evidence, answer, run_id, meter, started)
+            # the wall-clock budget covers the language-model work, not the compute
+            narration = self._narrate(
+                capability, request, evidence, answer, run_id, meter, time.perf_counter()
+            )
         response = answer
         if narration.narrative is not None and narration.grounding is not None:
             response = capability.response_model.model_validate(
