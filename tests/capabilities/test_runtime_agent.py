@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from jinja2 import UndefinedError
@@ -262,3 +263,15 @@ def test_the_prompt_carries_evidence_computed_answer_guidance_and_schema(databas
 def test_prompts_refuse_missing_variables():
     with pytest.raises(UndefinedError):
         prompts.render("narrate", "task", capability="x")
+
+
+def test_concurrent_requests_share_the_model_but_not_an_agent(database, make_runtime):
+    with FakeLLM([final(BASIC) for _ in range(4)]) as llm:
+        runtime = make_runtime(llm.spec)
+        capability = sample_capability(database)
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(lambda _: runtime.run(capability, SampleRequest()), range(4)))
+    assert all(a.generated_by == "model:openai:fake-model" for a in answers)
+    assert len({a.run_id for a in answers}) == 4
+    finals = _rows(database, "SELECT count(DISTINCT run_id) FROM agent_steps WHERE is_final")
+    assert finals == [(4,)]
