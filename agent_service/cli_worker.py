@@ -103,4 +103,6 @@ def worker(concurrency: int, handler_modules: tuple[str, ...], metrics_port: int
         queue_worker.run()
     finally:
         database.close()
+    if queue_worker.failure is not None:
+        raise click.ClickException(f"a consumer crashed: {queue_worker.failure!r}")
     click.echo("agent-service worker: stopped")

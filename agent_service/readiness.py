@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from agent_service.metrics import BACKEND_CHECK_SECONDS, BACKEND_UP
 from agent_service.wiring import Backends
 from tools.amqp import ping_amqp
-from tools.llm import probe
+from tools.llm.models import probe
 from tools.qdrant_store import ping_qdrant
 
 
@@ -117,7 +117,7 @@ def build_readiness(backends: Backends) -> Readiness:
         "rabbitmq": Check(settings.amqp_mode, amqp_url is not None, rabbitmq if amqp_url else None),
         # the primary model of the chain; never required (every endpoint answers without)
         "llm": Check(
-            str(chain[0]) if chain else "none",
+            chain[0].key if chain else "none",  # no URL: /ready is open to anyone
             False,
             (lambda: probe(chain[0], llm_config, timeout)) if chain else None,
         ),

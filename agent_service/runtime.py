@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from agent_service.config import Settings
 from capabilities.runtime import BudgetPolicy, Runtime, RuntimePolicy
-from tools.llm import build_chain
+from tools.llm.models import build_chain
 from tools.postgres import Database
 
 

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from tools.errors import Conflict
+from tools.errors import Conflict, FieldError, InvalidInput
 from tools.postgres import Database
 
 JobState = Literal["queued", "running", "succeeded", "failed"]
@@ -105,15 +106,20 @@ class JobStore:
             "max_attempts": max_attempts,
             "key": idempotency_key,
         }
-        job = self._one(
-            _query(
-                "INSERT INTO jobs (id, kind, payload, max_attempts, idempotency_key)"
-                " VALUES (%(id)s, %(kind)s, %(payload)s, %(max_attempts)s, %(key)s)"
-                " ON CONFLICT (kind, idempotency_key) WHERE idempotency_key IS NOT NULL"
-                " DO NOTHING RETURNING {columns}"
-            ),
-            params,
-        )
+        try:
+            job = self._one(
+                _query(
+                    "INSERT INTO jobs (id, kind, payload, max_attempts, idempotency_key)"
+                    " VALUES (%(id)s, %(kind)s, %(payload)s, %(max_attempts)s, %(key)s)"
+                    " ON CONFLICT (kind, idempotency_key) WHERE idempotency_key IS NOT NULL"
+                    " DO NOTHING RETURNING {columns}"
+                ),
+                params,
+            )
+        except psycopg.DataError as exc:  # e.g. a NUL character, which jsonb refuses
+            raise InvalidInput(
+                "the payload cannot be stored", [FieldError("payload", str(exc).splitlines()[0])]
+            ) from exc
         if job is not None:
             return job, True
         existing = self._one(
@@ -247,8 +253,9 @@ class JobStore:
     def succeed(
         self, job_id: uuid.UUID, worker_id: str, attempt: int, result: dict[str, Any]
     ) -> bool:
-        return (
-            self._finish_attempt(
+        """Store the result; ValueError when PostgreSQL refuses it (e.g. a NUL in a string)."""
+        try:
+            state = self._finish_attempt(
                 "state = 'succeeded', result = %(result)s, error = NULL, progress = 1,"
                 " finished_at = now()",
                 "outcome = 'succeeded'",
@@ -257,8 +264,9 @@ class JobStore:
                 attempt,
                 {"result": Jsonb(result)},
             )
-            is not None
-        )
+        except psycopg.DataError as exc:
+            raise ValueError(f"the result cannot be stored: {exc}") from exc
+        return state is not None
 
     def fail_attempt(
         self, job_id: uuid.UUID, worker_id: str, attempt: int, error: str

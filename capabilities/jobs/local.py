@@ -58,6 +58,8 @@ class LocalExecutor:
             log.warning("job not run", extra={"job_id": str(job_id), "detail": exc.detail})
         except RuntimeError:  # the pool was shut down while re-enqueueing
             log.info("job left queued at shutdown", extra={"job_id": str(job_id)})
+        except Exception:  # a bug: logged; the job's lease expires and the sweeper retries
+            log.exception("job run crashed", extra={"job_id": str(job_id)})
 
     def sweep(self, *, first: bool = False) -> int:
         """Hand orphaned jobs to the pool; at start every queued job is orphaned."""

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from capabilities.jobs.context import bound_database
 from capabilities.jobs.metrics import JOB_ATTEMPTS, JOB_DURATION, JOBS_FINISHED
-from capabilities.jobs.registry import handler_for
+from capabilities.jobs.registry import Progress, handler_for
 from tools.errors import BackendUnavailable
 from tools.jobs_store import Job, JobStore
 
@@ -135,8 +135,12 @@ class JobRunner:
             if not isinstance(result, dict):
                 raise TypeError(f"the handler returned {type(result).__name__}, not a dict")
             json.dumps(result, allow_nan=False)  # jsonb refuses NaN and non-JSON values
+            stored = self.store.succeed(job.id, worker_id, attempt, result)  # fenced
+            return Outcome.SUCCEEDED if stored else Outcome.LOST
         except LeaseLost:
             return Outcome.LOST
+        except BackendUnavailable:
+            raise  # the outcome is unknown to PostgreSQL: the lease decides what comes next
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
             log.warning(
@@ -147,13 +151,8 @@ class JobRunner:
             if state == "queued":
                 return Outcome.RETRY
             return Outcome.FAILED if state == "failed" else Outcome.LOST
-        if self.keeper.is_lost(job.id) or not self.store.succeed(
-            job.id, worker_id, attempt, result
-        ):
-            return Outcome.LOST
-        return Outcome.SUCCEEDED
 
-    def _progress(self, job: Job, worker_id: str, attempt: int):  # type: ignore[no-untyped-def]
+    def _progress(self, job: Job, worker_id: str, attempt: int) -> Progress:
         last = [0.0]
 
         def progress(fraction: float, message: str = "") -> None:

@@ -70,13 +70,15 @@ class QueueWorker:
         self._worker_id = worker_id
         self._publisher = JobPublisher(url, names)
         self._stop = threading.Event()
+        self.failure: Exception | None = None
 
     def stop(self) -> None:
         """Ask every consumer to finish its current job and exit (signal-handler safe)."""
         self._stop.set()
 
     def run(self) -> None:
-        """Consume until `stop()`; returns once every consumer has exited."""
+        """Consume until `stop()`; returns once every consumer has exited (check
+        `failure` for a consumer that crashed)."""
         threads = [
             threading.Thread(target=self._consume, args=(f"{self._worker_id}:{n}",), name=f"c{n}")
             for n in range(self._options.concurrency)
@@ -88,11 +90,22 @@ class QueueWorker:
         for thread in threads:
             while thread.is_alive():
                 thread.join(0.5)
+        sweeper.join(30)  # a sweep in progress finishes before its publisher closes
         self._publisher.close()
         self._runner.close()
 
     # -- consuming
     def _consume(self, consumer_id: str) -> None:
+        """One consumer; an unexpected error stops the whole worker (exit 1, restarted by
+        systemd) rather than leaving it running with fewer consumers."""
+        try:
+            self._consume_until_stopped(consumer_id)
+        except Exception as exc:
+            log.exception("consumer crashed", extra={"worker": consumer_id})
+            self.failure = exc
+            self._stop.set()
+
+    def _consume_until_stopped(self, consumer_id: str) -> None:
         backoff = 1.0
         while not self._stop.is_set():
             try:
@@ -136,8 +149,15 @@ class QueueWorker:
             return
         try:
             verdict = self._handle(connection, job_id, bool(method.redelivered), consumer_id)
+        except (AMQPError, OSError):
+            raise  # the connection is gone: the consumer reconnects, RabbitMQ redelivers
         except BackendUnavailable as exc:  # PostgreSQL is down: keep the message for later
             log.warning("job deferred", extra={"job_id": str(job_id), "detail": exc.detail})
+            connection.sleep(1.0)
+            channel.basic_nack(tag, requeue=True)
+            return
+        except Exception:  # a bug: the claimed attempt expires and counts against the job
+            log.exception("job message not processed", extra={"job_id": str(job_id)})
             connection.sleep(1.0)
             channel.basic_nack(tag, requeue=True)
             return
@@ -172,7 +192,9 @@ class QueueWorker:
                     continue
                 JOBS_FINISHED.labels(kind=failed.kind, state="failed").inc()
                 return _Verdict("dead-letter", failed.error or "lease expired on the last attempt")
-            if not redelivered or self._stop.is_set():
+            if self._stop.is_set():
+                return REQUEUE  # for a worker that is not stopping
+            if not redelivered:
                 return ACK  # a live worker holds it; its own message is unacked
             if seen_lease is not None and current.lease_expires_at != seen_lease:
                 return ACK  # the holder renewed its lease: it is alive

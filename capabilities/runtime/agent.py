@@ -21,7 +21,7 @@ from capabilities.runtime.evidence import ToolCallRecord
 from capabilities.runtime.metrics import TOOL_CALLS, TOOL_SECONDS
 from capabilities.runtime.records import StepRecord, write_step
 from tools.errors import BackendUnavailable
-from tools.llm import ChainModel, classify_error
+from tools.llm.models import ChainModel, classify_error
 from tools.postgres import Database
 
 log = logging.getLogger(__name__)

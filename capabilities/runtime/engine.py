@@ -21,26 +21,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-
 from capabilities.runtime import prompts
 from capabilities.runtime.agent import AttemptRecorder, RequestMeter, run_attempt
 from capabilities.runtime.budget import Budget, BudgetPolicy
 from capabilities.runtime.cache import AnswerCache, input_hash
 from capabilities.runtime.evidence import Evidence
-from capabilities.runtime.grounding import Grounding, groundedness
+from capabilities.runtime.grounding import Grounding
 from capabilities.runtime.metrics import ANSWERS, CACHE, FALLBACKS, TOOL_CALLS, TOOL_SECONDS
 from capabilities.runtime.records import RunRecord, write_outcome, write_run
 from capabilities.runtime.router import order_chain, profiles
 from capabilities.runtime.spec import Answer, Capability, NumberSource, Req, Resp
+from capabilities.runtime.validation import Verdict, computed_numbers, judge
 from tools.errors import BackendUnavailable
-from tools.llm import ChainModel
+from tools.llm.models import ChainModel
 from tools.postgres import Database
 
 log = logging.getLogger(__name__)
-
-DELIVER_AT = 0.8
-RETRY_AT = 0.6
 
 
 @dataclass(frozen=True)
@@ -102,7 +98,10 @@ class Runtime:
 
         narration = _Narration()
         if capability.narrate:
-            narration = self._narrate(capability, request, evidence, answer, run_id, meter, started)
+            # the wall-clock budget covers the language-model work, not the compute
+            narration = self._narrate(
+                capability, request, evidence, answer, run_id, meter, time.perf_counter()
+            )
         response = answer
         if narration.narrative is not None and narration.grounding is not None:
             response = capability.response_model.model_validate(
@@ -184,18 +183,15 @@ class Runtime:
         started: float,
     ) -> _Narration:
         budget_s = capability.budget_s or self.policy.budget_s
-        schema = capability.narrative_model
         task = prompts.render(
             "narrate",
             "task",
             capability=capability.name,
             request_json=prompts.to_json(request.model_dump(mode="json")),
             evidence_json=prompts.to_json(_jsonable(evidence.items)),
-            answer_json=prompts.to_json(
-                answer.model_dump(mode="json", exclude=set(Answer.model_fields))
-            ),
+            answer_json=prompts.to_json(computed_numbers(answer)),
             guidance=capability.instructions,
-            schema_json=json.dumps(schema.model_json_schema()),
+            schema_json=json.dumps(capability.narrative_model.model_json_schema()),
         )
         instructions = prompts.render("narrate", "instructions")
         reason: str | None = None
@@ -216,39 +212,24 @@ class Runtime:
                 max_steps=capability.max_steps or self.policy.max_steps,
                 time_limit_s=remaining,
             )
-            grounding = None
             if result.failure is None:
-                narrative, failure = _parse_narrative(schema, result.output)
-                if narrative is not None:
-                    merged = {**answer.model_dump(), **narrative}
-                    try:
-                        capability.response_model.model_validate(merged)
-                    except ValidationError:
-                        narrative, failure = None, "invalid_answer"
-                if narrative is not None:
-                    prose = " ".join(_strings(narrative))
-                    corpus = {
-                        **evidence.items,
-                        **recorder.tool_outputs,
-                        "computed answer": answer.model_dump(
-                            mode="json", exclude=set(Answer.model_fields)
-                        ),
-                    }
-                    grounding = groundedness(prose, corpus)
-                    failure = None if grounding.score >= DELIVER_AT else "ungrounded"
+                verdict = judge(
+                    output=result.output,
+                    narrative_model=capability.narrative_model,
+                    response_model=capability.response_model,
+                    answer=answer,
+                    evidence={**evidence.items, **recorder.tool_outputs},
+                )
             else:
-                failure, narrative = result.failure, None
-            self._outcome(capability.name, model, failure, grounding, result.latency_ms, recorder)
-            if failure is None and narrative is not None:
-                return _Narration(narrative, model.key, grounding, reason)
-            FALLBACKS.labels(capability=capability.name, reason=failure).inc()
-            reason = failure
-            # a spent request budget ends the chain; so does prose grounded below 0.6
-            # (the deterministic answer beats another guess); a spent wall clock is
-            # caught at the top of the loop
-            if failure == "budget":
-                break
-            if failure == "ungrounded" and grounding is not None and grounding.score < RETRY_AT:
+                verdict = Verdict(None, None, result.failure)
+            self._outcome(capability.name, model, verdict, result.latency_ms, recorder)
+            if verdict.narrative is not None:
+                return _Narration(verdict.narrative, model.key, verdict.grounding, reason)
+            FALLBACKS.labels(capability=capability.name, reason=verdict.failure).inc()
+            reason = verdict.failure
+            # a spent request budget ends the chain, as does prose too poorly grounded;
+            # a spent wall clock is caught at the top of the loop
+            if verdict.failure == "budget" or not verdict.worth_another_model:
                 break
         return _Narration(reason=reason)
 
@@ -256,8 +237,7 @@ class Runtime:
         self,
         capability: str,
         model: ChainModel,
-        failure: str | None,
-        grounding: Grounding | None,
+        verdict: Verdict,
         latency_ms: float,
         recorder: AttemptRecorder,
     ) -> None:
@@ -266,11 +246,11 @@ class Runtime:
                 self.database,
                 capability=capability,
                 model=model.key,
-                success=failure is None,
-                groundedness=grounding.score if grounding else None,
+                success=verdict.failure is None,
+                groundedness=verdict.grounding.score if verdict.grounding else None,
                 latency_ms=latency_ms,
                 cost_usd=recorder.cost_usd,
-                reason=failure,
+                reason=verdict.failure,
             )
         except BackendUnavailable as exc:
             log.warning("outcome not recorded", extra={"error": str(exc)})
@@ -308,39 +288,6 @@ class Runtime:
             write_run(self.database, run, evidence.calls if evidence else [])
         except BackendUnavailable as exc:
             log.warning("run not recorded", extra={"run_id": run_id, "error": str(exc)})
-
-
-def _parse_narrative(
-    schema: type[BaseModel], output: Any
-) -> tuple[dict[str, Any] | None, str | None]:
-    """The agent's final answer as the narrative model: a dict, a JSON object text, or
-    plain text when the model has exactly one field."""
-    value = output
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            value = json.loads(text) if text.startswith("{") else text
-        except ValueError:
-            value = text
-    if isinstance(value, str):
-        fields = list(schema.model_fields)
-        if len(fields) != 1:
-            return None, "invalid_answer"
-        value = {fields[0]: value}
-    try:
-        return schema.model_validate(value).model_dump(mode="json"), None
-    except ValidationError:
-        return None, "invalid_answer"
-
-
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _strings(v)]
-    if isinstance(value, list):
-        return [s for v in value for s in _strings(v)]
-    return []
 
 
 def _jsonable(value: Any) -> Any:

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from capabilities.runtime.engine import Runtime
 from capabilities.runtime.router import profiles
-from tools.llm import ChainModel
+from tools.llm.models import ChainModel
 
 CACHE_WINDOW_HOURS = 24
 

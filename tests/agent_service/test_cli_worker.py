@@ -3,6 +3,7 @@ SIGKILLed mid-job loses the job to another, SIGTERM stops cleanly."""
 
 from __future__ import annotations
 
+import configparser
 import os
 import signal
 import subprocess
@@ -12,12 +13,17 @@ from pathlib import Path
 
 import pika
 import pytest
+import requests
 
 import tests.support.job_handlers  # noqa: F401 - registers the test.* kinds
+from agent_service.cli import main
+from agent_service.cli_worker import worker as worker_command
+from agent_service.config import Settings
 from capabilities.jobs import JobConfig, JobService
 from tests.support.job_handlers import events
 from tests.support.jobs import delete_queues, migrated, ready_messages, unique_queue
-from tests.support.process import cli_env, run_cli, start_cli
+from tests.support.process import REPO, cli_env, run_cli, start_cli
+from tests.support.tcp_proxy import free_port
 from tools.amqp import connection_parameters
 from tools.jobs_queue import QueueNames
 from tools.jobs_store import JobStore
@@ -51,7 +57,7 @@ def workers(
 ) -> Iterator[Callable[..., subprocess.Popen[str]]]:
     started: list[subprocess.Popen[str]] = []
 
-    def start(**env: str) -> subprocess.Popen[str]:
+    def start(*args: str, **env: str) -> subprocess.Popen[str]:
         environment = cli_env(
             DATABASE_URL=pg_dsn,
             AMQP_URL=amqp_url,
@@ -63,7 +69,8 @@ def workers(
             PYTHONUNBUFFERED="1",
             **env,
         )
-        proc = start_cli("worker", env=environment, log=tmp_path / f"worker{len(started)}.log")
+        log = tmp_path / f"worker{len(started)}.log"
+        proc = start_cli("worker", *args, env=environment, log=log)
         started.append(proc)
         return proc
 
@@ -97,7 +104,8 @@ def consumers(url: str, names: QueueNames) -> int:
 def test_a_job_whose_worker_is_killed_completes_on_another(
     workers, service, names, amqp_url, tmp_path
 ):
-    first, second = workers(), workers()
+    ports = [free_port(), free_port()]
+    first, second = (workers("--metrics-port", str(port)) for port in ports)
     wait_for(lambda: consumers(amqp_url, names) == 2, 30, "two workers consuming")
     log = tmp_path / "events"
     job_id = service.submit("test.sleep", {"seconds": 3, "steps": 6, "log": str(log)})
@@ -119,6 +127,8 @@ def test_a_job_whose_worker_is_killed_completes_on_another(
     assert attempts[0].worker_id.split(":")[1] == str(victim.pid)
     assert attempts[1].worker_id.split(":")[1] == str(survivor.pid)
     assert ready_messages(amqp_url, names) == 0
+    metrics = requests.get(f"http://127.0.0.1:{ports[survivor is second]}/metrics", timeout=5)
+    assert 'agent_jobs_finished_total{kind="test.sleep",state="succeeded"} 1.0' in metrics.text
 
     survivor.send_signal(signal.SIGTERM)
     assert survivor.wait(15) == 0
@@ -162,3 +172,15 @@ def test_worker_needs_rabbitmq_and_importable_handlers(tmp_path, pg_dsn, amqp_ur
     missing = run_cli("worker", "--handlers", "no_such_module_xyz", env=env)
     assert missing.returncode == 1
     assert "cannot import job handler module 'no_such_module_xyz'" in missing.stderr
+
+
+def test_systemd_worker_unit_runs_this_command_and_outwaits_the_stop_grace():
+    unit = configparser.ConfigParser(strict=False, interpolation=None)
+    unit.read(REPO / "deploy" / "systemd" / "agent-service-worker@.service")
+    service = unit["Service"]
+    program, *args = service["ExecStart"].split()
+    assert program.endswith("/agent-service") and args[0] in main.commands
+    assert main.commands[args[0]] is worker_command
+    assert service["KillSignal"] == "SIGTERM"
+    grace = Settings.model_fields["jobs_stop_grace_s"].default
+    assert int(service["TimeoutStopSec"]) > grace

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+from prometheus_client.parser import text_string_to_metric_families
+
 import tests.support.job_handlers  # noqa: F401 - registers the test.* kinds
 from agent_service.jobs import submit_accepted
 
@@ -61,3 +63,39 @@ def test_submit_accepted_answers_202_with_location_and_dedupes_retries(app, clie
     app.extensions["agent"].backends.jobs().wait(uuid.UUID(body["job_id"]), timeout=10)
     status = client.get(body["status_url"], headers=auth).get_json()
     assert status["state"] == "succeeded" and status["result"]["echo"] == "accepted"
+
+
+def _sample(client, name: str, **labels: str) -> float:
+    text = client.get("/metrics").get_data(as_text=True)
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return sample.value
+    return 0.0
+
+
+def test_metrics_count_jobs_by_kind_and_final_state(app, client):
+    service = app.extensions["agent"].backends.jobs()
+    before = {
+        "ok": _sample(client, "agent_jobs_finished_total", kind="test.sleep", state="succeeded"),
+        "failed": _sample(client, "agent_jobs_finished_total", kind="test.fail", state="failed"),
+        "runs": _sample(client, "agent_job_duration_seconds_count", kind="test.sleep"),
+        "retries": _sample(client, "agent_job_attempts_total", kind="test.fail", outcome="retry"),
+    }
+    service.wait(service.submit("test.sleep", {"seconds": 0}), timeout=10)
+    service.wait(service.submit("test.fail", {}, max_attempts=2), timeout=10)
+    assert (
+        _sample(client, "agent_jobs_finished_total", kind="test.sleep", state="succeeded")
+        == before["ok"] + 1
+    )
+    assert (
+        _sample(client, "agent_jobs_finished_total", kind="test.fail", state="failed")
+        == before["failed"] + 1
+    )
+    assert (
+        _sample(client, "agent_job_attempts_total", kind="test.fail", outcome="retry")
+        == before["retries"] + 1
+    )
+    assert (
+        _sample(client, "agent_job_duration_seconds_count", kind="test.sleep") == before["runs"] + 1
+    )

@@ -11,7 +11,8 @@ import pytest
 
 from capabilities.runtime import BudgetPolicy, Runtime, RuntimePolicy
 from tests.capabilities.sample import load_rounds
-from tools.llm import LLMConfig, build_chain, parse_models, parse_prices
+from tools.llm import LLMConfig, parse_models, parse_prices
+from tools.llm.models import build_chain
 from tools.migrations import migrate
 from tools.postgres import Database
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
-from capabilities.runtime import BudgetPolicy
+import pytest
+from jinja2 import UndefinedError
+
+from capabilities.runtime import BudgetPolicy, prompts
 from tests.capabilities.sample import SampleRequest, sample_capability
-from tests.support.fake_llm import FakeLLM, call, calls, error, final, hang
+from tests.support.fake_llm import FakeLLM, Reply, call, calls, error, final, hang
 
 
 def _rows(database, sql, *params):
@@ -217,3 +221,57 @@ def test_hugging_face_tgi_protocol_runs_the_same_loop(database, make_runtime):
     assert answer.groundedness == 1.0
     assert llm.received[0]["model"] == "dummy"  # the client's payload for an endpoint URL
     assert llm.received[0]["tools"][0]["function"]["name"] == "mean_rug_tick"
+
+
+def test_an_agent_that_never_calls_a_tool_stops_at_max_steps(database, make_runtime):
+    script = [Reply(content="Let me think."), Reply(content="Still thinking.")]
+    with FakeLLM(script) as llm:
+        runtime = make_runtime(llm.spec)
+        answer = runtime.run(sample_capability(database, max_steps=2), SampleRequest())
+    assert (answer.generated_by, answer.fallback_reason) == ("deterministic", "model_error")
+    assert len(llm.received) == 3  # two steps, then smolagents asks for a closing answer
+
+
+def test_a_failing_hugging_face_endpoint_falls_to_an_openai_server(database, make_runtime):
+    with FakeLLM([error(503)], protocol="tgi", model="tgi") as hf, FakeLLM([final(BASIC)]) as oa:
+        answer = make_runtime(f"{hf.spec},{oa.spec}").run(
+            sample_capability(database), SampleRequest()
+        )
+    assert (answer.generated_by, answer.fallback_reason) == (
+        "model:openai:fake-model",
+        "model_error",
+    )
+    assert len(hf.received) == 1
+
+
+def test_the_prompt_carries_evidence_computed_answer_guidance_and_schema(database, make_runtime):
+    with FakeLLM([final(BASIC)]) as llm:
+        capability = sample_capability(database, instructions="Mention the rug rate first.")
+        make_runtime(llm.spec).run(capability, SampleRequest())
+    system, task = llm.received[0]["messages"][:2]
+    system_text = (
+        system["content"][0]["text"] if isinstance(system["content"], list) else system["content"]
+    )
+    task_text = task["content"][0]["text"] if isinstance(task["content"], list) else task["content"]
+    assert "quote only numbers that appear in the evidence" in system_text
+    assert '"rug_rate": {"rug_rate": 0.2, "threshold": 50}' in task_text
+    assert '{"mean_rug_tick": 200.0, "rounds": 10, "rug_rate": 0.2}' in task_text
+    assert "Guidance for this capability: Mention the rug rate first." in task_text
+    assert '"required": ["summary"]' in task_text
+
+
+def test_prompts_refuse_missing_variables():
+    with pytest.raises(UndefinedError):
+        prompts.render("narrate", "task", capability="x")
+
+
+def test_concurrent_requests_share_the_model_but_not_an_agent(database, make_runtime):
+    with FakeLLM([final(BASIC) for _ in range(4)]) as llm:
+        runtime = make_runtime(llm.spec)
+        capability = sample_capability(database)
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(lambda _: runtime.run(capability, SampleRequest()), range(4)))
+    assert all(a.generated_by == "model:openai:fake-model" for a in answers)
+    assert len({a.run_id for a in answers}) == 4
+    finals = _rows(database, "SELECT count(DISTINCT run_id) FROM agent_steps WHERE is_final")
+    assert finals == [(4,)]

@@ -53,3 +53,9 @@ def flaky_job(payload: dict[str, Any], progress: Progress) -> dict[str, Any]:
     if len(events(Path(payload["log"]))) <= int(payload["failures"]):
         raise ValueError("not yet")
     return {"ok": True}
+
+
+@handler("test.unstorable")
+def unstorable_job(payload: dict[str, Any], progress: Progress) -> dict[str, Any]:
+    """Returns valid JSON that jsonb refuses (a NUL character)."""
+    return {"text": "a\u0000b"}

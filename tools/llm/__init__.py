@@ -1,27 +1,14 @@
-"""Language-model backends: specs parsed from settings, smolagents models built lazily
-with timeouts and bounded retries, health probes. The runtime chooses among them."""
+"""Language-model backends: specs parsed from settings (`tools.llm.specs`, re-exported
+here), and smolagents models built lazily with timeouts, bounded retries and health
+probes (`tools.llm.models`).
+
+This package's top level imports the specs only: Settings read them in the process that
+starts gunicorn, and importing `prometheus_client` (the models' metrics) there, before
+the multiprocess metrics directory is set, would keep every worker's metrics in memory.
+"""
 
 from __future__ import annotations
 
-from tools.llm.models import ChainModel, LLMUnavailable, build_model, classify_error, probe
 from tools.llm.specs import LLMConfig, ModelSpec, Price, parse_model, parse_models, parse_prices
 
-__all__ = [
-    "ChainModel",
-    "LLMConfig",
-    "LLMUnavailable",
-    "ModelSpec",
-    "Price",
-    "build_chain",
-    "build_model",
-    "classify_error",
-    "parse_model",
-    "parse_models",
-    "parse_prices",
-    "probe",
-]
-
-
-def build_chain(config: LLMConfig) -> tuple[ChainModel, ...]:
-    """The configured chain, primary first; nothing is contacted or loaded yet."""
-    return tuple(ChainModel(spec, config) for spec in config.models)
+__all__ = ["LLMConfig", "ModelSpec", "Price", "parse_model", "parse_models", "parse_prices"]

@@ -200,3 +200,8 @@ def probe(spec: ModelSpec, config: LLMConfig, timeout: float) -> str:
     response = requests.get(url, headers=headers, timeout=timeout)
     response.raise_for_status()
     return f"{url} answered {response.status_code}"
+
+
+def build_chain(config: LLMConfig) -> tuple[ChainModel, ...]:
+    """The configured chain, primary first; nothing is contacted or loaded yet."""
+    return tuple(ChainModel(spec, config) for spec in config.models)

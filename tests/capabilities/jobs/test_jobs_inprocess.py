@@ -69,6 +69,7 @@ def test_idempotent_submit_returns_the_same_job(service, tmp_path):
     with pytest.raises(Conflict):
         service.submit("test.sleep", {"seconds": 0, "echo": "twice"}, idempotency_key="req-1")
     assert service.wait(first, timeout=10).state == "succeeded"
+    assert service.wait(other, timeout=10).state == "succeeded"
 
 
 def test_bad_submissions_name_the_field(service):
@@ -80,6 +81,15 @@ def test_bad_submissions_name_the_field(service):
     assert bad_payload.value.errors[0].field == "payload"
     with pytest.raises(NotFound):
         service.get(__import__("uuid").uuid4())
+
+
+def test_payloads_and_results_postgres_refuses_are_errors_not_crashes(service):
+    with pytest.raises(InvalidInput) as refused:
+        service.submit("test.sleep", {"echo": "a\u0000b"})
+    assert refused.value.errors[0].field == "payload"
+    job = service.wait(service.submit("test.unstorable", {}, max_attempts=1), timeout=10)
+    assert job.state == "failed"
+    assert job.error.startswith("ValueError: the result cannot be stored")
 
 
 def test_jobs_of_a_crashed_process_are_resumed_at_start(job_database, tmp_path):

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 import pika
 import pytest
+from prometheus_client import REGISTRY
 
 import tests.support.job_handlers  # noqa: F401 - registers the test.* kinds
 from capabilities.jobs import JobConfig, JobService
@@ -113,9 +114,12 @@ def test_sweeper_publishes_a_job_whose_message_was_lost(
             "UPDATE jobs SET updated_at = now() - interval '5 seconds' WHERE id = %s", (job.id,)
         )
     assert ready_messages(amqp_url, queue_names) == 0
-    with running_worker(job_database, queue_names, amqp_url, sweep_interval_s=0.3):
+    with running_worker(job_database, queue_names, amqp_url, sweep_interval_s=0.3) as worker:
         done = service.wait(job.id, timeout=15)
+        worker.sweep()  # refreshes the gauges now that the message is acked
     assert done.state == "succeeded" and done.result["echo"] == "swept"
+    depth = REGISTRY.get_sample_value("agent_jobs_queue_depth", {"queue": queue_names.queue})
+    assert depth == 0
 
 
 def test_job_lost_on_its_last_attempt_is_failed_and_dead_lettered(
