@@ -9,13 +9,18 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+from collections.abc import Iterator
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 import psycopg
 
 from agent_service.config import SettingsError, load_settings
 from agent_service.logs import configure_logging
+
+if TYPE_CHECKING:
+    from tools.consumer import ConsumerStats
 
 
 @click.command()
@@ -50,6 +55,11 @@ from agent_service.logs import configure_logging
     help="Messages per progress log.",
 )
 @click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    help="Serve Prometheus counters on this port (/metrics); off by default.",
+)
+@click.option(
     "--exit-when-idle",
     type=float,
     help="Exit 0 once the queue has been empty this many seconds (drain, then stop).",
@@ -66,6 +76,7 @@ def consume(
     source: str,
     mode: str,
     progress_every: int,
+    metrics_port: int | None,
     exit_when_idle: float | None,
 ) -> None:
     """Store the bot's live game events from RabbitMQ in PostgreSQL (at-least-once)."""
@@ -112,6 +123,8 @@ def consume(
     except (MigrationError, psycopg.OperationalError, ValueError) as exc:
         raise click.ClickException(str(exc).splitlines()[0]) from None
     consumer = Consumer(config)
+    if metrics_port:
+        _serve_metrics(consumer.stats, settings.host, metrics_port)
 
     def _stop(signum: int, frame: FrameType | None) -> None:
         consumer.stop()
@@ -126,3 +139,30 @@ def consume(
         # a bug, not an outage: stop (unacknowledged messages go back to the queue)
         logging.getLogger("tools.consumer").exception("consumer failed")
         sys.exit(1)
+
+
+def _serve_metrics(stats: ConsumerStats, host: str, port: int) -> None:
+    """Expose the consumer's counters for Prometheus from a daemon thread."""
+    from prometheus_client import CollectorRegistry, start_http_server
+    from prometheus_client.core import CounterMetricFamily
+
+    class StatsCollector:
+        def collect(self) -> Iterator[CounterMetricFamily]:
+            for name, help_text in _COUNTERS.items():
+                yield CounterMetricFamily(
+                    f"agent_consumer_{name}", help_text, value=getattr(stats, name)
+                )
+
+    registry = CollectorRegistry()
+    registry.register(StatsCollector())  # type: ignore[arg-type]
+    start_http_server(port, addr=host, registry=registry)
+
+
+_COUNTERS = {
+    "received": "Messages taken from the queue and acknowledged",
+    "stored": "Messages committed to PostgreSQL",
+    "dead_lettered": "Messages re-published to the dead-letter exchange",
+    "redelivered": "Messages the broker delivered again (after a crash or outage)",
+    "batches": "Transactions committed",
+    "reconnects": "Reconnections after a broker or database failure",
+}

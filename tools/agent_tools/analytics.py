@@ -17,7 +17,7 @@ from tools.agent_tools import analytics_queries as queries
 from tools.agent_tools.base import ToolError, check_identifier, check_int, check_number, to_json
 from tools.postgres import Database
 
-MODE = re.compile(r"[a-z][a-z0-9_]{0,39}")
+MODE = re.compile(r"[a-z0-9_]{1,32}")  # as tools.ingest accepts
 GAME_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 PLAYER = re.compile(r"[^\x00-\x1f]{1,128}")
 EVENT_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9_/.:-]{0,63}")

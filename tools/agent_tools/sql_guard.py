@@ -6,7 +6,8 @@ server would read them; a home-made tokenizer would have to re-implement all of 
 and would be the weak point). The parse tree must be one SELECT (or WITH ... SELECT)
 made only of known node types, reading only allow-listed tables, calling only
 allow-listed functions and casting only to plain types. What runs is the tree printed
-back by pglast, so comments and anything the parser ignored never reach the server.
+back by pglast with every table qualified by `public`, so comments and anything the
+parser ignored never reach the server, and the search path can be `pg_catalog` alone.
 
 Execution is the second line of defence: a `READ ONLY` transaction, `SET LOCAL ROLE` to a
 role that can only SELECT the allow-listed tables (migration 0008), a statement timeout,
@@ -189,6 +190,9 @@ def _check_table(node: ast.RangeVar, ctes: frozenset[str]) -> None:
         raise ToolError(TOOL, f"table {qualified} is not allowed; {_tables_hint()}")
     if node.relname not in ALLOWED_TABLES:
         raise ToolError(TOOL, f"table {node.relname!r} is not allowed; {_tables_hint()}")
+    # qualified in the text that runs, so the search path can be pg_catalog alone and no
+    # function, operator or type can resolve to a look-alike in another schema
+    node.schemaname = "public"
 
 
 def _check_function(names: list[str]) -> None:
@@ -248,7 +252,7 @@ def run_readonly_query(database: Database, text: str, limits: SqlLimits) -> dict
             _assume_role(conn, limits.role)
             conn.execute(
                 "SELECT set_config('statement_timeout', %s, true),"
-                " set_config('search_path', 'pg_catalog, public', true)",
+                " set_config('search_path', 'pg_catalog', true)",
                 (f"{limits.timeout_ms}ms",),
             )
             with conn.cursor(name="agent_query") as cursor:

@@ -72,9 +72,9 @@ def test_refused_queries_say_why(query, reason):
 
 def test_permitted_select_is_normalised_and_comments_never_reach_the_server():
     text = validate_query("select count(*) from games /* ; DROP TABLE games */ -- x")
-    assert text == "SELECT count(*) FROM games"
+    assert text == "SELECT count(*) FROM public.games"
     assert validate_query("SELECT $$; DROP TABLE games$$ AS s FROM games") == (
-        "SELECT '; DROP TABLE games' AS s FROM games"
+        "SELECT '; DROP TABLE games' AS s FROM public.games"
     )
 
 
@@ -226,3 +226,14 @@ def test_migration_without_role_privileges_skips_with_a_notice(pg_admin_dsn, see
     finally:
         with psycopg.connect(pg_admin_dsn, autocommit=True) as admin:
             admin.execute(f'DROP ROLE IF EXISTS "{user}"')
+
+
+def test_with_queries_and_set_operations_run(seeded_db):
+    result = json.loads(
+        _tool(seeded_db)(
+            sql="WITH done AS (SELECT mode, rug_tick FROM games WHERE rug_tick IS NOT NULL) "
+            "SELECT mode, sum(rug_tick) FROM done GROUP BY mode "
+            "UNION ALL SELECT 'all', sum(rug_tick) FROM done ORDER BY 1"
+        )
+    )
+    assert result["rows"] == [["all", 433], ["classic", 423], ["fast_rug", 10]]

@@ -1,0 +1,287 @@
+"""rugs.fun protocol messages as typed values, and the envelopes they travel in.
+
+Two envelopes reach us: lines of the legacy recordings (`{seq, ts, event, data, source,
+direction}`) and AMQP bodies (`{event, data}`, optionally with `ts`). Either may carry a
+`{"__trace": true, "traceparent": ...}` preamble, as the first element of `data` (the
+Socket.IO argument list) or of a top-level list. Models ignore fields they do not know:
+the server adds fields without notice, and the raw payload is kept anyway.
+
+`parse_envelope` never raises on bad input: it returns `Rejected(reason)`, a value the
+caller can report (`file:line: reason`) or dead-letter. Event names outside the five
+typed ones (client requests such as `buyOrder`, other feeds) are accepted untyped
+(`Envelope.message is None`) so the raw table keeps them, as the bot's table does.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+_EVENT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_/.:-]{0,63}$")
+_MS_THRESHOLD = 1e11  # epoch numbers above this are milliseconds (year 5138 in seconds)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        extra="ignore", populate_by_name=True, allow_inf_nan=False, frozen=True
+    )
+
+
+class SideBetInfo(_Model):
+    started_at_tick: int = Field(alias="startedAtTick", ge=0)
+    end: int | None = Field(None, ge=0)
+    bet_amount: float | None = Field(None, alias="betAmount", ge=0)
+    x_payout: float | None = Field(None, alias="xPayout", gt=0)
+
+
+class LeaderboardEntry(_Model):
+    id: str = Field(min_length=1, max_length=128)
+    username: str | None = None
+    level: int | None = None
+    pnl: float | None = None
+    pnl_percent: float | None = Field(None, alias="pnlPercent")
+    position_qty: float | None = Field(None, alias="positionQty")
+    avg_cost: float | None = Field(None, alias="avgCost")
+    total_invested: float | None = Field(None, alias="totalInvested")
+    sidebet_active: bool | None = Field(None, alias="sidebetActive")
+    side_bet: SideBetInfo | None = Field(None, alias="sideBet")
+
+
+class PartialPrices(_Model):
+    start_tick: int | None = Field(None, alias="startTick", ge=0)
+    end_tick: int | None = Field(None, alias="endTick", ge=0)
+    values: dict[int, float] = Field(default_factory=dict)
+
+
+class ProvablyFair(_Model):
+    server_seed: str | None = Field(None, alias="serverSeed")
+    server_seed_hash: str | None = Field(None, alias="serverSeedHash")
+    version: str | None = None
+
+
+class GameHistoryEntry(_Model):
+    id: str = Field(min_length=1, max_length=64)
+    timestamp: float | None = None
+    peak_multiplier: float | None = Field(None, alias="peakMultiplier", ge=0)
+    rugged: bool | None = None
+    provably_fair: ProvablyFair | None = Field(None, alias="provablyFair")
+
+
+class GameStateUpdate(_Model):
+    """The public tick feed (~4/s); on round transitions it also carries gameHistory."""
+
+    game_id: str = Field(alias="gameId", min_length=1, max_length=64)
+    active: bool = False
+    rugged: bool = False
+    price: float | None = Field(None, ge=0)
+    tick_count: int | None = Field(None, alias="tickCount", ge=0)
+    trade_count: int | None = Field(None, alias="tradeCount")
+    cooldown_timer: float | None = Field(None, alias="cooldownTimer")
+    cooldown_paused: bool | None = Field(None, alias="cooldownPaused")
+    allow_pre_round_buys: bool | None = Field(None, alias="allowPreRoundBuys")
+    connected_players: int | None = Field(None, alias="connectedPlayers")
+    partial_prices: PartialPrices | None = Field(None, alias="partialPrices")
+    provably_fair: ProvablyFair | None = Field(None, alias="provablyFair")
+    leaderboard: list[LeaderboardEntry] = Field(default_factory=list)
+    game_history: list[GameHistoryEntry] = Field(default_factory=list, alias="gameHistory")
+
+
+class NewTrade(_Model):
+    """`standard/newTrade`: every player's trade, including the forced sells at a rug."""
+
+    id: str | None = Field(None, min_length=1, max_length=128)
+    game_id: str = Field(alias="gameId", min_length=1, max_length=64)
+    player_id: str | None = Field(None, alias="playerId", max_length=128)
+    username: str | None = None
+    level: int | None = None
+    type: Literal["buy", "sell", "short_open", "short_close"]
+    amount: float | None = None
+    qty: float | None = None
+    price: float | None = Field(None, ge=0)
+    tick_index: int | None = Field(None, alias="tickIndex", ge=0)
+    coin: str | None = None
+    leverage: int | None = Field(None, ge=1)
+
+
+class CurrentSidebet(_Model):
+    """The authenticated player's sidebet as placed (the message may not name the player)."""
+
+    game_id: str | None = Field(None, alias="gameId", max_length=64)
+    player_id: str | None = Field(None, alias="playerId", max_length=128)
+    bet_amount: float = Field(alias="betAmount", ge=0)
+    x_payout: float | None = Field(None, alias="xPayout", gt=0)
+    start_tick: int = Field(alias="startTick", ge=0)
+    end_tick: int | None = Field(None, alias="endTick", ge=0)
+
+
+class CurrentSidebetResult(_Model):
+    """The settlement of the authenticated player's sidebet: payout 0 means lost."""
+
+    game_id: str | None = Field(None, alias="gameId", max_length=64)
+    player_id: str | None = Field(None, alias="playerId", max_length=128)
+    start_tick: int | None = Field(None, alias="startTick", ge=0)
+    payout: float = Field(ge=0)
+    profit: float | None = None
+    won: bool | None = None
+
+
+class PlayerUpdate(_Model):
+    """The authenticated player's balance and position (kept raw; typed for consumers)."""
+
+    cash: float | None = None
+    position_qty: float | None = Field(None, alias="positionQty")
+    avg_cost: float | None = Field(None, alias="avgCost")
+    cumulative_pnl: float | None = Field(None, alias="cumulativePnL")
+
+
+Message = GameStateUpdate | NewTrade | CurrentSidebet | CurrentSidebetResult | PlayerUpdate
+
+TRACE = "__trace"  # the event name given to a standalone trace preamble
+
+MODELS: dict[str, type[_Model]] = {
+    "gameStateUpdate": GameStateUpdate,
+    "standard/newTrade": NewTrade,
+    "currentSidebet": CurrentSidebet,
+    "currentSidebetResult": CurrentSidebetResult,
+    "playerUpdate": PlayerUpdate,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """One usable event: its name, typed message (None for untyped events), raw data."""
+
+    event: str
+    data: Any
+    message: Message | None
+    time: datetime | None
+    source: str
+    seq: int | None = None
+    direction: str | None = None
+    traceparent: str | None = None
+
+    @property
+    def is_trace(self) -> bool:
+        return self.event == TRACE
+
+    @property
+    def game_id(self) -> str | None:
+        game_id = getattr(self.message, "game_id", None)
+        if game_id is None and isinstance(self.data, dict):
+            value = self.data.get("gameId")
+            game_id = value if isinstance(value, str) and value else None
+        return game_id
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A message we cannot use, and why (for `file:line: reason` and dead letters)."""
+
+    reason: str
+
+
+def parse_envelope(obj: dict | list | str | bytes, *, source: str) -> Envelope | Rejected:
+    """Validate one message in either envelope; never raises on bad input."""
+    if isinstance(obj, bytes | bytearray | str):
+        try:
+            obj = json.loads(obj)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return Rejected(f"not JSON: {exc}")
+    traceparent, obj = _strip_trace(obj)
+    if not isinstance(obj, dict):
+        return Rejected(f"expected a JSON object, got {type(obj).__name__}")
+    if obj.get("__trace") is True and "event" not in obj:
+        # a preamble sent as a message of its own: nothing to store, nothing wrong
+        tp = obj.get("traceparent")
+        return Envelope(
+            TRACE, obj, None, None, source, traceparent=tp if isinstance(tp, str) else None
+        )
+    event = obj.get("event")
+    if not isinstance(event, str) or not _EVENT_NAME.match(event):
+        return Rejected("event: missing or not an event name")
+    if "data" not in obj:
+        return Rejected("data: missing")
+    trace_in_data, data = _strip_trace(obj["data"])
+    if (
+        isinstance(data, dict)
+        and data.get("__trace") is True
+        and isinstance(data.get("traceparent"), str)
+    ):
+        trace_in_data = data["traceparent"]
+    traceparent = traceparent or trace_in_data
+    time = None
+    if "ts" in obj or "time" in obj:
+        time = parse_time(obj.get("ts", obj.get("time")))
+        if time is None:
+            return Rejected("ts: not a timestamp (ISO 8601 or epoch seconds/milliseconds)")
+    seq = obj.get("seq")
+    if seq is not None and (not isinstance(seq, int) or isinstance(seq, bool)):
+        return Rejected("seq: not an integer")
+    model = MODELS.get(event)
+    message = None
+    if model is not None:
+        if not isinstance(data, dict):
+            return Rejected(f"{event}: data is not an object")
+        try:
+            message = model.model_validate(data)
+        except ValidationError as exc:
+            return Rejected(f"{event}: {_first_error(exc)}")
+    own_source = obj.get("source")
+    direction = obj.get("direction")
+    return Envelope(
+        event=event,
+        data=data,
+        message=message,
+        time=time,
+        source=own_source if isinstance(own_source, str) and own_source else source,
+        seq=seq,
+        direction=direction if isinstance(direction, str) else None,
+        traceparent=traceparent,
+    )
+
+
+def parse_time(value: Any) -> datetime | None:
+    """ISO 8601 (naive means UTC) or epoch seconds/milliseconds; None if neither."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        if not math.isfinite(value) or value < 0:
+            return None
+        seconds = value / 1000 if value > _MS_THRESHOLD else value
+        try:
+            return datetime.fromtimestamp(seconds, UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None
+
+
+def _strip_trace(value: Any) -> tuple[str | None, Any]:
+    """Split `[{"__trace": true, ...}, message]` into the traceparent and the message."""
+    if not isinstance(value, list) or not value:
+        return None, value
+    head = value[0]
+    if not (isinstance(head, dict) and head.get("__trace") is True):
+        return None, value
+    tp = head.get("traceparent")
+    rest = value[1:]
+    return (tp if isinstance(tp, str) else None), (rest[0] if len(rest) == 1 else rest)
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors(include_url=False)[0]
+    where = ".".join(str(p) for p in err["loc"]) or "data"
+    more = exc.error_count() - 1
+    suffix = f" (and {more} more)" if more else ""
+    return f"{where}: {err['msg']}{suffix}"
