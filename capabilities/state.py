@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from capabilities.models.ev import ACTIONS
 from game.rules import available_modes
 
+Probability = Annotated[float, Field(ge=0, le=1)]
+Feature = Annotated[float, Field(ge=-1e9, le=1e9)]  # one value of a bot's observation
 GAME_ID_PATTERN = r"^\d{8}-[0-9a-f]{16}$"
 SIDEBET_ENV_ACTIONS = {0: "hold", 1: "sidebet"}  # the bot's SidebetV1Env: 0 HOLD, 1 BET
 
@@ -28,7 +32,7 @@ class OpenSidebet(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     start_tick: int = Field(ge=0, description="tick at which the sidebet was placed")
-    amount: float = Field(gt=0, description="SOL staked")
+    amount: float = Field(gt=0, le=1e6, description="SOL staked")
 
 
 class LeaderboardEntry(BaseModel):
@@ -49,15 +53,19 @@ class GameState(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    mode: str = Field("classic", description="game mode (rules) the round is played under")
+    mode: str = Field(
+        "classic",
+        description="game mode (rules) the round is played under",
+        json_schema_extra={"enum": available_modes()},
+    )
     game_id: str | None = Field(None, pattern=GAME_ID_PATTERN)
     tick: int = Field(ge=0, le=5000, description="current tickCount")
     price: float = Field(ge=0, le=1e6, description="current multiplier")
-    position_qty: float = Field(0.0, ge=0, description="tokens held")
-    avg_cost: float | None = Field(None, ge=0)
-    cash: float | None = Field(None, ge=0)
+    position_qty: float = Field(0.0, ge=0, le=1e12, description="tokens held")
+    avg_cost: float | None = Field(None, ge=0, le=1e6)
+    cash: float | None = Field(None, ge=0, le=1e12)
     sidebet: OpenSidebet | None = None
-    recent_prices: list[float] | None = Field(
+    recent_prices: list[Annotated[float, Field(ge=0, le=1e6)]] | None = Field(
         None, max_length=5000, description="prices of the last ticks, oldest first"
     )
     leaderboard: list[LeaderboardEntry] | None = Field(None, max_length=100)
@@ -78,11 +86,4 @@ class GameState(BaseModel):
         tick = info.data.get("tick")
         if value is not None and tick is not None and value.start_tick > tick:
             raise ValueError(f"start_tick {value.start_tick} is after the current tick {tick}")
-        return value
-
-    @field_validator("recent_prices")
-    @classmethod
-    def _prices_non_negative(cls, value: list[float] | None) -> list[float] | None:
-        if value is not None and any(not (p >= 0) for p in value):
-            raise ValueError("prices must be non-negative numbers")
         return value

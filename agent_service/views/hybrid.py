@@ -20,7 +20,7 @@ from capabilities.hybrid.log import DecisionRecord
 from capabilities.hybrid.policy import HybridInput, Thresholds, decide
 from capabilities.hybrid.stats import hybrid_stats
 from capabilities.models.registry import rules_model_set
-from capabilities.state import GameState, action_name
+from capabilities.state import GameState, Probability, action_name
 from tools.errors import NotFound
 
 bp = Blueprint("hybrid", __name__, url_prefix="/v1")
@@ -34,7 +34,7 @@ class DecideRequest(BaseModel):
     rl_action: ActionName | Literal[0, 1] = Field(
         description="the RL policy's action: a name, or the sidebet env's 0 (HOLD) / 1 (BET)"
     )
-    action_probabilities: list[float] | None = Field(None, max_length=16)
+    action_probabilities: list[Probability] | None = Field(None, max_length=16)
     bot_id: str = Field(pattern=r"^[A-Za-z0-9_.:-]{1,100}$")
     stake: float | None = Field(None, gt=0, le=1000, description="SOL at stake (default: min bet)")
     leverage: int = Field(1, ge=1, le=5)

@@ -18,7 +18,7 @@ from capabilities.models.ev import ACTIONS, Decision, evaluate
 from capabilities.models.registry import ModelSet
 from capabilities.runtime import Answer, Capability
 from capabilities.runtime import Evidence as Gathered
-from capabilities.state import GameState, action_name
+from capabilities.state import Feature, GameState, Probability, action_name
 
 ActionName = Literal["hold", "buy", "sell", "sidebet"]
 # what a bot cannot change by acting differently: kept out of counterfactuals
@@ -30,10 +30,10 @@ class ExplainRequest(BaseModel):
 
     state: GameState
     action: ActionName | Literal[0, 1] = Field(description="the action taken (names or 0/1)")
-    action_probabilities: list[float] | None = Field(None, max_length=16)
+    action_probabilities: list[Probability] | None = Field(None, max_length=16)
     reward: float | None = None
     bot_id: str | None = Field(None, pattern=r"^[A-Za-z0-9_.:-]{1,100}$")
-    observation: list[float] | None = Field(
+    observation: list[Feature] | None = Field(
         None, max_length=64, description="the bot's observation, for its surrogate"
     )
     stake: float | None = Field(None, gt=0, le=1000)

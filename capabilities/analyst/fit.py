@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from capabilities.analyst.store import save_surrogate
 from capabilities.analyst.surrogate import fit_surrogate
 from capabilities.models.ev import ACTIONS
-from capabilities.state import action_name
+from capabilities.state import Feature, action_name
 from tools.postgres import Database
 
 # the bot's SidebetV1Env observation, in order (GAME.md)
@@ -24,7 +24,7 @@ SIDEBET_OBSERVATION = (
 class LoggedDecision(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    observation: list[float] = Field(min_length=1, max_length=64)
+    observation: list[Feature] = Field(min_length=1, max_length=64)
     action: Literal["hold", "buy", "sell", "sidebet", 0, 1]
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import schemathesis
 import yaml
 from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import positive_data_acceptance
 
 from agent_service.openapi import render_spec
 from tests.conftest import API_KEY
@@ -30,7 +31,9 @@ def test_served_spec_is_the_committed_one(client):
 
 def test_no_5xx_and_responses_match_the_spec(app):
     """Schemathesis generates requests for every operation; each response must be
-    declared in the spec and match its schema, and none may be a 5xx."""
+    declared in the spec and match its schema, and none may be a 5xx. Schema-valid data
+    may still be refused with 422 where a rule spans fields (a sidebet placed after the
+    current tick), which JSON Schema cannot state: that check is left out."""
     schema = schemathesis.openapi.from_wsgi("/openapi.yaml", app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 4
@@ -42,7 +45,9 @@ def test_no_5xx_and_responses_match_the_spec(app):
             max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None
         )
         def check(case):
-            response = case.call_and_validate(headers=headers)
+            response = case.call_and_validate(
+                headers=headers, excluded_checks=[positive_data_acceptance]
+            )
             assert response.status_code < 500, (case.operation.label, response.text)
 
         check()
