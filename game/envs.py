@@ -271,12 +271,12 @@ class TradingEnv(_RoundEnv):
         return True
 
     def _settle_sidebet(self) -> None:
-        """At the rug inside the window the sidebet pays; alive past it, it is lost."""
+        """At the rug inside the window the sidebet pays; alive at the first tick past
+        the window it is lost (settled then, as `game.personas` settles them)."""
         if self.sidebet is None:
             return
         start, stake = self.sidebet
-        last = self.rules.sidebet_last_winning_tick(start)
-        if self.tick >= self.rug_tick or self.tick >= last:
+        if self.tick >= self.rug_tick or self.tick > self.rules.sidebet_last_winning_tick(start):
             self.cash += stake + float(sidebet_pnl(self.rules, start, self.rug_tick, stake))
             self.sidebet = None
             self.next_sidebet_tick = self.tick + self.rules.sidebet_cooldown_ticks

@@ -194,11 +194,11 @@ def test_trading_sidebets_settle_by_the_modes_payout(semantics, multiple):
     rules = CLASSIC.model_copy(update={"payout_semantics": semantics})
     env = TradingEnv(rules, seed=SEED)
     bet = next(i for i, a in enumerate(env.actions) if a.kind == "sidebet" and a.amount == 0.1)
-    # a sidebet at every allowed tick of a round that rugs at 100: windows [0,40] lost,
-    # [45,85] lost, [90,130] won; the bets in between are refused (open bet or cooldown)
+    # a sidebet at every allowed tick of a round that rugs at 100: [0, 40] lost (settled
+    # at 41, cooldown 5), [46, 86] lost, [92, 132] won; the bets between are refused
     index = round_with_rug(rules, lambda r: r == 100)
     _, rewards, info = play(env, index, lambda o: bet)
-    assert [t for t, kind, _ in env.trades if kind == "sidebet"] == [0, 45, 90]
+    assert [t for t, kind, _ in env.trades if kind == "sidebet"] == [0, 46, 92]
     assert info["pnl"] == pytest.approx(-0.2 + 0.1 * multiple)
     assert rewards.sum() == pytest.approx(info["pnl"])
 
