@@ -166,5 +166,9 @@ def _spec_app():  # type: ignore[no-untyped-def]
     return create_app(prepared=Prepared(settings, "postgresql:///unused", False))
 
 
+from agent_service.cli_game import simulate  # noqa: E402
+
+main.add_command(simulate)
+
 if __name__ == "__main__":
     main()
