@@ -22,8 +22,6 @@ from game.harness import run_ab  # noqa: E402
 from game.oracle import Oracle  # noqa: E402
 from game.rules import available_modes, load_mode  # noqa: E402
 
-BASELINES = ROOT / "game" / "baselines"
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -36,11 +34,11 @@ def main() -> None:
     for mode in args.modes.split(","):
         rules = load_mode(mode)
         policies = [Oracle(rules), *archetypes(seed=args.seed)]
-        baseline = BASELINES / f"{mode}.zip"
-        if baseline.is_file() and not args.no_ppo:
-            from game.rl_baseline import load_policy
+        if not args.no_ppo:
+            from game.rl_baseline import baseline_path, load_policy
 
-            policies.append(load_policy(baseline, name="ppo"))
+            if (baseline := baseline_path(mode)) is not None:
+                policies.append(load_policy(baseline, name="ppo"))
         started = time.perf_counter()
         report = run_ab(policies, rules, n_rounds=args.rounds, seed=args.seed)
         seconds = time.perf_counter() - started

@@ -23,7 +23,6 @@ import numpy as np
 from scipy import stats
 
 from game.bots import BET, Policy
-from game.envs import TradingEnv
 from game.observation import BET_START_TICK, round_observations
 from game.oracle import sidebet_ev_by_tick
 from game.rules import GameRules
@@ -213,6 +212,8 @@ def _trading(
     policies: Sequence[Policy], rules: GameRules, n_rounds: int, seed: int
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """PnL per round in `TradingEnv`; a round counts as played if the policy traded."""
+    from game.envs import TradingEnv  # gymnasium (the `rl` extra) only for this env
+
     pnl, played = {}, {}
     for policy in policies:
         env = TradingEnv(rules, seed=seed)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,12 @@ class PPOPolicy:
 
     def act_batch(self, obs: np.ndarray) -> np.ndarray:
         return np.argmax(self.probabilities_batch(obs), axis=1)
+
+
+def baseline_path(mode: str) -> Path | None:
+    """The committed PPO baseline of `mode` (`game/baselines/<mode>.zip`), if any."""
+    path = Path(str(resources.files("game") / "baselines" / f"{mode}.zip"))
+    return path if path.is_file() else None
 
 
 def load_policy(path: str | Path, *, name: str | None = None) -> PPOPolicy:

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,8 +10,6 @@ from game.envs import SidebetV1Env
 from game.harness import run_ab
 from game.oracle import Oracle
 from game.rules import available_modes, load_mode
-
-BASELINES = Path(__file__).resolve().parents[2] / "game" / "baselines"
 
 
 @pytest.mark.slow
@@ -60,10 +57,10 @@ def test_tiny_ppo_training_saves_loads_and_acts(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", available_modes())
 def test_committed_baseline_loads_and_the_oracle_is_at_least_as_good(mode):
-    from game.rl_baseline import load_policy
+    from game.rl_baseline import baseline_path, load_policy
 
-    path = BASELINES / f"{mode}.zip"
-    if not path.is_file():
+    path = baseline_path(mode)
+    if path is None:
         pytest.skip(f"no committed baseline for {mode}")
     facts = json.loads(path.with_suffix(".json").read_text())
     assert facts["mode"] == mode and facts["steps"] > 0 and "score" in facts
