@@ -59,7 +59,10 @@ def main() -> None:
             "ppo_mean_pnl": ppo.mean_pnl,
             "ppo_ci95": list(ppo.ci95),
             "ppo_bet_rate": ppo.bet_rate,
+            "ppo_expected_pnl": ppo.expected_pnl,
+            "ppo_mean_training_reward": ppo.mean_training_reward,
             "oracle_mean_pnl": oracle.mean_pnl,
+            "oracle_expected_pnl": oracle.expected_pnl,
             "ppo_minus_oracle": diff.mean_diff,
             "ppo_minus_oracle_ci95": list(diff.ci95),
         }
