@@ -253,6 +253,7 @@ class _Round:
         return {
             "round_index": self.index,
             "rug_tick": self.rug,
+            "instarug": self.rug <= self.rules.instarug_ticks,
             "peak": max(self.prices),
             "server_seed": self.seed,
             "trades": len(self.trades["tick"]),
