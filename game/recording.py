@@ -32,6 +32,7 @@ from game.simulator import Rounds, game_id, server_seed, simulate_rounds
 
 SOL_MINT = "So11111111111111111111111111111111111111112"
 START = datetime(2026, 1, 1, tzinfo=UTC)
+_ENCODE = json.JSONEncoder(separators=(",", ":"), allow_nan=False, check_circular=False).encode
 
 
 @dataclass(frozen=True)
@@ -331,7 +332,7 @@ class LineEncoder:
             "source": self.options.source,
             "direction": "received",
         }
-        return json.dumps(line, separators=(",", ":"), allow_nan=False)
+        return _ENCODE(line)
 
 
 class TruthWriter:

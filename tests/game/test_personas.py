@@ -138,3 +138,16 @@ def test_profit_semantics_pay_six_times_the_stake():
     assert s.won.any()
     assert np.allclose(s.payout[s.won], 6 * s.amount[s.won])
     assert np.allclose(s.profit[s.won], 5 * s.amount[s.won])
+
+
+@pytest.mark.parametrize("mode", ["fast_rug", "high_volatility", "rising_hazard"])
+def test_every_mode_settles_cleanly(mode):
+    rules = load_mode(mode)
+    rounds = simulate_rounds(rules, 150, seed=6)
+    activity = simulate_players(rules, rounds, make_players(14, seed=6))
+    t = activity.trades
+    assert len(t) > 0 and np.isfinite(t.amount).all() and np.isfinite(t.qty).all()
+    net = np.zeros((len(rounds), 14))
+    np.add.at(net, (t.row, t.player), np.where(t.kind == BUY, t.qty, -t.qty))
+    assert np.allclose(net, 0.0)
+    assert np.isfinite(activity.pnl).all()

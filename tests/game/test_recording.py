@@ -144,3 +144,11 @@ def test_trace_preamble_option(tmp_path):
     assert len(traced) == len(lines) // 5
     assert all(x["data"][0]["__trace"] is True and "traceparent" in x["data"][0] for x in traced)
     assert np.all([isinstance(x["data"][1], dict) for x in traced])
+
+
+@pytest.mark.parametrize("mode", ["fast_rug", "high_volatility", "profit_payout"])
+def test_every_mode_records_valid_json(tmp_path, mode):
+    out = tmp_path / "m.jsonl"
+    summary = write_recording(load_mode(mode), 4, 2, out, n_players=9)
+    lines = out.read_text().splitlines()
+    assert len(lines) == summary.events and all(json.loads(line)["data"] for line in lines)
