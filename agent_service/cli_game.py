@@ -6,16 +6,17 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
-from game.personas import make_players
-from game.recording import LineEncoder, RecordingOptions, TruthWriter, simulate_recording
-from game.rules import GameRules, ModeError, available_modes, load_mode, load_rules_file
+if TYPE_CHECKING:  # game (numpy) is imported when the command runs, not with the CLI
+    from game.rules import GameRules
 
 
 def _rules(mode: str) -> GameRules:
+    from game.rules import ModeError, load_mode, load_rules_file
+
     try:
         return load_rules_file(mode) if mode.endswith(".toml") else load_mode(mode)
     except ModeError as exc:
@@ -109,7 +110,8 @@ def _progress(total: int) -> Callable[[int, int], None]:
     "--mode",
     default="classic",
     show_default=True,
-    help=f"Game mode ({', '.join(available_modes())}) or a path to a mode .toml file.",
+    help="Game mode (classic, rising_hazard, fast_rug, profit_payout, high_volatility, "
+    "...: an unknown name lists them) or a path to a mode .toml file.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the rounds.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="JSONL file to write.")
@@ -158,6 +160,9 @@ def simulate(
     """Simulate rounds with player personas as the rugs.fun protocol stream."""
     if out is None and not publish:
         raise click.UsageError("give --out FILE, --publish, or both")
+    from game.personas import make_players
+    from game.recording import LineEncoder, RecordingOptions, TruthWriter, simulate_recording
+
     rules = _rules(mode)
     options = RecordingOptions(leaderboard_size=leaderboard_size)
     roster = make_players(players, seed)
