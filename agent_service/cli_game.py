@@ -6,11 +6,12 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 import click
 
 if TYPE_CHECKING:  # game (numpy) is imported when the command runs, not with the CLI
+    from game.recording import RecordingSummary
     from game.rules import GameRules
 
 
@@ -83,23 +84,16 @@ class QueuePublisher:
             self._connection.close()
 
 
-def _open(stack: ExitStack, path: Path | None) -> TextIO | None:
-    if path is None:
-        return None
-    try:
-        return stack.enter_context(path.open("w", encoding="utf-8"))
-    except OSError as exc:
-        raise click.ClickException(f"{path}: cannot write: {exc.strerror}") from None
-
-
-def _progress(total: int) -> Callable[[int, int], None]:
+def _progress(total: int) -> Callable[[RecordingSummary], None]:
     last = [0.0]
 
-    def report(done: int, events: int) -> None:
+    def report(summary: RecordingSummary) -> None:
         now = time.monotonic()
-        if done == total or now - last[0] >= 1.0:
+        if summary.games == total or now - last[0] >= 1.0:
             last[0] = now
-            click.echo(f"simulate: {done}/{total} games, {events} events", err=True)
+            click.echo(
+                f"simulate: {summary.games}/{total} games, {summary.events} events", err=True
+            )
 
     return report
 
@@ -160,35 +154,28 @@ def simulate(
     """Simulate rounds with player personas as the rugs.fun protocol stream."""
     if out is None and not publish:
         raise click.UsageError("give --out FILE, --publish, or both")
-    from game.personas import make_players
-    from game.recording import LineEncoder, RecordingOptions, TruthWriter, simulate_recording
+    from game.recording import RecordingOptions, write_recording
 
     rules = _rules(mode)
-    options = RecordingOptions(leaderboard_size=leaderboard_size)
-    roster = make_players(players, seed)
-    encoder, report = LineEncoder(options), _progress(games)
+    report = _progress(games)
     with ExitStack() as stack:
-        stream, truth_stream = (_open(stack, path) for path in (out, truth))
-        truth_writer = TruthWriter(truth_stream, rules, seed, roster) if truth_stream else None
         publisher = None
         if publish:
             publisher = QueuePublisher(_amqp_url(amqp_url), queue, declare=declare, speed=speed)
             stack.callback(publisher.close)
-        n_events = 0
-        for done, recorded in enumerate(
-            simulate_recording(rules, games, seed, players=roster, options=options), start=1
-        ):
-            for event in recorded.events:
-                line = encoder.encode(event)
-                if stream:
-                    stream.write(line + "\n")
-                if publisher:
-                    publisher.publish(line, event.ts_ms)
-            n_events += len(recorded.events)
-            if truth_writer:
-                truth_writer.add(recorded.game_id, recorded.truth)
-            report(done, n_events)
-        if truth_writer:
-            truth_writer.close()
+        try:
+            summary = write_recording(
+                rules,
+                games,
+                seed,
+                out,
+                truth=truth,
+                n_players=players,
+                options=RecordingOptions(leaderboard_size=leaderboard_size),
+                on_line=publisher.publish if publisher else None,
+                on_round=report,
+            )
+        except OSError as exc:
+            raise click.ClickException(f"{exc.filename}: cannot write: {exc.strerror}") from None
     where = ", ".join(filter(None, [str(out) if out else "", f"queue {queue}" if publish else ""]))
-    click.echo(f"simulated {games} {rules.name} games, {n_events} events -> {where}")
+    click.echo(f"simulated {games} {rules.name} games, {summary.events} events -> {where}")

@@ -13,11 +13,10 @@ Rounds are simulated in chunks and written as they come: memory does not grow wi
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import uuid
-from collections.abc import Iterator
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -365,30 +364,46 @@ class RecordingSummary:
     sidebets: int = 0
 
 
+def _open(path: Path | None) -> AbstractContextManager[TextIO | None]:
+    return path.open("w", encoding="utf-8") if path else nullcontext(None)
+
+
 def write_recording(
     rules: GameRules,
     n_games: int,
     seed: int,
-    out: Path,
+    out: Path | None,
     *,
     truth: Path | None = None,
     n_players: int = 20,
     options: RecordingOptions | None = None,
+    on_line: Callable[[str, int], None] | None = None,
+    on_round: Callable[[RecordingSummary], None] | None = None,
 ) -> RecordingSummary:
-    """Write `n_games` rounds to `out` (JSONL) and their ground truth to `truth`."""
+    """Write `n_games` rounds to `out` (JSONL) and their ground truth to `truth`.
+
+    `on_line(line, ts_ms)` also receives every line (e.g. to publish it) and
+    `on_round(summary so far)` is called after each round (progress)."""
     options = options or RecordingOptions()
     players = make_players(n_players, seed)
     encoder, summary = LineEncoder(options), RecordingSummary()
-    truth_file = truth.open("w", encoding="utf-8") if truth else nullcontext(io.StringIO())
-    with out.open("w", encoding="utf-8") as stream, truth_file as truth_stream:
-        truth_writer = TruthWriter(truth_stream, rules, seed, players)
+    with _open(out) as stream, _open(truth) as truth_stream:
+        truth_writer = TruthWriter(truth_stream, rules, seed, players) if truth_stream else None
         for recorded in simulate_recording(rules, n_games, seed, players=players, options=options):
             for event in recorded.events:
-                stream.write(encoder.encode(event) + "\n")
-            truth_writer.add(recorded.game_id, recorded.truth)
+                line = encoder.encode(event)
+                if stream:
+                    stream.write(line + "\n")
+                if on_line:
+                    on_line(line, event.ts_ms)
+            if truth_writer:
+                truth_writer.add(recorded.game_id, recorded.truth)
             summary.games += 1
             summary.events += len(recorded.events)
             summary.trades += recorded.truth["trades"]
             summary.sidebets += recorded.truth["sidebets"]
-        truth_writer.close()
+            if on_round:
+                on_round(summary)
+        if truth_writer:
+            truth_writer.close()
     return summary

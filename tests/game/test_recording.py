@@ -152,3 +152,14 @@ def test_every_mode_records_valid_json(tmp_path, mode):
     summary = write_recording(load_mode(mode), 4, 2, out, n_players=9)
     lines = out.read_text().splitlines()
     assert len(lines) == summary.events and all(json.loads(line)["data"] for line in lines)
+
+
+def test_lines_can_go_to_a_callback_without_a_file(recording):
+    out, *_ = recording
+    lines, progress = [], []
+    summary = write_recording(
+        CLASSIC, 12, 31, None, n_players=12,
+        on_line=lambda line, ts: lines.append(line), on_round=lambda s: progress.append(s.games),
+    )  # fmt: skip
+    assert lines == out.read_text().splitlines() and summary.events == len(lines)
+    assert progress == list(range(1, 13))
