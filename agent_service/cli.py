@@ -193,6 +193,9 @@ main.add_command(consume)
 from agent_service.cli_worker import worker  # noqa: E402
 
 main.add_command(worker)
+from agent_service.cli_game import simulate  # noqa: E402
+
+main.add_command(simulate)
 
 if __name__ == "__main__":
     main()

@@ -52,6 +52,13 @@ def _uniform(keys: np.ndarray, tick: int, slot: int) -> np.ndarray:
     return (_mix(z) >> np.uint64(11)).astype(np.float64) * _TO_UNIT
 
 
+def side_uniform(seed: int, round_indices: np.ndarray, counter: int) -> np.ndarray:
+    """U[0, 1) per round from a side stream of (seed, round index) that the chart never
+    uses: what players do in a round depends only on the seed and that round too."""
+    keys = round_keys(seed, round_indices) ^ np.uint64(0xD1B54A32D192ED03)
+    return _uniform(keys, counter, 0)
+
+
 def _rugs(rules: GameRules, keys: np.ndarray, tick: int) -> np.ndarray:
     """Which rounds (alive at tick-1) rug at `tick`."""
     return _uniform(keys, tick, 0) < rules.hazard(tick)

@@ -1,0 +1,129 @@
+"""The bot's 15-feature observation (`SidebetV1Env`), computed from a price history.
+
+One implementation, vectorized over ticks (and over rounds for NaN-padded 2-D input),
+serves the gymnasium env, the A/B harness and live callers, so a policy sees the same
+numbers in training, in evaluation and in production. Definitions follow the bot's
+observation builder: peak and its first tick over the history so far, volatility = the
+population std of the last 10 price changes (0 before tick 10), momentum = mean change
+over the last 5 ticks (0 before tick 5), velocity = the last change.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+FEATURES = (
+    "tick",
+    "price",
+    "active",
+    "connected_players",
+    "running_peak",
+    "peak_tick",
+    "dist_from_peak",
+    "ticks_since_peak",
+    "volatility_10",
+    "momentum_5",
+    "velocity",
+    "sidebet_active",
+    "ticks_remaining",
+    "can_place",
+    "bet_allowed",
+)
+"""Column names of an observation, in order (`bet_allowed` is the bot's `tick >= 200`)."""
+
+N_FEATURES = len(FEATURES)
+COLUMN = {name: i for i, name in enumerate(FEATURES)}
+BET_START_TICK = 200
+"""The bot's env forces HOLD before this tick (its 'optimal zone')."""
+CONNECTED_PLAYERS = 100
+"""The bot's placeholder for `connected_players` when replaying recorded games."""
+VOLATILITY_WINDOW = 10
+MOMENTUM_WINDOW = 5
+
+
+def round_observations(
+    prices: np.ndarray,
+    *,
+    connected_players: float = CONNECTED_PLAYERS,
+    bet_start_tick: int = BET_START_TICK,
+) -> np.ndarray:
+    """Observations at every tick of one round ([T] -> [T, 15]) or of NaN-padded rounds
+    ([n, T] -> [n, T, 15]), as seen by a player with no sidebet active.
+
+    Entry [..., t, :] uses prices 0..t only. Entries past a round's rug are meaningless.
+    """
+    p = np.asarray(prices, dtype=np.float64)
+    n_ticks = p.shape[-1]
+    ticks = np.arange(n_ticks, dtype=np.float64)
+    obs = np.zeros((*p.shape, N_FEATURES), dtype=np.float32)
+    peak = np.maximum.accumulate(np.nan_to_num(p, nan=-np.inf), axis=-1)
+    earlier_peak = np.concatenate([np.full((*p.shape[:-1], 1), -np.inf), peak[..., :-1]], axis=-1)
+    peak_tick = np.maximum.accumulate(np.where(p > earlier_peak, ticks, 0.0), axis=-1)
+    changes = np.diff(p, axis=-1)
+
+    obs[..., COLUMN["tick"]] = ticks
+    obs[..., COLUMN["price"]] = p
+    obs[..., COLUMN["active"]] = 1.0
+    obs[..., COLUMN["connected_players"]] = connected_players
+    obs[..., COLUMN["running_peak"]] = peak
+    obs[..., COLUMN["peak_tick"]] = peak_tick
+    with np.errstate(invalid="ignore", divide="ignore"):
+        obs[..., COLUMN["dist_from_peak"]] = np.where(peak > 0, (peak - p) / peak, 0.0)
+    obs[..., COLUMN["ticks_since_peak"]] = ticks - peak_tick
+    obs[..., VOLATILITY_WINDOW:, COLUMN["volatility_10"]] = _rolling_std(changes, VOLATILITY_WINDOW)
+    m = MOMENTUM_WINDOW
+    obs[..., m:, COLUMN["momentum_5"]] = (p[..., m:] - p[..., :-m]) / m
+    obs[..., 1:, COLUMN["velocity"]] = changes
+    obs[..., COLUMN["can_place"]] = 1.0
+    obs[..., COLUMN["bet_allowed"]] = ticks >= bet_start_tick
+    return obs
+
+
+def _rolling_std(x: np.ndarray, window: int) -> np.ndarray:
+    """Population std of each run of `window` consecutive values along the last axis
+    (two passes over shifted views: exact and light on memory for long rounds)."""
+    count = x.shape[-1] - window + 1
+    if count <= 0:
+        return np.zeros((*x.shape[:-1], 0))
+    shifted = [x[..., k : k + count] for k in range(window)]
+    mean = sum(shifted) / window
+    return np.sqrt(sum((s - mean) ** 2 for s in shifted) / window)
+
+
+def with_sidebet(obs: np.ndarray, sidebet_end_tick: int | None) -> np.ndarray:
+    """Fill the sidebet columns (in place) for a bet whose window closes at
+    `sidebet_end_tick` (None: no bet); like the bot, `can_place` = active and no bet open."""
+    tick = int(obs[COLUMN["tick"]])
+    open_bet = sidebet_end_tick is not None and tick < sidebet_end_tick
+    obs[COLUMN["sidebet_active"]] = float(open_bet)
+    obs[COLUMN["ticks_remaining"]] = float(sidebet_end_tick - tick) if open_bet else 0.0
+    obs[COLUMN["can_place"]] = float(obs[COLUMN["active"]] > 0 and not open_bet)
+    return obs
+
+
+def observation_from_prices(
+    prices_so_far: np.ndarray,
+    tick: int | None = None,
+    *,
+    active: bool = True,
+    connected_players: float = CONNECTED_PLAYERS,
+    sidebet_end_tick: int | None = None,
+    bet_start_tick: int = BET_START_TICK,
+) -> np.ndarray:
+    """The observation at `tick` (default: the last price's tick) given the prices at
+    ticks 0..len-1; for live callers: pass the round's prices so far, the open sidebet's
+    end tick (start + window) if any, and `active=False` once the round has rugged.
+    """
+    p = np.asarray(prices_so_far, dtype=np.float64)
+    if p.ndim != 1 or p.size == 0:
+        raise ValueError("prices_so_far must be a non-empty 1-D sequence (ticks 0..t)")
+    last = p.size - 1
+    tick = last if tick is None else int(tick)
+    if tick < last:
+        raise ValueError(f"tick {tick} is before the last price's tick {last}")
+    obs = round_observations(p, connected_players=connected_players, bet_start_tick=0)[-1]
+    obs[COLUMN["tick"]] = tick
+    obs[COLUMN["ticks_since_peak"]] = tick - obs[COLUMN["peak_tick"]]
+    obs[COLUMN["bet_allowed"]] = float(tick >= bet_start_tick)
+    obs[COLUMN["active"]] = float(active)
+    return with_sidebet(obs, sidebet_end_tick)
