@@ -186,16 +186,13 @@ def _spec_app():  # type: ignore[no-untyped-def]
     return create_app(prepared=Prepared(settings, "postgresql:///unused", False))
 
 
+# subcommands that live in their own modules
 from agent_service.cli_consume import consume  # noqa: E402
-
-main.add_command(consume)
-
+from agent_service.cli_game import simulate  # noqa: E402
 from agent_service.cli_worker import worker  # noqa: E402
 
-main.add_command(worker)
-from agent_service.cli_game import simulate  # noqa: E402
-
-main.add_command(simulate)
+for _command in (consume, worker, simulate):
+    main.add_command(_command)
 
 if __name__ == "__main__":
     main()
