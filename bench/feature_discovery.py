@@ -21,9 +21,10 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from capabilities.discovery.history import load_panel
 from capabilities.discovery.service import discover
+from game.personas import make_players, simulate_players
 from game.rules import load_mode
 from game.simulator import simulate_rounds
-from tests.support.stored_rounds import store_rounds
+from tests.support.stored_rounds import store_activity, store_rounds
 from tools.migrations import migrate
 
 ADMIN = os.environ.get("AGENT_TEST_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -34,6 +35,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1000)
     parser.add_argument("--mode", default="classic")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--players", type=int, default=20)
     args = parser.parse_args()
     name = f"bench_discovery_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(ADMIN, autocommit=True) as conn:
@@ -44,7 +46,10 @@ def main() -> None:
             migrate(conn)
         rounds = simulate_rounds(load_mode(args.mode), args.rounds, seed=args.seed)
         store_rounds(dsn, rounds)
-        ticks = int(rounds.rug_tick.sum())
+        players = make_players(args.players, seed=args.seed)
+        activity = simulate_players(load_mode(args.mode), rounds, players)
+        store_activity(dsn, rounds, activity, players)
+        ticks, trades = int(rounds.rug_tick.sum()), len(activity.trades)
         started = time.perf_counter()
         with psycopg.connect(dsn) as conn:
             panel = load_panel(conn, args.mode, args.rounds)
@@ -56,7 +61,8 @@ def main() -> None:
         reports, _ = discover(panel, targets)
         scored = time.perf_counter() - started
         print(
-            f"{args.rounds} rounds of {args.mode} ({ticks} ticks): load {loaded:.2f} s, "
+            f"{args.rounds} rounds of {args.mode} ({ticks} ticks, {trades} trades): "
+            f"load {loaded:.2f} s, "
             f"score {len(targets)} targets {scored:.2f} s, total {loaded + scored:.2f} s"
         )
         for r in reports:

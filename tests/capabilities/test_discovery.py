@@ -67,3 +67,25 @@ def test_score_test_and_bh_on_known_cases():
     assert score_test(x, rng.normal(size=5000))[1] > 0.01
     q = benjamini_hochberg(np.array([0.01, 0.04, 0.03, 0.5]))
     assert q.tolist() == pytest.approx([0.04, 0.16 / 3, 0.16 / 3, 0.5])
+
+
+def test_player_actions_are_predicted_by_many_features():
+    """Personas sell on rules of price and time (targets, dips, holding): at least five
+    candidates must predict a player's next sell with significant held-out lift."""
+    from capabilities.discovery.panel import TradeLog
+    from game.personas import make_players, simulate_players
+
+    rules = load_mode("classic")
+    rounds = simulate_rounds(rules, 400, seed=5)
+    activity = simulate_players(rules, rounds, make_players(20, seed=5))
+    t, s = activity.trades, activity.sidebets
+    panel = build_panel(
+        rounds.prices,
+        rounds.rug_tick,
+        TradeLog(t.row, t.tick, t.player, t.kind, t.amount, t.price),
+        (s.row, s.start_tick),
+    )
+    (report,), _ = discover(panel, ["player_next_action"])
+    assert len(report.predictive) >= 5
+    assert {"buys_10", "sidebets_20", "entry_multiple"} <= {f.name for f in report.findings}
+    assert all(f.score.lift > 0 and f.q_value <= 0.05 for f in report.predictive)
