@@ -2,12 +2,16 @@
 
 The tree stands in for the bot's policy where the policy cannot explain itself: its
 decision path gives each feature's contribution to the chosen action (the change in the
-action's probability at each split the state passes), and its leaves give
-counterfactuals: the nearest region of feature space where the surrogate picks another
-action, reached by the smallest change of the state (features scaled by their spread).
-The tree is kept as plain arrays (JSON-serialisable, no pickles), trained with
-scikit-learn and evaluated without it. Agreement is measured on the most recent
-decisions, held out from training.
+action's probability at each split the state passes). Counterfactuals come from real
+states: the fit keeps up to 1,000 logged states where the surrogate and the bot agree
+(prototypes), and the counterfactual of a state is the nearest prototype (features
+scaled by their spread) on which the bot acted otherwise. A point of the tree's other
+region would be closer, but such an edited observation is often one the bot never saw
+(its features are tied: ticks since peak = tick - peak tick), and there the bot's
+behaviour and the tree's part ways; a real state flips the bot far more reliably
+(bench/analyst_fidelity.py). The tree and prototypes are kept as plain arrays
+(JSON-serialisable, no pickles), trained with scikit-learn and evaluated without it.
+Agreement is measured on the most recent decisions, held out from training.
 """
 
 from __future__ import annotations
@@ -62,6 +66,8 @@ class Surrogate:
     majority_agreement: float  # holdout agreement of always playing the commonest action
     n_train: int
     n_holdout: int
+    prototypes: np.ndarray  # [k, features]: logged states the surrogate explains
+    prototype_actions: np.ndarray  # [k]: the action the bot took there
 
     def predict(self, x: np.ndarray) -> int:
         return self.classes[int(np.argmax(self.tree.proba[self.tree.leaf(x)]))]
@@ -87,6 +93,8 @@ class Surrogate:
             "majority_agreement": self.majority_agreement,
             "n_train": self.n_train,
             "n_holdout": self.n_holdout,
+            "prototypes": self.prototypes.tolist(),
+            "prototype_actions": self.prototype_actions.tolist(),
         }
 
     @classmethod
@@ -108,6 +116,10 @@ class Surrogate:
             majority_agreement=float(data["majority_agreement"]),
             n_train=int(data["n_train"]),
             n_holdout=int(data["n_holdout"]),
+            prototypes=np.array(data["prototypes"], dtype=np.float64).reshape(
+                -1, len(data["feature_names"])
+            ),
+            prototype_actions=np.array(data["prototype_actions"], dtype=np.int64),
         )
 
 
@@ -119,6 +131,7 @@ def fit_surrogate(
     max_depth: int = 6,
     min_leaf: int = 20,
     seed: int = 0,
+    prototypes: int = 1000,
 ) -> Surrogate:
     """Fit on the older 70 % of the decisions (in logged order), measure on the rest."""
     from sklearn.tree import DecisionTreeClassifier  # only training needs scikit-learn
@@ -156,10 +169,24 @@ def fit_surrogate(
         majority_agreement=float(np.mean(y[cut:] == majority)) if cut < len(y) else 0.0,
         n_train=cut,
         n_holdout=len(y) - cut,
+        prototypes=np.zeros((0, x.shape[1])),
+        prototype_actions=np.zeros(0, dtype=np.int64),
     )
-    train = float(np.mean(surrogate.predict_many(x[:cut]) == y[:cut]))
+    predicted = surrogate.predict_many(x[:cut])
+    train = float(np.mean(predicted == y[:cut]))
     hold = float(np.mean(surrogate.predict_many(x[cut:]) == y[cut:])) if cut < len(y) else 0.0
-    return Surrogate(**{**surrogate.__dict__, "train_agreement": train, "holdout_agreement": hold})
+    explained = np.flatnonzero(predicted == y[:cut])
+    rng = np.random.default_rng(seed)
+    keep = rng.choice(explained, min(prototypes, len(explained)), replace=False)
+    return Surrogate(
+        **{
+            **surrogate.__dict__,
+            "train_agreement": train,
+            "holdout_agreement": hold,
+            "prototypes": x[:cut][keep],
+            "prototype_actions": y[:cut][keep],
+        }
+    )
 
 
 def attributions(surrogate: Surrogate, x: np.ndarray) -> dict[str, float]:
@@ -183,57 +210,27 @@ class Counterfactual:
     state: np.ndarray
 
 
-def _leaf_boxes(tree: Tree, n_features: int) -> list[tuple[int, np.ndarray, np.ndarray]]:
-    boxes = []
-    stack = [(0, np.full(n_features, -np.inf), np.full(n_features, np.inf))]
-    while stack:
-        node, low, high = stack.pop()
-        if tree.left[node] < 0:
-            boxes.append((node, low, high))
-            continue
-        f, thr = int(tree.feature[node]), float(tree.threshold[node])
-        left_high = high.copy()
-        left_high[f] = min(high[f], thr)
-        right_low = low.copy()
-        right_low[f] = max(low[f], thr)
-        stack.append((int(tree.left[node]), low, left_high))
-        stack.append((int(tree.right[node]), right_low, high))
-    return boxes
-
-
 def counterfactual(
-    surrogate: Surrogate,
-    x: np.ndarray,
-    *,
-    frozen: frozenset[str] = frozenset(),
-    overshoot: float = 0.25,
+    surrogate: Surrogate, x: np.ndarray, *, frozen: frozenset[str] = frozenset()
 ) -> Counterfactual | None:
-    """The smallest change of `x` (features in `frozen` untouched) after which the
-    surrogate picks another action; None when no such region exists. The change goes
-    `overshoot` spreads past the boundary it crosses (at most half-way into the region),
-    because the bot's own boundary is only approximately the surrogate's."""
+    """The nearest prototype on which the bot acted otherwise than the surrogate predicts
+    for `x`, among those equal to `x` on the `frozen` features; None when there is none."""
     x = np.asarray(x, dtype=np.float64)
     current = surrogate.predict(x)
+    protos, actions = surrogate.prototypes, surrogate.prototype_actions
     locked = np.array([name in frozen for name in surrogate.feature_names])
-    best: Counterfactual | None = None
-    for node, low, high in _leaf_boxes(surrogate.tree, len(x)):
-        action = surrogate.classes[int(np.argmax(surrogate.tree.proba[node]))]
-        if action == current:
-            continue
-        width = np.where(np.isfinite(high - low), (high - low) / 2, np.inf)
-        push = np.minimum(overshoot * surrogate.scale, width)
-        target = np.where(x <= low, low + push, np.where(x > high, high - push, x))
-        if np.any(locked & (target != x)):
-            continue
-        distance = float(np.sum(np.abs(target - x) / surrogate.scale))
-        if best is None or distance < best.distance:
-            changed = np.flatnonzero(target != x)
-            best = Counterfactual(
-                action=action,
-                changes={
-                    surrogate.feature_names[i]: (float(x[i]), float(target[i])) for i in changed
-                },
-                distance=distance,
-                state=target,
-            )
-    return best
+    ok = (actions != current) & np.all(np.isclose(protos[:, locked], x[locked]), axis=1)
+    if not ok.any():
+        return None
+    gaps = np.abs(protos[ok] - x) / surrogate.scale
+    best = int(np.argmin(gaps.sum(axis=1)))
+    target, gap = protos[ok][best], gaps[best]
+    order = np.argsort(-gap)
+    return Counterfactual(
+        action=int(actions[ok][best]),
+        changes={
+            surrogate.feature_names[i]: (float(x[i]), float(target[i])) for i in order if gap[i] > 0
+        },
+        distance=float(gap.sum()),
+        state=target,
+    )
