@@ -66,11 +66,16 @@ def decode(body: bytes) -> uuid.UUID:
 _PERSISTENT = pika.DeliveryMode.Persistent
 
 
+_HEARTBEAT_S = 30
+
+
 class JobPublisher:
     """Publishes job messages with confirms on one connection, reopened after a failure.
 
     Thread-safe (a lock around the connection); the connection is opened lazily so a
-    process that never submits holds none."""
+    process that never submits holds none. A daemon thread services it between
+    publishes, so heartbeats flow and a dead connection is noticed before the next
+    publish would wait on it."""
 
     def __init__(self, url: str, names: QueueNames, *, timeout: float = 5.0) -> None:
         self._url = url
@@ -79,17 +84,33 @@ class JobPublisher:
         self._lock = threading.Lock()
         self._connection: pika.BlockingConnection | None = None
         self._channel: BlockingChannel | None = None
+        self._closed = threading.Event()
+        self._pump: threading.Thread | None = None
 
     def _open(self) -> BlockingChannel:
         if self._channel is None or not self._channel.is_open:
             self._close()
-            # no heartbeat: nothing pumps this connection between publishes
-            params = connection_parameters(self._url, timeout=self._timeout, heartbeat=0)
+            params = connection_parameters(self._url, timeout=self._timeout, heartbeat=_HEARTBEAT_S)
             self._connection = pika.BlockingConnection(params)
             self._channel = self._connection.channel()
             self._channel.confirm_delivery()
             declare(self._channel, self.names)
+            if self._pump is None:
+                self._pump = threading.Thread(
+                    target=self._keep_alive, name="job-publisher", daemon=True
+                )
+                self._pump.start()
         return self._channel
+
+    def _keep_alive(self) -> None:
+        while not self._closed.wait(_HEARTBEAT_S / 3):
+            with self._lock:
+                if self._connection is None:
+                    continue
+                try:
+                    self._connection.process_data_events(time_limit=0)
+                except (AMQPError, OSError):
+                    self._close()  # reopened by the next publish
 
     def _publish(self, exchange: str, routing_key: str, body: bytes, headers: dict) -> None:
         properties = pika.BasicProperties(
@@ -134,5 +155,6 @@ class JobPublisher:
                 log.debug("closing a publisher connection failed: %s", exc)
 
     def close(self) -> None:
+        self._closed.set()
         with self._lock:
             self._close()
