@@ -79,7 +79,7 @@ class JobService:
     ) -> uuid.UUID:
         """Store a job and hand it to a worker; the same idempotency key (per kind) and
         payload give back the same job instead of a new one."""
-        _validate(kind, payload, idempotency_key)
+        _validate(kind, payload, idempotency_key, max_attempts)
         job, created = self.store.insert(
             kind,
             payload,
@@ -127,7 +127,9 @@ class JobService:
             self._publisher.close()
 
 
-def _validate(kind: str, payload: Any, idempotency_key: str | None) -> None:
+def _validate(
+    kind: str, payload: Any, idempotency_key: str | None, max_attempts: int | None
+) -> None:
     errors = []
     if not KIND.match(kind):
         errors.append(FieldError("kind", f"must match {KIND.pattern}"))
@@ -142,5 +144,7 @@ def _validate(kind: str, payload: Any, idempotency_key: str | None) -> None:
             errors.append(FieldError("payload", f"must be JSON-serializable: {exc}"))
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
         errors.append(FieldError("idempotency_key", "must be 1 to 200 characters"))
+    if max_attempts is not None and not 1 <= max_attempts <= 100:
+        errors.append(FieldError("max_attempts", "must be between 1 and 100"))
     if errors:
         raise InvalidInput("the job cannot be submitted", errors)

@@ -79,6 +79,9 @@ def test_bad_submissions_name_the_field(service):
     with pytest.raises(InvalidInput) as bad_payload:
         service.submit("test.sleep", {"x": float("nan")})
     assert bad_payload.value.errors[0].field == "payload"
+    with pytest.raises(InvalidInput) as bad_attempts:
+        service.submit("test.sleep", {}, max_attempts=0)
+    assert bad_attempts.value.errors[0].field == "max_attempts"
     with pytest.raises(NotFound):
         service.get(__import__("uuid").uuid4())
 
