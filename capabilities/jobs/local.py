@@ -42,7 +42,10 @@ class LocalExecutor:
         self._sweeper.start()
 
     def enqueue(self, job_id: uuid.UUID) -> None:
-        self._pool.submit(self._run, job_id)
+        try:
+            self._pool.submit(self._run, job_id)
+        except RuntimeError:  # shut down: the job stays queued for the next start's sweep
+            log.info("job left queued at shutdown", extra={"job_id": str(job_id)})
 
     def _run(self, job_id: uuid.UUID) -> None:
         try:
@@ -56,8 +59,6 @@ class LocalExecutor:
                 self.enqueue(job_id)
         except BackendUnavailable as exc:  # the sweeper picks the job up again later
             log.warning("job not run", extra={"job_id": str(job_id), "detail": exc.detail})
-        except RuntimeError:  # the pool was shut down while re-enqueueing
-            log.info("job left queued at shutdown", extra={"job_id": str(job_id)})
         except Exception:  # a bug: logged; the job's lease expires and the sweeper retries
             log.exception("job run crashed", extra={"job_id": str(job_id)})
 
