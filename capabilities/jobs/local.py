@@ -87,9 +87,9 @@ class LocalExecutor:
             self._stop.wait(self._sweep_interval_s)
 
     def close(self) -> None:
-        """Stop taking jobs; running ones finish (or are resumed elsewhere by lease).
-        Returns once the sweeper is done with the database, which may be closed next."""
+        """Stop taking jobs and wait for the running ones (queued ones stay queued for
+        the next sweep); afterwards no thread of this executor uses the database."""
         self._stop.set()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool.shutdown(wait=True, cancel_futures=True)
         self._sweeper.join(30)
         self._runner.close()
