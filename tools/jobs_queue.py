@@ -36,6 +36,12 @@ class QueueNames:
     def dead_queue(self) -> str:
         return f"{self.queue}.dead"
 
+    @property
+    def retry_queue(self) -> str:
+        """Where a retried job's message waits out its delay (its TTL), then moves back
+        to the work queue through the default exchange."""
+        return f"{self.queue}.retry"
+
 
 def declare(channel: BlockingChannel, names: QueueNames) -> int:
     """Declare the durable queues (idempotent); returns the work queue's message count.
@@ -44,6 +50,11 @@ def declare(channel: BlockingChannel, names: QueueNames) -> int:
     channel.exchange_declare(names.dead_exchange, exchange_type="fanout", durable=True)
     channel.queue_declare(names.dead_queue, durable=True)
     channel.queue_bind(names.dead_queue, names.dead_exchange)
+    channel.queue_declare(
+        names.retry_queue,
+        durable=True,
+        arguments={"x-dead-letter-exchange": "", "x-dead-letter-routing-key": names.queue},
+    )
     frame = channel.queue_declare(
         names.queue, durable=True, arguments={"x-dead-letter-exchange": names.dead_exchange}
     )
@@ -112,9 +123,19 @@ class JobPublisher:
                 except (AMQPError, OSError):
                     self._close()  # reopened by the next publish
 
-    def _publish(self, exchange: str, routing_key: str, body: bytes, headers: dict) -> None:
+    def _publish(
+        self,
+        exchange: str,
+        routing_key: str,
+        body: bytes,
+        headers: dict,
+        expiration: str | None = None,
+    ) -> None:
         properties = pika.BasicProperties(
-            content_type="application/json", delivery_mode=_PERSISTENT, headers=headers
+            content_type="application/json",
+            delivery_mode=_PERSISTENT,
+            headers=headers,
+            expiration=expiration,
         )
         with self._lock:
             for attempt in (1, 2):  # a stale connection gets one reconnect
@@ -128,9 +149,14 @@ class JobPublisher:
                     if attempt == 2:
                         raise
 
-    def publish(self, job_id: uuid.UUID) -> None:
-        """Put a job on the work queue; raises AMQPError/OSError when the broker refused."""
-        self._publish("", self.names.queue, encode(job_id), {})
+    def publish(self, job_id: uuid.UUID, *, delay_s: float = 0) -> None:
+        """Put a job on the work queue, after `delay_s` through the retry queue; raises
+        AMQPError/OSError when the broker refused."""
+        if delay_s > 0:
+            expiration = str(max(1, round(delay_s * 1000)))
+            self._publish("", self.names.retry_queue, encode(job_id), {}, expiration)
+        else:
+            self._publish("", self.names.queue, encode(job_id), {})
 
     def dead_letter(self, body: bytes, reason: str) -> None:
         """Park a message (a job's, or an unreadable one) in the dead-letter queue, with
