@@ -42,9 +42,8 @@ def worker(concurrency: int, handler_modules: tuple[str, ...], metrics_port: int
     from capabilities.jobs.registry import load_handler_modules, registered_kinds
     from capabilities.jobs.runner import JobRunner
     from capabilities.jobs.service import process_worker_id
-    from capabilities.jobs.worker import QueueWorker, WorkerOptions
+    from capabilities.jobs.worker import QueueWorker
     from tools.errors import BackendUnavailable
-    from tools.jobs_queue import QueueNames
     from tools.jobs_store import JobStore
     from tools.postgres import Database
 
@@ -79,13 +78,8 @@ def worker(concurrency: int, handler_modules: tuple[str, ...], metrics_port: int
     queue_worker = QueueWorker(
         runner,
         settings.amqp_url.get_secret_value(),
-        QueueNames(config.queue),
-        WorkerOptions(
-            concurrency=concurrency,
-            sweep_interval_s=config.sweep_interval_s,
-            requeue_after_s=config.requeue_after_s,
-            stop_grace_s=config.stop_grace_s,
-        ),
+        config,
+        concurrency=concurrency,
         worker_id=process_worker_id(),
     )
 

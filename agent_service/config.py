@@ -107,6 +107,7 @@ class Settings(BaseModel):
     jobs_sweep_interval_s: float = Field(15.0, gt=0, le=3600)
     jobs_requeue_after_s: float = Field(600.0, gt=0)
     jobs_stop_grace_s: float = Field(25.0, ge=0)
+    jobs_retry_delay_s: float = Field(5.0, ge=0, le=3600)
     jobs_handlers: tuple[str, ...] = ()
     # -- game models and the hybrid policy
     models_min_rounds: int = Field(200, ge=10)

@@ -45,6 +45,7 @@ def job_config(settings: Settings) -> JobConfig:
         sweep_interval_s=settings.jobs_sweep_interval_s,
         requeue_after_s=settings.jobs_requeue_after_s,
         stop_grace_s=settings.jobs_stop_grace_s,
+        retry_delay_s=settings.jobs_retry_delay_s,
     )
 
 

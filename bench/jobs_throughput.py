@@ -74,6 +74,7 @@ def on_queue(url: str, names: QueueNames, action: str) -> int:
         if action == "delete":
             channel.queue_delete(names.queue)
             channel.queue_delete(names.dead_queue)
+            channel.queue_delete(names.retry_queue)
             channel.exchange_delete(names.dead_exchange)
             return 0
         declare(channel, names)

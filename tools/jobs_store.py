@@ -128,7 +128,7 @@ class JobStore:
             ),
             params,
         )
-        if existing is None:  # the conflicting row vanished (deleted): retry once
+        if existing is None:  # the conflicting row was deleted meanwhile: insert again
             return self.insert(
                 kind, payload, max_attempts=max_attempts, idempotency_key=idempotency_key
             )

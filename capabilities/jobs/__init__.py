@@ -3,7 +3,8 @@ in-process threads. Capabilities register handlers and submit through `JobServic
 
 from __future__ import annotations
 
+from capabilities.jobs.config import JobConfig
 from capabilities.jobs.registry import Handler, Progress, handler, register_handler
-from capabilities.jobs.service import JobConfig, JobService
+from capabilities.jobs.service import JobService
 
 __all__ = ["Handler", "JobConfig", "JobService", "Progress", "handler", "register_handler"]

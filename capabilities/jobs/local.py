@@ -14,6 +14,7 @@ import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
+from capabilities.jobs.config import JobConfig
 from capabilities.jobs.metrics import JOBS_FINISHED, JOBS_UNFINISHED
 from capabilities.jobs.runner import JobRunner, Outcome
 from tools.errors import BackendUnavailable
@@ -22,27 +23,21 @@ log = logging.getLogger(__name__)
 
 
 class LocalExecutor:
-    def __init__(
-        self,
-        runner: JobRunner,
-        *,
-        threads: int,
-        worker_id: str,
-        sweep_interval_s: float,
-        requeue_after_s: float,
-    ) -> None:
+    def __init__(self, runner: JobRunner, config: JobConfig, *, worker_id: str) -> None:
         self._runner = runner
         self._store = runner.store
+        self._config = config
         self._worker_id = worker_id
-        self._sweep_interval_s = sweep_interval_s
-        self._requeue_after_s = requeue_after_s
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="job")
+        self._pool = ThreadPoolExecutor(max_workers=config.threads, thread_name_prefix="job")
         self._stop = threading.Event()
         self._sweeper = threading.Thread(target=self._sweep_loop, name="job-sweeper", daemon=True)
         self._sweeper.start()
 
     def enqueue(self, job_id: uuid.UUID) -> None:
-        self._pool.submit(self._run, job_id)
+        try:
+            self._pool.submit(self._run, job_id)
+        except RuntimeError:  # shut down: the job stays queued for the next start's sweep
+            log.info("job left queued at shutdown", extra={"job_id": str(job_id)})
 
     def _run(self, job_id: uuid.UUID) -> None:
         try:
@@ -53,19 +48,23 @@ class LocalExecutor:
                     JOBS_FINISHED.labels(kind=abandoned.kind, state="failed").inc()
                 return  # otherwise finished, or held by a live worker
             if self._runner.execute(job) is Outcome.RETRY and not self._stop.is_set():
-                self.enqueue(job_id)
+                self._retry_later(job_id)
         except BackendUnavailable as exc:  # the sweeper picks the job up again later
             log.warning("job not run", extra={"job_id": str(job_id), "detail": exc.detail})
-        except RuntimeError:  # the pool was shut down while re-enqueueing
-            log.info("job left queued at shutdown", extra={"job_id": str(job_id)})
         except Exception:  # a bug: logged; the job's lease expires and the sweeper retries
             log.exception("job run crashed", extra={"job_id": str(job_id)})
+
+    def _retry_later(self, job_id: uuid.UUID) -> None:
+        """Enqueue again after the retry delay (a lost timer is covered by the sweeper)."""
+        timer = threading.Timer(self._config.retry_delay_s, self.enqueue, (job_id,))
+        timer.daemon = True
+        timer.start()
 
     def sweep(self, *, first: bool = False) -> int:
         """Hand orphaned jobs to the pool; at start every queued job is orphaned."""
         ids = self._store.sweep(
             unpublished_s=0 if first else self._runner.lease_s,
-            stale_s=0 if first else self._requeue_after_s,
+            stale_s=0 if first else self._config.requeue_after_s,
         )
         for job_id in ids:
             self.enqueue(job_id)
@@ -83,10 +82,12 @@ class LocalExecutor:
                 first = False
             except BackendUnavailable as exc:
                 log.warning("job sweep failed", extra={"detail": exc.detail})
-            self._stop.wait(self._sweep_interval_s)
+            self._stop.wait(self._config.sweep_interval_s)
 
     def close(self) -> None:
-        """Stop taking jobs; running ones finish (or are resumed elsewhere by lease)."""
+        """Stop taking jobs and wait for the running ones (queued ones stay queued for
+        the next sweep); afterwards no thread of this executor uses the database."""
         self._stop.set()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._sweeper.join(30)
         self._runner.close()

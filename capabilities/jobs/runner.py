@@ -96,7 +96,12 @@ class LeaseKeeper:
                             self._lost.add(lease.job_id)
 
     def close(self) -> None:
+        """Stop renewing; returns once a renewal in progress is done."""
         self._stop.set()
+        with self._lock:
+            thread = self._thread
+        if thread is not None:
+            thread.join(10)
 
 
 class JobRunner:

@@ -14,11 +14,11 @@ import os
 import socket
 import time
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from pika.exceptions import AMQPError
 
+from capabilities.jobs.config import JobConfig
 from capabilities.jobs.local import LocalExecutor
 from capabilities.jobs.metrics import JOBS_SUBMITTED
 from capabilities.jobs.registry import KIND, handler_for, registered_kinds
@@ -28,19 +28,6 @@ from tools.jobs_queue import JobPublisher, QueueNames
 from tools.jobs_store import Job, JobStore
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class JobConfig:
-    """The job settings (AGENT_JOBS_*), in one object for the service and the worker."""
-
-    queue: str = "agent.jobs"
-    max_attempts: int = 3
-    lease_s: float = 30.0
-    threads: int = 2
-    sweep_interval_s: float = 15.0
-    requeue_after_s: float = 600.0
-    stop_grace_s: float = 25.0
 
 
 def process_worker_id() -> str:
@@ -59,10 +46,8 @@ class JobService:
         else:
             self._local = LocalExecutor(
                 JobRunner(store, lease_s=config.lease_s),
-                threads=config.threads,
+                config,
                 worker_id=f"{process_worker_id()}:local",
-                sweep_interval_s=config.sweep_interval_s,
-                requeue_after_s=config.requeue_after_s,
             )
 
     @property
@@ -79,7 +64,7 @@ class JobService:
     ) -> uuid.UUID:
         """Store a job and hand it to a worker; the same idempotency key (per kind) and
         payload give back the same job instead of a new one."""
-        _validate(kind, payload, idempotency_key)
+        _validate(kind, payload, idempotency_key, max_attempts)
         job, created = self.store.insert(
             kind,
             payload,
@@ -127,7 +112,9 @@ class JobService:
             self._publisher.close()
 
 
-def _validate(kind: str, payload: Any, idempotency_key: str | None) -> None:
+def _validate(
+    kind: str, payload: Any, idempotency_key: str | None, max_attempts: int | None
+) -> None:
     errors = []
     if not KIND.match(kind):
         errors.append(FieldError("kind", f"must match {KIND.pattern}"))
@@ -142,5 +129,7 @@ def _validate(kind: str, payload: Any, idempotency_key: str | None) -> None:
             errors.append(FieldError("payload", f"must be JSON-serializable: {exc}"))
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
         errors.append(FieldError("idempotency_key", "must be 1 to 200 characters"))
+    if max_attempts is not None and not 1 <= max_attempts <= 100:
+        errors.append(FieldError("max_attempts", "must be between 1 and 100"))
     if errors:
         raise InvalidInput("the job cannot be submitted", errors)

@@ -3,7 +3,9 @@ job's outcome is committed in PostgreSQL.
 
 A message whose worker dies unacked is redelivered by RabbitMQ to another consumer; that
 consumer waits for the dead worker's lease to run out (a live worker would renew it),
-then claims the job as its next attempt. A sweeper re-publishes jobs that no message
+then claims the job as its next attempt. A failed attempt waits out the retry delay in
+the retry queue; a job out of attempts goes to the dead-letter queue with the reason. A
+sweeper re-publishes jobs that no message
 carries (a failed publish, an expired lease nobody reclaimed). On stop, a consumer lets
 its current job finish within the grace period, otherwise gives the job back and
 requeues its message.
@@ -22,6 +24,7 @@ import pika
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.exceptions import AMQPError
 
+from capabilities.jobs.config import JobConfig
 from capabilities.jobs.metrics import JOBS_FINISHED, JOBS_UNFINISHED, QUEUE_DEPTH
 from capabilities.jobs.runner import JobRunner, Outcome
 from tools.amqp import connection_parameters
@@ -37,36 +40,23 @@ _PUMP_S = 0.2  # how often a consumer services its connection while a job runs
 class _Verdict:
     """What to do with a message once its job is dealt with."""
 
-    action: Literal["ack", "requeue", "dead-letter"]
+    action: Literal["ack", "requeue", "retry", "dead-letter"]
     reason: str = ""
 
 
-ACK, REQUEUE = _Verdict("ack"), _Verdict("requeue")
-
-
-@dataclass(frozen=True)
-class WorkerOptions:
-    concurrency: int
-    sweep_interval_s: float
-    requeue_after_s: float
-    stop_grace_s: float
+ACK, REQUEUE, RETRY = _Verdict("ack"), _Verdict("requeue"), _Verdict("retry")
 
 
 class QueueWorker:
     def __init__(
-        self,
-        runner: JobRunner,
-        url: str,
-        names: QueueNames,
-        options: WorkerOptions,
-        *,
-        worker_id: str,
+        self, runner: JobRunner, url: str, config: JobConfig, *, concurrency: int, worker_id: str
     ) -> None:
         self._runner = runner
         self._store = runner.store
         self._url = url
-        self._names = names
-        self._options = options
+        self._names = names = QueueNames(config.queue)
+        self._config = config
+        self._concurrency = concurrency
         self._worker_id = worker_id
         self._publisher = JobPublisher(url, names)
         self._stop = threading.Event()
@@ -81,7 +71,7 @@ class QueueWorker:
         `failure` for a consumer that crashed)."""
         threads = [
             threading.Thread(target=self._consume, args=(f"{self._worker_id}:{n}",), name=f"c{n}")
-            for n in range(self._options.concurrency)
+            for n in range(self._concurrency)
         ]
         sweeper = threading.Thread(target=self._sweep_loop, name="job-sweeper", daemon=True)
         for thread in threads:
@@ -163,6 +153,8 @@ class QueueWorker:
             return
         if verdict.action == "dead-letter":
             self._dead_letter(channel, tag, encode(job_id), verdict.reason)
+        elif verdict.action == "retry":
+            self._retry(channel, tag, job_id)
         elif verdict.action == "requeue":
             channel.basic_nack(tag, requeue=True)
         else:
@@ -222,7 +214,7 @@ class QueueWorker:
         while not done.wait(_PUMP_S):
             connection.process_data_events(time_limit=0)  # heartbeats while the job runs
             if self._stop.is_set():
-                grace_end = grace_end or time.monotonic() + self._options.stop_grace_s
+                grace_end = grace_end or time.monotonic() + self._config.stop_grace_s
                 if time.monotonic() >= grace_end and self._runner.release(job):
                     log.info("job released at shutdown", extra={"job_id": str(job.id)})
                     return REQUEUE
@@ -230,11 +222,25 @@ class QueueWorker:
             raise box["error"]  # type: ignore[misc]
         outcome = box["outcome"]
         if outcome is Outcome.RETRY:
-            return REQUEUE
+            return RETRY
         if outcome is Outcome.FAILED:
             failed = self._store.get(job.id)
             return _Verdict("dead-letter", (failed.error if failed else None) or "failed")
         return ACK
+
+    def _retry(self, channel: BlockingChannel, tag: int, job_id: uuid.UUID) -> None:
+        """Send the job through the retry queue (its delay), then ack; with no delay, or
+        if that publish fails, requeue the message itself (an immediate retry)."""
+        delay = self._config.retry_delay_s
+        if delay > 0:
+            try:
+                self._publisher.publish(job_id, delay_s=delay)
+            except (AMQPError, OSError) as exc:
+                log.warning("retry publish failed", extra={"detail": str(exc)})
+            else:
+                channel.basic_ack(tag)
+                return
+        channel.basic_nack(tag, requeue=True)
 
     def _dead_letter(self, channel: BlockingChannel, tag: int, body: bytes, reason: str) -> None:
         """Park the message with its reason, then ack; if that publish fails, reject it so
@@ -251,7 +257,7 @@ class QueueWorker:
     def sweep(self) -> int:
         """Publish a message for every job that has none in flight; refresh gauges."""
         ids = self._store.sweep(
-            unpublished_s=self._runner.lease_s, stale_s=self._options.requeue_after_s
+            unpublished_s=self._runner.lease_s, stale_s=self._config.requeue_after_s
         )
         for n, job_id in enumerate(ids):
             try:
@@ -265,7 +271,7 @@ class QueueWorker:
         return len(ids)
 
     def _sweep_loop(self) -> None:
-        while not self._stop.wait(self._options.sweep_interval_s):
+        while not self._stop.wait(self._config.sweep_interval_s):
             try:
                 found = self.sweep()
                 if found:

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 import tests.support.job_handlers  # noqa: F401 - registers the test.* kinds
+from agent_service.config import Settings
 from agent_service.jobs import submit_accepted
+from tests.conftest import make_settings
+
+
+@pytest.fixture
+def settings(tmp_path: Path, pg_dsn: str) -> Settings:
+    return make_settings(tmp_path, pg_dsn, jobs_retry_delay_s=0.1)
 
 
 def test_finished_job_is_reported(app, client, auth):

@@ -25,7 +25,7 @@ def unique_queue() -> QueueNames:
 def delete_queues(url: str, names: QueueNames) -> None:
     connection = pika.BlockingConnection(connection_parameters(url))
     channel = connection.channel()
-    for queue in (names.queue, names.dead_queue):
+    for queue in (names.queue, names.dead_queue, names.retry_queue):
         channel.queue_delete(queue)
     channel.exchange_delete(names.dead_exchange)
     connection.close()

@@ -46,9 +46,9 @@ def test_concurrent_claims_give_the_job_to_exactly_one_worker(store):
 
 def test_a_worker_whose_lease_was_taken_over_cannot_write(store):
     job, _ = store.insert("store.fence", {}, max_attempts=3)
-    old = store.claim(job.id, "old", lease_s=0.5)
+    old = store.claim(job.id, "old", lease_s=1.0)
     assert store.claim(job.id, "new", lease_s=30) is None  # lease still valid
-    time.sleep(0.6)
+    time.sleep(1.1)
     new = store.claim(job.id, "new", lease_s=30)
     assert new is not None and new.attempts == 2
     assert not store.renew(job.id, "old", old.attempts, 30)
@@ -67,9 +67,9 @@ def test_a_worker_whose_lease_was_taken_over_cannot_write(store):
 
 def test_last_attempt_lost_fails_the_job(store):
     job, _ = store.insert("store.abandon", {}, max_attempts=1)
-    store.claim(job.id, "gone", lease_s=0.2)
+    store.claim(job.id, "gone", lease_s=1.0)
     assert store.fail_abandoned(job.id) is None  # lease not yet expired
-    time.sleep(0.3)
+    time.sleep(1.1)
     assert store.claim(job.id, "other", lease_s=30) is None  # no attempt left
     failed = store.fail_abandoned(job.id)
     assert failed.state == "failed" and failed.worker_id is None

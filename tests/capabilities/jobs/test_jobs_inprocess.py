@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 import pytest
@@ -13,7 +14,7 @@ from tools.errors import Conflict, InvalidInput, NotFound
 from tools.jobs_store import JobStore
 from tools.postgres import Database
 
-FAST = JobConfig(max_attempts=3, lease_s=1.0, threads=2, sweep_interval_s=0.3)
+FAST = JobConfig(max_attempts=3, lease_s=1.0, threads=2, sweep_interval_s=0.3, retry_delay_s=0.2)
 
 
 @pytest.fixture
@@ -49,8 +50,10 @@ def test_failure_is_retried_then_failed_with_the_error(service, tmp_path):
     assert job.state == "failed"
     assert job.attempts == 3 == len(events(log))
     assert job.error == "RuntimeError: bad seed"
-    outcomes = [a.outcome for a in service.store.attempts(job_id)]
-    assert outcomes == ["failed", "failed", "failed"]
+    attempts = service.store.attempts(job_id)
+    assert [a.outcome for a in attempts] == ["failed", "failed", "failed"]
+    for before, after in itertools.pairwise(attempts):  # the retry delay
+        assert (after.started_at - before.finished_at).total_seconds() >= 0.2
 
 
 def test_retry_then_success(service, tmp_path):
@@ -79,6 +82,9 @@ def test_bad_submissions_name_the_field(service):
     with pytest.raises(InvalidInput) as bad_payload:
         service.submit("test.sleep", {"x": float("nan")})
     assert bad_payload.value.errors[0].field == "payload"
+    with pytest.raises(InvalidInput) as bad_attempts:
+        service.submit("test.sleep", {}, max_attempts=0)
+    assert bad_attempts.value.errors[0].field == "max_attempts"
     with pytest.raises(NotFound):
         service.get(__import__("uuid").uuid4())
 

@@ -14,7 +14,7 @@ from prometheus_client import REGISTRY
 import tests.support.job_handlers  # noqa: F401 - registers the test.* kinds
 from capabilities.jobs import JobConfig, JobService
 from capabilities.jobs.runner import JobRunner
-from capabilities.jobs.worker import QueueWorker, WorkerOptions
+from capabilities.jobs.worker import QueueWorker
 from tests.support.job_handlers import events
 from tests.support.jobs import dead_letters, ready_messages
 from tools.amqp import connection_parameters
@@ -23,10 +23,21 @@ from tools.jobs_store import JobStore
 from tools.postgres import Database
 
 
+def job_config(names: QueueNames, sweep_interval_s: float = 60) -> JobConfig:
+    return JobConfig(
+        queue=names.queue,
+        max_attempts=2,
+        lease_s=1.0,
+        sweep_interval_s=sweep_interval_s,
+        requeue_after_s=60,
+        stop_grace_s=5,
+        retry_delay_s=0.3,
+    )
+
+
 @pytest.fixture
 def service(job_database: Database, queue_names: QueueNames, amqp_url: str) -> Iterator[JobService]:
-    config = JobConfig(queue=queue_names.queue, max_attempts=2, lease_s=1.0)
-    svc = JobService(JobStore(job_database), config, amqp_url=amqp_url)
+    svc = JobService(JobStore(job_database), job_config(queue_names), amqp_url=amqp_url)
     yield svc
     svc.close()
 
@@ -38,10 +49,8 @@ def running_worker(
     worker = QueueWorker(
         JobRunner(JobStore(database), lease_s=1.0),
         url,
-        names,
-        WorkerOptions(
-            concurrency=2, sweep_interval_s=sweep_interval_s, requeue_after_s=60, stop_grace_s=5
-        ),
+        job_config(names, sweep_interval_s),
+        concurrency=2,
         worker_id=f"test-{uuid.uuid4().hex[:6]}",
     )
     thread = threading.Thread(target=worker.run)
@@ -80,6 +89,9 @@ def test_exhausted_job_is_failed_and_dead_lettered_with_the_reason(
     assert job.error == "RuntimeError: corrupt input"
     assert len(events(tmp_path / "l")) == 2
     assert recovered.state == "succeeded" and recovered.attempts == 2
+    for done in (job_id, flaky):  # each retry waited out the delay in the retry queue
+        first, second = service.store.attempts(done)[:2]
+        assert (second.started_at - first.finished_at).total_seconds() >= 0.3
     parked = dead_letters(amqp_url, queue_names)
     assert len(parked) == 1
     body, headers = parked[0]
