@@ -170,6 +170,10 @@ from agent_service.cli_consume import consume  # noqa: E402
 
 main.add_command(consume)
 
+from agent_service.cli_data import import_recordings  # noqa: E402
+
+main.add_command(import_recordings)
+
 
 if __name__ == "__main__":
     main()
