@@ -277,14 +277,16 @@ class Consumer:
                     )
                 )
                 idle_since = now
-            stopping = self._stop.is_set()
             if batch and (
-                len(batch) >= cfg.batch_size or now - first_at >= cfg.batch_wait_s or stopping
+                len(batch) >= cfg.batch_size
+                or now - first_at >= cfg.batch_wait_s
+                or self._stop.is_set()
             ):
                 self._flush(channel, dead, db, batch)
                 batch = []
             idle = cfg.idle_exit_s is not None and now - idle_since >= cfg.idle_exit_s
-            if stopping or (idle and not batch):
+            # checked after the flush: a stop requested during it takes nothing more
+            if self._stop.is_set() or (idle and not batch):
                 finished = True
                 break
         channel.cancel()
