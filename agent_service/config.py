@@ -12,7 +12,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 _CONVENTIONAL = {
     "database_url": "DATABASE_URL",
@@ -69,6 +77,23 @@ class Settings(BaseModel):
     amqp_events_exchange: str = Field("agent.events", min_length=1)
     consume_batch_size: int = Field(500, ge=1, le=65535)
     consume_batch_wait_s: float = Field(0.5, gt=0, le=60)
+    # -- knowledge
+    embedding_backend: Literal["local", "inference"] = "local"
+    embedding_url: str | None = None
+    embedding_model: str = "sentence-transformers/all-MiniLM-L6-v2"
+    embedding_timeout_s: float = Field(10.0, gt=0, le=120)
+    knowledge_chunk_chars: int = Field(1000, ge=200, le=8000)
+    knowledge_chunk_overlap: int = Field(150, ge=0, le=2000)
+    knowledge_mirror_dir: Path | None = None
+    knowledge_seed_on_start: bool = True
+
+    @field_validator("knowledge_chunk_overlap")
+    @classmethod
+    def _overlap_below_half_chunk(cls, value: int, info: ValidationInfo) -> int:
+        size = info.data.get("knowledge_chunk_chars")
+        if size is not None and value >= size // 2:
+            raise ValueError(f"must be less than half of the chunk size ({size // 2})")
+        return value
 
     @field_validator("api_keys", mode="before")
     @classmethod
@@ -82,7 +107,9 @@ class Settings(BaseModel):
     def _upper(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("database_url", "qdrant_url", "amqp_url", "llm_base_url", mode="before")
+    @field_validator(
+        "database_url", "qdrant_url", "amqp_url", "llm_base_url", "embedding_url", mode="before"
+    )
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
@@ -115,6 +142,10 @@ class Settings(BaseModel):
     @property
     def postgres_dir(self) -> Path:
         return self.data_dir / "postgres"
+
+    @property
+    def knowledge_mirror_path(self) -> Path:
+        return self.knowledge_mirror_dir or self.data_dir / "knowledge_mirror"
 
     @property
     def api_key_file(self) -> Path:

@@ -19,8 +19,11 @@ import psycopg
 from qdrant_client import QdrantClient
 
 from agent_service.config import Settings
+from tools.chunking import ChunkingConfig
 from tools.embedded_postgres import start_embedded_postgres
+from tools.embeddings import Embedder, build_embedder
 from tools.errors import BackendUnavailable
+from tools.knowledge import KnowledgeBase
 from tools.migrations import migrate
 from tools.postgres import Database
 from tools.qdrant_store import open_qdrant
@@ -83,6 +86,27 @@ def prepare(settings: Settings, *, run_migrations: bool = True) -> Prepared:
     return Prepared(settings=settings, database_url=url, api_key_created=created)
 
 
+def embedder_from(settings: Settings) -> Embedder:
+    token = settings.hf_token.get_secret_value() if settings.hf_token else None
+    return build_embedder(
+        settings.embedding_backend,
+        url=settings.embedding_url,
+        model=settings.embedding_model,
+        token=token,
+        timeout=settings.embedding_timeout_s,
+    )
+
+
+def knowledge_base(settings: Settings, client: QdrantClient, embedder: Embedder) -> KnowledgeBase:
+    """The knowledge base as configured, over a client opened by the caller's process."""
+    return KnowledgeBase(
+        client,
+        embedder,
+        chunking=ChunkingConfig(settings.knowledge_chunk_chars, settings.knowledge_chunk_overlap),
+        mirror_dir=settings.knowledge_mirror_path,
+    )
+
+
 class Backends:
     """The per-process handles on PostgreSQL and Qdrant; AMQP connections are per use."""
 
@@ -95,6 +119,9 @@ class Backends:
         )
         self._qdrant: QdrantClient | None = None
         self._qdrant_lock = threading.Lock()
+        self._embedder: Embedder | None = None
+        self._knowledge: KnowledgeBase | None = None
+        self._knowledge_lock = threading.Lock()
 
     @property
     def amqp_url(self) -> str | None:
@@ -115,6 +142,20 @@ class Backends:
                 except (RuntimeError, OSError) as exc:
                     raise BackendUnavailable("qdrant", str(exc)) from exc
             return self._qdrant
+
+    def embedder(self) -> Embedder:
+        """The configured embedder (the local model itself loads on first use)."""
+        with self._knowledge_lock:
+            if self._embedder is None:
+                self._embedder = embedder_from(self.settings)
+            return self._embedder
+
+    def knowledge(self) -> KnowledgeBase:
+        client, embedder = self.qdrant(), self.embedder()
+        with self._knowledge_lock:
+            if self._knowledge is None:
+                self._knowledge = knowledge_base(self.settings, client, embedder)
+            return self._knowledge
 
     def close(self) -> None:
         self.database.close()
