@@ -10,13 +10,14 @@ from __future__ import annotations
 import gzip
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 import psycopg
 
-from tools.ingest import BatchResult, ingest_batch
+from tools.ingest import BatchResult, PreparedBatch, check_mode, prepare_batch, write_batch
 
 _GZIP_MAGIC = b"\x1f\x8b"
 
@@ -61,43 +62,65 @@ def import_file(
     on_batch: Callable[[ImportStats], None] = lambda stats: None,
 ) -> ImportStats:
     """Import one file, committing per batch; raises UnreadableFile after importing what
-    could be read."""
+    could be read. Parsing a batch overlaps with writing the previous one (a writer
+    thread owns the connection meanwhile), so Python and PostgreSQL work in parallel."""
+    check_mode(mode)
     stats = stats or ImportStats()
     source = f"import:{path.name}"
-    numbers: list[int] = []
-    lines: list[bytes] = []
-    last = 0
     mark = time.perf_counter()
 
-    def flush() -> None:
-        nonlocal mark
-        result = ingest_batch(conn, lines, source=source, mode=mode)
+    def write(batch: PreparedBatch, numbers: list[int]) -> tuple[BatchResult, list[int]]:
+        result = write_batch(conn, batch, mode=mode)
         conn.commit()
-        for index, reason in result.rejected:
-            on_bad_line(numbers[index], reason)
-        stats.add(result)
-        now = time.perf_counter()
-        stats.seconds += now - mark
-        mark = now
-        numbers.clear()
-        lines.clear()
-        on_batch(stats)
+        return result, numbers
 
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer") as writer:
+        pending: Future[tuple[BatchResult, list[int]]] | None = None
+
+        def settle() -> None:
+            nonlocal pending, mark
+            if pending is None:
+                return
+            result, numbers = pending.result()
+            pending = None
+            for index, reason in result.rejected:
+                on_bad_line(numbers[index], reason)
+            stats.add(result)
+            now = time.perf_counter()
+            stats.seconds += now - mark
+            mark = now
+            on_batch(stats)
+
+        try:
+            for numbers, lines in _batches(path, batch_size):
+                batch = prepare_batch(lines, source=source)
+                settle()
+                pending = writer.submit(write, batch, numbers)
+        finally:
+            settle()
+    return stats
+
+
+def _batches(path: Path, size: int) -> Iterator[tuple[list[int], list[bytes]]]:
+    """Non-blank lines with their numbers, `size` at a time; what was read before a read
+    error is yielded before UnreadableFile is raised."""
+    numbers: list[int] = []
+    lines: list[bytes] = []
+    number = 0
     try:
-        for last, line in _numbered_lines(path):
-            if not line.strip():
-                continue
-            numbers.append(last)
-            lines.append(line)
-            if len(lines) >= batch_size:
-                flush()
+        for number, line in _numbered_lines(path):
+            if line.strip():
+                numbers.append(number)
+                lines.append(line)
+                if len(lines) >= size:
+                    yield numbers, lines
+                    numbers, lines = [], []
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         if lines:
-            flush()
-        raise UnreadableFile(f"{path}: unreadable after line {last}: {exc}") from exc
+            yield numbers, lines
+        raise UnreadableFile(f"{path}: unreadable after line {number}: {exc}") from exc
     if lines:
-        flush()
-    return stats
+        yield numbers, lines
 
 
 def _numbered_lines(path: Path) -> Iterator[tuple[int, bytes]]:

@@ -14,13 +14,13 @@ typed ones (client requests such as `buyOrder`, other feeds) are accepted untype
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 _EVENT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_/.:-]{0,63}$")
@@ -190,8 +190,8 @@ def parse_envelope(obj: dict | list | str | bytes, *, source: str) -> Envelope |
     """Validate one message in either envelope; never raises on bad input."""
     if isinstance(obj, bytes | bytearray | str):
         try:
-            obj = json.loads(obj)
-        except (ValueError, UnicodeDecodeError) as exc:
+            obj = orjson.loads(obj)
+        except orjson.JSONDecodeError as exc:
             return Rejected(f"not JSON: {exc}")
     traceparent, obj = _strip_trace(obj)
     if not isinstance(obj, dict):

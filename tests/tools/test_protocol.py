@@ -145,7 +145,11 @@ def test_untyped_event_is_accepted_raw():
         (legacy("standard/newTrade", _trade(type="steal")), "type: Input should be 'buy'"),
         (legacy("gameStateUpdate", update(), ts="yesterday"), "ts: not a timestamp"),
         (legacy("gameStateUpdate", update(), seq="7"), "seq: not an integer"),
-        ('{"event": "gameStateUpdate", "data": {"gameId": "g", "price": NaN}}', "price"),
+        ('{"event": "gameStateUpdate", "data": {"gameId": "g", "price": NaN}}', "not JSON"),
+        (
+            {"event": "gameStateUpdate", "data": update(price=float("nan"))},
+            "price: Input should be a finite number",
+        ),
     ],
 )
 def test_malformed_messages_are_rejected_with_a_reason(raw, reason):
