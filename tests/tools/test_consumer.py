@@ -138,7 +138,7 @@ def test_a_message_that_breaks_the_handler_is_isolated_and_dead_lettered(topolog
 
 
 def test_stop_finishes_the_batch_in_hand_and_leaves_the_rest_queued(topology, db):
-    messages, _ = stream(2)
+    messages, _ = stream(6)  # more than the prefetch of 100
     topology.publish(*messages)
     consumer: Consumer
 
@@ -149,9 +149,10 @@ def test_stop_finishes_the_batch_in_hand_and_leaves_the_rest_queued(topology, db
     consumer = Consumer(_config(topology, db, idle_exit_s=None), handler=stopping)
     stats = consumer.run()
 
-    assert stats.batches == 1 and stats.received == 50
-    assert stored_counts(db)["websocket_events"] == 50
-    topology.wait_depth(len(messages) - 50)  # the rest were requeued, none acked twice
+    # the batch being written and the one being received are committed and acknowledged
+    assert 50 <= stats.received < len(messages)
+    assert stored_counts(db)["websocket_events"] == stats.received
+    topology.wait_depth(len(messages) - stats.received)  # the rest went back to the queue
 
 
 def _run_in_thread(consumer: Consumer) -> threading.Thread:
