@@ -44,50 +44,42 @@ def _count(conn: psycopg.Connection, sql: str, params: Sequence[Any]) -> int:
 def write_rows(
     conn: psycopg.Connection, batch: PreparedBatch, mode: str, result: BatchResult
 ) -> None:
-    """Write a prepared batch's rows, counting the new ones into `result`."""
+    """Write a prepared batch's rows, counting the new ones into `result`. Rows go in key
+    order, so concurrent writers lock shared keys in the same order (no deadlock)."""
     if _uses_timescale(conn):  # key checks must see rows committed by concurrent writers
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
-
-    result.events = conn.execute(_INSERT_EVENTS, _columns(batch.events.values(), 6)).rowcount
+    events = _in_key_order(batch.events)
+    result.events = conn.execute(_INSERT_EVENTS, _columns(events, 6)).rowcount
     rounds = batch.rounds
     if rounds.ticks:
-        game_ids, ticks = zip(*rounds.ticks.keys(), strict=True)
-        times, prices = zip(*rounds.ticks.values(), strict=True)
-        cur = conn.execute(
-            _INSERT_TICKS,
-            [list(game_ids), list(ticks), list(times), list(prices)],
-        )
-        result.ticks = cur.rowcount
+        ticks = [(g, t, *rest) for (g, t), rest in sorted(rounds.ticks.items())]
+        result.ticks = conn.execute(_INSERT_TICKS, _columns(ticks, 4)).rowcount
     if batch.trades:
-        cur = conn.execute(
-            _INSERT_TRADES,
-            _columns(batch.trades.values(), 11),
-        )
-        result.trades = cur.rowcount
+        trades = _in_key_order(batch.trades)
+        result.trades = conn.execute(_INSERT_TRADES, _columns(trades, 11)).rowcount
     if batch.players:
-        ids = list(batch.players)
-        usernames, levels, firsts, lasts = _columns(batch.players.values(), 4)
-        result.players = _count(conn, _UPSERT_PLAYERS, [ids, usernames, levels, firsts, lasts])
-    if rounds.games:
-        facts = list(rounds.games.values())
+        players = [(k, *v) for k, v in sorted(batch.players.items())]
+        result.players = _count(conn, _UPSERT_PLAYERS, _columns(players, 5))
+    games = [rounds.games[k] for k in sorted(rounds.games)]
+    if games:
         result.games = _count(
             conn,
             _UPSERT_GAMES,
             [
                 mode,
-                [f.game_id for f in facts],
-                [f.started_at for f in facts],
-                [f.ended_at for f in facts],
-                [f.rug_tick for f in facts],
-                [f.peak for f in facts],
-                [f.final_price for f in facts],
-                [f.server_seed for f in facts],
-                [f.server_seed_hash for f in facts],
-                [None if f.max_tick is None else f.max_tick + 1 for f in facts],
+                [f.game_id for f in games],
+                [f.started_at for f in games],
+                [f.ended_at for f in games],
+                [f.rug_tick for f in games],
+                [f.peak for f in games],
+                [f.final_price for f in games],
+                [f.server_seed for f in games],
+                [f.server_seed_hash for f in games],
+                [None if f.max_tick is None else f.max_tick + 1 for f in games],
             ],
         )
     if rounds.history:
-        past = list(rounds.history.values())
+        past = [rounds.history[k] for k in sorted(rounds.history)]
         conn.execute(
             _APPLY_HISTORY,
             [
@@ -98,21 +90,23 @@ def write_rows(
             ],
         )
     if batch.sidebets:
-        keys = list(batch.sidebets)
-        g, p, st = _columns(keys, 3)
-        end, amount, factor, outcome, payout, time = _columns(batch.sidebets.values(), 6)
-        result.sidebets = _count(
-            conn, _UPSERT_SIDEBETS, [g, p, st, end, amount, factor, outcome, payout, time]
-        )
+        sidebets = [(*k, *v) for k, v in sorted(batch.sidebets.items())]
+        result.sidebets = _count(conn, _UPSERT_SIDEBETS, _columns(sidebets, 9))
     if batch.results:
-        with conn.cursor() as c:
-            c.executemany(_APPLY_RESULT, batch.results)
-    if rounds.games:
-        conn.execute(_RESOLVE_SIDEBETS, {"window": batch.window, "games": list(rounds.games)})
+        with conn.cursor() as cur:
+            cur.executemany(_APPLY_RESULT, batch.results)
+    if games:
+        conn.execute(
+            _RESOLVE_SIDEBETS, {"window": batch.window, "games": [f.game_id for f in games]}
+        )
 
 
-# The NOT EXISTS checks are redundant without TimescaleDB (the natural key alone is
-# unique there) and cost one index probe; with it they are what makes the key unique.
+def _in_key_order(rows: dict[Any, tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    return [rows[k] for k in sorted(rows)]
+
+
+# The NOT EXISTS checks make the keys unique on TimescaleDB (whose unique indexes include
+# time); on both paths they spare re-delivered rows the JSON parsing and the insert.
 _INSERT_EVENTS = """
 INSERT INTO websocket_events (time, event_type, game_id, payload, source, event_key)
 SELECT s.time, s.event_type, s.game_id, s.payload::jsonb, s.source, s.event_key

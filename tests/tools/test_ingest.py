@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -302,3 +303,34 @@ def test_invalid_mode_is_refused_before_anything_is_written(conn):
     with pytest.raises(InvalidInput, match="mode"):
         ingest_batch(conn, [gsu(0)], source="test", mode="Robert'); DROP TABLE games;--")
     assert conn.execute("SELECT count(*) FROM websocket_events").fetchone() == (0,)
+
+
+def test_concurrent_writers_with_overlapping_batches_store_each_row_once(conn, ingest_dsn):
+    rec = make_recording(4, seed=13, max_rug=50)
+    lines = rec.lines()
+    ingest_batch(conn, lines, source="test")
+    conn.commit()
+    expected = snapshot(conn)
+    conn.execute("TRUNCATE " + ", ".join(TABLES))
+    conn.commit()
+    errors: list[BaseException] = []
+
+    def writer(order: list[str]) -> None:
+        try:
+            with psycopg.connect(ingest_dsn) as own:
+                for i in range(0, len(order), 25):
+                    ingest_batch(own, order[i : i + 25], source="test")
+                    own.commit()
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=writer, args=(lines,)),
+        threading.Thread(target=writer, args=(list(reversed(lines)),)),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    assert snapshot(conn) == expected
