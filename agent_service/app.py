@@ -66,9 +66,9 @@ def create_app(settings: Settings | None = None, prepared: Prepared | None = Non
 
 
 def _register_blueprints(app: Flask) -> None:
-    from agent_service.views import info, system
+    from agent_service.views import info, knowledge, system
 
-    for module in (system, info):
+    for module in (system, info, knowledge):
         app.register_blueprint(module.bp)
 
 

@@ -174,6 +174,10 @@ from agent_service.cli_data import import_recordings  # noqa: E402
 
 main.add_command(import_recordings)
 
+from agent_service.cli_knowledge import knowledge  # noqa: E402
+
+main.add_command(knowledge)
+
 
 if __name__ == "__main__":
     main()

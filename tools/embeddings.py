@@ -72,6 +72,9 @@ class LocalMiniLM:
             loaded = _MODELS.get(path)
             if loaded is None:
                 from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as transformers_logging
+
+                transformers_logging.disable_progress_bar()  # no bars in logs and CLI output
 
                 if not (path / "modules.json").is_file():
                     raise BackendUnavailable(

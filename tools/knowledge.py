@@ -35,8 +35,17 @@ from tools.errors import BackendUnavailable, FieldError, InvalidInput
 from tools.knowledge_mirror import KnowledgeMirror
 
 COLLECTIONS = ("external_docs", "rugs_protocol", "rl_design", "agent_insights")
-# Payload keys a search may filter on; extra payload given at ingest must use these too.
-FILTER_KEYS = frozenset({"source", "heading", "kind", "chunk_index", "topic", "mode", "tag"})
+# Payload keys a search may filter on, with their value types; extra payload given at
+# ingest uses the last three.
+FILTER_KEYS: dict[str, type] = {
+    "source": str,
+    "heading": str,
+    "kind": str,
+    "chunk_index": int,
+    "topic": str,
+    "mode": str,
+    "tag": str,
+}
 EXTRA_KEYS = frozenset({"topic", "mode", "tag"})
 TEXT_SUFFIXES = {".md": True, ".markdown": True, ".txt": False, ".text": False}
 MAX_TOP_K = 50
@@ -95,17 +104,18 @@ def validate_collections(names: Sequence[str] | None, field: str = "collections"
     return list(dict.fromkeys(names))
 
 
-def validate_filter(where: Mapping[str, Any] | None) -> dict[str, str | int | bool]:
-    """A payload filter: allow-listed keys, each matched to one string, integer or bool."""
-    clean: dict[str, str | int | bool] = {}
+def validate_filter(where: Mapping[str, Any] | None) -> dict[str, str | int]:
+    """A payload filter: allow-listed keys, each matched to one value of the key's type."""
+    clean: dict[str, str | int] = {}
     errors: list[FieldError] = []
     for key, value in (where or {}).items():
-        if key not in FILTER_KEYS:
+        expected = FILTER_KEYS.get(key)
+        if expected is None:
             errors.append(
                 FieldError(f"filter.{key}", f"not a filterable key; use {sorted(FILTER_KEYS)}")
             )
-        elif not isinstance(value, str | int | bool):
-            errors.append(FieldError(f"filter.{key}", "expected a string, integer or boolean"))
+        elif not isinstance(value, expected) or isinstance(value, bool):
+            errors.append(FieldError(f"filter.{key}", f"expected a {expected.__name__}"))
         else:
             clean[key] = value
     if errors:
@@ -311,7 +321,7 @@ class KnowledgeBase:
         return SearchResult(chunks)
 
     def _from_qdrant(
-        self, names: list[str], vector: np.ndarray, top_k: int, where: dict[str, Any]
+        self, names: list[str], vector: np.ndarray, top_k: int, where: dict[str, str | int]
     ) -> list[Chunk]:
         flt = models.Filter(must=[_match(k, v) for k, v in where.items()]) if where else None
         query = vector.tolist()
@@ -329,7 +339,7 @@ class KnowledgeBase:
         names: list[str],
         vector: np.ndarray,
         top_k: int,
-        where: dict[str, Any],
+        where: dict[str, str | int],
         reason: str,
     ) -> SearchResult:
         held = sum(self.mirror.count(n) for n in names) if self.mirror is not None else 0

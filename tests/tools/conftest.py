@@ -7,7 +7,7 @@ from qdrant_client import QdrantClient
 
 from tools.embeddings import LocalMiniLM
 from tools.knowledge import KnowledgeBase
-from tools.knowledge_base import seed
+from tools.knowledge_base import seed_in_background
 
 
 @pytest.fixture(scope="session")
@@ -20,8 +20,9 @@ def minilm() -> LocalMiniLM:
 
 @pytest.fixture(scope="session")
 def seeded_kb(minilm: LocalMiniLM, tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
-    """A local-mode knowledge base holding the starter documents (seeded once)."""
+    """A local-mode knowledge base holding the starter documents, seeded once the way the
+    service does at start-up."""
     root = tmp_path_factory.mktemp("seeded-kb")
     kb = KnowledgeBase(QdrantClient(path=str(root / "qdrant")), minilm, mirror_dir=root / "mirror")
-    seed(kb)
+    seed_in_background(lambda: kb, root / "seed.lock").join(timeout=120)
     return kb

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import itertools
 from collections.abc import Iterator
 from pathlib import Path
@@ -193,11 +194,23 @@ def test_seeding_again_stores_nothing_twice(seeded_kb: KnowledgeBase):
     assert sum(before.values()) == sum(r.chunks for r in reports)
 
 
-def test_background_seed_fills_empty_collections_once(kb: KnowledgeBase, tmp_path: Path):
+def test_start_up_seed_filled_the_empty_collections(seeded_kb: KnowledgeBase):
+    counts = {c: seeded_kb.count(c) for c in COLLECTIONS}
+    assert min(counts["rugs_protocol"], counts["rl_design"], counts["external_docs"]) > 0
+    assert counts["agent_insights"] == 0
+
+
+def test_start_up_seed_skips_a_non_empty_base_and_a_held_lock(kb: KnowledgeBase, tmp_path: Path):
+    lock = tmp_path / "seed.lock"
+    with lock.open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # another worker is seeding
+        seed_in_background(lambda: kb, lock).join(timeout=60)
     assert is_empty(kb)
-    seed_in_background(lambda: kb, tmp_path / "seed.lock").join(timeout=60)
-    counts = {c: kb.count(c) for c in COLLECTIONS}
-    assert counts["rugs_protocol"] > 0 and counts["agent_insights"] == 0
     kb.ingest_text("# finding\nnew", "agent_insights", source="finding.md")
-    seed_in_background(lambda: kb, tmp_path / "seed.lock").join(timeout=60)  # not empty: no-op
-    assert kb.count("rugs_protocol") == counts["rugs_protocol"]
+    seed_in_background(lambda: kb, lock).join(timeout=60)
+    assert {c: kb.count(c) for c in COLLECTIONS} == {
+        "external_docs": 0,
+        "rugs_protocol": 0,
+        "rl_design": 0,
+        "agent_insights": 1,
+    }
