@@ -141,6 +141,8 @@ def test_untyped_event_is_accepted_raw():
         (legacy("gameStateUpdate", "text"), "gameStateUpdate: data is not an object"),
         (legacy("gameStateUpdate", {"active": True}), "gameStateUpdate: gameId: Field required"),
         (legacy("gameStateUpdate", update(tickCount=-1)), "tickCount: Input should be greater"),
+        (legacy("gameStateUpdate", update(tickCount=2**31)), "tickCount: Input should be less"),
+        (legacy("standard/newTrade", _trade(leverage=10**12)), "leverage: Input should be less"),
         (legacy("gameStateUpdate", update(price="high")), "price: Input should be a valid number"),
         (legacy("standard/newTrade", _trade(type="steal")), "type: Input should be 'buy'"),
         (legacy("gameStateUpdate", update(), ts="yesterday"), "ts: not a timestamp"),
