@@ -9,13 +9,13 @@ database's work overlaps the consumer's.
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import threading
 from collections.abc import Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
+import orjson
 import psycopg
 
 from tools.errors import InvalidInput
@@ -54,8 +54,8 @@ def decode_body(body: bytes) -> tuple[dict[str, Any] | list[Any] | None, str | N
     """The message as a JSON object (or a list: a trace preamble and its message), or the
     reason it is neither."""
     try:
-        obj = json.loads(body)
-    except ValueError as exc:
+        obj = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
         return None, f"body is not JSON: {exc}"
     if not isinstance(obj, dict | list):
         return None, f"body is a JSON {type(obj).__name__}, not an object"
