@@ -46,6 +46,7 @@ def import_recordings(paths: tuple[Path, ...], mode: str, batch_size: int) -> No
     from agent_service.wiring import database_url
     from tools.errors import InvalidInput
     from tools.importer import ImportStats, UnreadableFile, import_file
+    from tools.ingest import check_mode
     from tools.migrations import MigrationError, migrate
 
     try:
@@ -55,6 +56,7 @@ def import_recordings(paths: tuple[Path, ...], mode: str, batch_size: int) -> No
     stats = ImportStats()
     unreadable = 0
     try:
+        check_mode(mode)
         with psycopg.connect(database_url(settings), connect_timeout=10) as conn:
             migrate(conn)
             conn.autocommit = False

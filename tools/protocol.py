@@ -231,6 +231,8 @@ def parse_envelope(obj: dict | list | str | bytes, *, source: str) -> Envelope |
     model = MODELS.get(event)
     message = None
     if model is not None:
+        if isinstance(data, list) and len(data) == 1:  # a Socket.IO argument list
+            data = data[0]
         if not isinstance(data, dict):
             return Rejected(f"{event}: data is not an object")
         try:

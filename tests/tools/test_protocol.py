@@ -97,6 +97,12 @@ def test_trace_preamble_is_read_and_the_message_kept(data, where):
     assert isinstance(env.message, GameStateUpdate)
 
 
+def test_single_argument_list_is_unwrapped_for_typed_events():
+    env = parse_envelope(legacy("gameStateUpdate", [update()]), source="s")
+    assert isinstance(env, Envelope) and isinstance(env.message, GameStateUpdate)
+    assert env.data == update()
+
+
 def test_top_level_list_with_trace_preamble():
     body = [{"__trace": True, "traceparent": TP}, {"event": "playerUpdate", "data": {"cash": 2}}]
     env = parse_envelope(json.dumps(body), source="s")
