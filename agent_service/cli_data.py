@@ -87,7 +87,7 @@ def import_recordings(paths: tuple[Path, ...], mode: str, batch_size: int) -> No
                 except UnreadableFile as exc:
                     unreadable += 1
                     click.echo(str(exc), err=True)
-    except (MigrationError, psycopg.OperationalError, InvalidInput) as exc:
+    except (MigrationError, psycopg.Error, InvalidInput) as exc:
         raise click.ClickException(str(exc).strip()) from None
     rate = stats.lines / stats.seconds if stats.seconds else 0.0
     click.echo(
