@@ -77,11 +77,12 @@ def _register_blueprints(app: Flask) -> None:
         hybrid,
         info,
         jobs,
+        knowledge,
         models,
         system,
     )
 
-    for module in (system, info, jobs, models, coach, features, analyst, hybrid):
+    for module in (system, info, jobs, models, knowledge, coach, features, analyst, hybrid):
         app.register_blueprint(module.bp)
 
 

@@ -102,8 +102,6 @@ def consume(
     configure_logging(settings.log_level)
     dsn = database_url(settings)
     try:
-        with psycopg.connect(dsn, connect_timeout=10) as conn:
-            migrate(conn)
         config = ConsumerConfig(
             amqp_url=settings.amqp_url.get_secret_value(),
             database_url=dsn,
@@ -120,6 +118,8 @@ def consume(
             progress_every=max(1, progress_every),
             idle_exit_s=exit_when_idle,
         )
+        with psycopg.connect(dsn, connect_timeout=10) as conn:
+            migrate(conn)
     except (MigrationError, psycopg.OperationalError, ValueError) as exc:
         raise click.ClickException(str(exc).splitlines()[0]) from None
     consumer = Consumer(config)

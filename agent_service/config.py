@@ -18,6 +18,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -118,6 +119,23 @@ class Settings(BaseModel):
     hybrid_critical_confidence: float = Field(0.5, ge=0, le=1)
     hybrid_override_confidence: float = Field(0.8, ge=0, le=1)
     hybrid_log_flush_s: float = Field(0.2, gt=0, le=60)
+    # -- knowledge
+    embedding_backend: Literal["local", "inference"] = "local"
+    embedding_url: str | None = None
+    embedding_model: str = "sentence-transformers/all-MiniLM-L6-v2"
+    embedding_timeout_s: float = Field(10.0, gt=0, le=120)
+    knowledge_chunk_chars: int = Field(1000, ge=200, le=8000)
+    knowledge_chunk_overlap: int = Field(150, ge=0, le=2000)
+    knowledge_mirror_dir: Path | None = None
+    knowledge_seed_on_start: bool = True
+
+    @field_validator("knowledge_chunk_overlap")
+    @classmethod
+    def _overlap_below_half_chunk(cls, value: int, info: ValidationInfo) -> int:
+        size = info.data.get("knowledge_chunk_chars")
+        if size is not None and value >= size // 2:
+            raise ValueError(f"must be less than half of the chunk size ({size // 2})")
+        return value
 
     @field_validator("api_keys", "jobs_handlers", mode="before")
     @classmethod
@@ -136,6 +154,7 @@ class Settings(BaseModel):
         "qdrant_url",
         "amqp_url",
         "llm_base_url",
+        "embedding_url",
         "llm_model",
         "llm_models",
         "llm_hf_provider",
@@ -239,6 +258,10 @@ class Settings(BaseModel):
     @property
     def api_key_file(self) -> Path:
         return self.data_dir / "api_key"
+
+    @property
+    def knowledge_mirror_path(self) -> Path:
+        return self.knowledge_mirror_dir or self.data_dir / "knowledge_mirror"
 
 
 def env_name(field: str) -> str:

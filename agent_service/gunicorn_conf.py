@@ -34,3 +34,16 @@ def worker_exit(server: Any, worker: Any) -> None:
     if state is not None:
         state.readiness.close()
         state.backends.close()
+
+
+def post_worker_init(worker: Any) -> None:
+    """Seed the starter knowledge base from a background thread when its collections are
+    empty: in the worker, the process that opens Qdrant, without delaying start-up."""
+    app = getattr(worker, "wsgi", None)
+    state = getattr(app, "extensions", {}).get("agent") if app is not None else None
+    if state is not None and state.settings.knowledge_seed_on_start:
+        from tools.knowledge_base import seed_in_background
+
+        seed_in_background(
+            state.backends.knowledge, state.settings.data_dir / "knowledge_seed.lock"
+        )

@@ -24,8 +24,11 @@ from capabilities.hybrid.advice import AdviceCache
 from capabilities.hybrid.log import DecisionLog
 from capabilities.jobs import JobService
 from capabilities.models.registry import ModelRegistry
+from tools.chunking import ChunkingConfig
 from tools.embedded_postgres import start_embedded_postgres
+from tools.embeddings import Embedder, build_embedder
 from tools.errors import BackendUnavailable
+from tools.knowledge import KnowledgeBase
 from tools.migrations import migrate
 from tools.postgres import Database
 from tools.publisher import EventPublisher
@@ -89,6 +92,27 @@ def prepare(settings: Settings, *, run_migrations: bool = True) -> Prepared:
     return Prepared(settings=settings, database_url=url, api_key_created=created)
 
 
+def embedder_from(settings: Settings) -> Embedder:
+    token = settings.hf_token.get_secret_value() if settings.hf_token else None
+    return build_embedder(
+        settings.embedding_backend,
+        url=settings.embedding_url,
+        model=settings.embedding_model,
+        token=token,
+        timeout=settings.embedding_timeout_s,
+    )
+
+
+def knowledge_base(settings: Settings, client: QdrantClient, embedder: Embedder) -> KnowledgeBase:
+    """The knowledge base as configured, over a client opened by the caller's process."""
+    return KnowledgeBase(
+        client,
+        embedder,
+        chunking=ChunkingConfig(settings.knowledge_chunk_chars, settings.knowledge_chunk_overlap),
+        mirror_dir=settings.knowledge_mirror_path,
+    )
+
+
 class Backends:
     """The per-process handles on PostgreSQL and Qdrant; AMQP connections are per use."""
 
@@ -117,6 +141,9 @@ class Backends:
         self.decisions = DecisionLog(
             self.database, self.events, flush_interval_s=self.settings.hybrid_log_flush_s
         )
+        self._embedder: Embedder | None = None
+        self._knowledge: KnowledgeBase | None = None
+        self._knowledge_lock = threading.Lock()
 
     @property
     def amqp_url(self) -> str | None:
@@ -144,6 +171,20 @@ class Backends:
             if self._jobs is None:
                 self._jobs = build_job_service(self.settings, self.database)
             return self._jobs
+
+    def embedder(self) -> Embedder:
+        """The configured embedder (the local model itself loads on first use)."""
+        with self._knowledge_lock:
+            if self._embedder is None:
+                self._embedder = embedder_from(self.settings)
+            return self._embedder
+
+    def knowledge(self) -> KnowledgeBase:
+        client, embedder = self.qdrant(), self.embedder()
+        with self._knowledge_lock:
+            if self._knowledge is None:
+                self._knowledge = knowledge_base(self.settings, client, embedder)
+            return self._knowledge
 
     def close(self) -> None:
         self.decisions.close()

@@ -13,15 +13,14 @@ requeues what was not acknowledged) and reconnects with exponential backoff and 
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import pika
 import pika.exceptions
@@ -29,7 +28,16 @@ import psycopg
 from pika.adapters.blocking_connection import BlockingChannel
 
 from tools.amqp import connection_parameters
-from tools.errors import InvalidInput
+from tools.batch_writer import (
+    BatchHandler,
+    BatchWriter,
+    HandlerRefused,
+    decode_body,
+    default_handler,
+    describe,
+)
+
+__all__ = ["BatchHandler", "Consumer", "ConsumerConfig", "ConsumerStats", "decode_body"]
 
 log = logging.getLogger(__name__)
 
@@ -42,27 +50,6 @@ _CONFIG_REPLY_CODES = {403, 404, 406}
 
 class ConsumerConfigError(Exception):
     """The broker refused the configuration (missing queue, wrong arguments, access)."""
-
-
-class HasRejected(Protocol):
-    rejected: list[tuple[int, str]]
-
-
-class BatchHandler(Protocol):
-    """Writes what a batch of messages implies, inside the caller's transaction."""
-
-    def __call__(
-        self, conn: psycopg.Connection, messages: Sequence[Any], *, source: str, mode: str
-    ) -> HasRejected: ...
-
-
-def default_handler(
-    conn: psycopg.Connection, messages: Sequence[Any], *, source: str, mode: str
-) -> HasRejected:
-    """`tools.ingest.ingest_batch`, imported on first use."""
-    from tools.ingest import ingest_batch
-
-    return ingest_batch(conn, messages, source=source, mode=mode)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -140,18 +127,6 @@ def backoff_delay(
     return ceiling / 2 + rng() * ceiling / 2
 
 
-def decode_body(body: bytes) -> tuple[dict[str, Any] | list[Any] | None, str | None]:
-    """The message as a JSON object (or a list: a trace preamble and its message), or the
-    reason it is neither."""
-    try:
-        obj = json.loads(body)
-    except ValueError as exc:
-        return None, f"body is not JSON: {exc}"
-    if not isinstance(obj, dict | list):
-        return None, f"body is a JSON {type(obj).__name__}, not an object"
-    return obj, None
-
-
 class Consumer:
     """One consumer process's loop; `run()` returns when stopped (or idle, if asked)."""
 
@@ -177,7 +152,7 @@ class Consumer:
             except ConsumerConfigError:
                 raise
             except (pika.exceptions.AMQPError, OSError, psycopg.Error) as exc:
-                problem = _describe(exc)
+                problem = describe(exc)
             if self.stats.batches > committed_before:
                 attempt = 0
             delay = backoff_delay(attempt, self.config.backoff_initial_s, self.config.backoff_max_s)
@@ -199,6 +174,11 @@ class Consumer:
             cfg.database_url,
             connect_timeout=max(1, int(cfg.connect_timeout_s)),
             application_name="agent-service-consumer",
+            # a server that vanishes without a reset is noticed in about 25 s
+            keepalives=1,
+            keepalives_idle=10,
+            keepalives_interval=5,
+            keepalives_count=3,
         )
         amqp: pika.BlockingConnection | None = None
         try:
@@ -257,10 +237,25 @@ class Consumer:
         self, channel: BlockingChannel, dead: BlockingChannel, db: psycopg.Connection
     ) -> bool:
         cfg = self.config
+        writer: BatchWriter[list[_Delivery]] = BatchWriter(
+            db, self.handler, source=cfg.source, mode=cfg.mode
+        )
+        try:
+            return self._pump(channel, dead, writer)
+        except HandlerRefused as exc:
+            raise ConsumerConfigError(f"the batch handler refused its arguments: {exc}") from exc
+        finally:
+            writer.close()
+
+    def _pump(
+        self, channel: BlockingChannel, dead: BlockingChannel, writer: BatchWriter[list[_Delivery]]
+    ) -> bool:
+        """Receive into a batch while the writer commits the previous one (at most one in
+        flight, so prefetch = 2 x batch size keeps both busy); settle what it finished."""
+        cfg = self.config
         batch: list[_Delivery] = []
         first_at = idle_since = time.monotonic()
         tick = min(cfg.batch_wait_s, 0.25)
-        finished = False
         for method, properties, body in channel.consume(cfg.queue, inactivity_timeout=tick):
             now = time.monotonic()
             if method is not None:
@@ -277,40 +272,43 @@ class Consumer:
                     )
                 )
                 idle_since = now
+            self._settle(channel, dead, writer, timeout=0)
             stopping = self._stop.is_set()
             if batch and (
                 len(batch) >= cfg.batch_size or now - first_at >= cfg.batch_wait_s or stopping
             ):
-                self._flush(channel, dead, db, batch)
+                while writer.pending:
+                    self._settle(channel, dead, writer, timeout=tick)
+                writer.submit(batch, [d.body for d in batch])
                 batch = []
-            idle = cfg.idle_exit_s is not None and now - idle_since >= cfg.idle_exit_s
-            if stopping or (idle and not batch):
-                finished = True
+            if stopping:
+                while writer.pending:
+                    self._settle(channel, dead, writer, timeout=tick)
                 break
+            idle = cfg.idle_exit_s is not None and now - idle_since >= cfg.idle_exit_s
+            if idle and not batch and not writer.pending:
+                break
+        else:
+            return False  # the broker cancelled the consumer
         channel.cancel()
-        return finished
+        return True
 
-    # -- one batch
-    def _flush(
+    def _settle(
         self,
         channel: BlockingChannel,
         dead: BlockingChannel,
-        db: psycopg.Connection,
-        batch: list[_Delivery],
+        writer: BatchWriter[list[_Delivery]],
+        *,
+        timeout: float,
     ) -> None:
-        poison: list[tuple[_Delivery, str]] = []
-        good: list[tuple[_Delivery, Any]] = []
-        for delivery in batch:
-            obj, reason = decode_body(delivery.body)
-            if obj is None:
-                poison.append((delivery, reason or "unreadable"))
-            else:
-                good.append((delivery, obj))
-        if good:
-            poison += self._store(db, good)
+        """Dead-letter and acknowledge the batch the writer committed, if there is one."""
+        done = writer.result(timeout)
+        if done is None:
+            return
+        batch, poison = done
         self.stats.last_commit = time.monotonic()
-        for delivery, reason in poison:
-            self._dead_letter(dead, delivery, reason)
+        for index, reason in poison:
+            self._dead_letter(dead, batch[index], reason)
         channel.basic_ack(batch[-1].tag, multiple=True)
         self.stats.batches += 1
         self.stats.received += len(batch)
@@ -320,29 +318,6 @@ class Consumer:
         if self.stats.received >= self._next_progress:
             self._next_progress += self.config.progress_every
             log.info("consumer progress", extra=self.stats.as_dict())
-
-    def _store(
-        self, db: psycopg.Connection, items: list[tuple[_Delivery, Any]]
-    ) -> list[tuple[_Delivery, str]]:
-        """Commit the items; returns the poison ones with reasons. When the handler fails
-        on a batch, halves are retried to isolate the message at fault."""
-        cfg = self.config
-        try:
-            with db.transaction():
-                result = self.handler(
-                    db, [obj for _, obj in items], source=cfg.source, mode=cfg.mode
-                )
-            return [(items[index][0], reason) for index, reason in result.rejected]
-        except InvalidInput as exc:  # about the arguments (e.g. the mode), not a message
-            raise ConsumerConfigError(f"the batch handler refused its arguments: {exc}") from exc
-        except Exception as exc:
-            if not _is_poison_error(exc) or db.broken:
-                raise
-            if len(items) == 1:
-                log.warning("message failed the handler", extra={"error": _describe(exc)})
-                return [(items[0][0], f"handler failed: {_describe(exc)}")]
-            middle = len(items) // 2
-            return self._store(db, items[:middle]) + self._store(db, items[middle:])
 
     def _dead_letter(self, dead: BlockingChannel, delivery: _Delivery, reason: str) -> None:
         cfg = self.config
@@ -382,18 +357,3 @@ class Consumer:
             )
             return
         log.warning("message dead-lettered", extra={"reason": reason[:200]})
-
-
-def _is_poison_error(exc: Exception) -> bool:
-    """A failure one message's data can cause, as opposed to the database or broker
-    being down (reconnect) or a bug in the handler (NameError, AttributeError, ...),
-    which would otherwise dead-letter the whole stream: those stop the consumer."""
-    if isinstance(exc, psycopg.Error):
-        return isinstance(exc, psycopg.DataError | psycopg.IntegrityError)
-    return isinstance(exc, ValueError | ArithmeticError)
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc).strip()
-    first = text.splitlines()[0] if text else ""
-    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__

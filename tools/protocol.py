@@ -14,17 +14,22 @@ typed ones (client requests such as `buyOrder`, other feeds) are accepted untype
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 _EVENT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_/.:-]{0,63}$")
 _MS_THRESHOLD = 1e11  # epoch numbers above this are milliseconds (year 5138 in seconds)
+
+
+_INT4_MAX = 2**31 - 1  # integers we store go to PostgreSQL `integer` columns
+Tick = Annotated[int, Field(ge=0, le=_INT4_MAX)]
+Int4 = Annotated[int, Field(ge=-_INT4_MAX - 1, le=_INT4_MAX)]
 
 
 class _Model(BaseModel):
@@ -34,8 +39,8 @@ class _Model(BaseModel):
 
 
 class SideBetInfo(_Model):
-    started_at_tick: int = Field(alias="startedAtTick", ge=0)
-    end: int | None = Field(None, ge=0)
+    started_at_tick: Tick = Field(alias="startedAtTick")
+    end: Tick | None = None
     bet_amount: float | None = Field(None, alias="betAmount", ge=0)
     x_payout: float | None = Field(None, alias="xPayout", gt=0)
 
@@ -43,7 +48,7 @@ class SideBetInfo(_Model):
 class LeaderboardEntry(_Model):
     id: str = Field(min_length=1, max_length=128)
     username: str | None = None
-    level: int | None = None
+    level: Int4 | None = None
     pnl: float | None = None
     pnl_percent: float | None = Field(None, alias="pnlPercent")
     position_qty: float | None = Field(None, alias="positionQty")
@@ -54,9 +59,9 @@ class LeaderboardEntry(_Model):
 
 
 class PartialPrices(_Model):
-    start_tick: int | None = Field(None, alias="startTick", ge=0)
-    end_tick: int | None = Field(None, alias="endTick", ge=0)
-    values: dict[int, float] = Field(default_factory=dict)
+    start_tick: Tick | None = Field(None, alias="startTick")
+    end_tick: Tick | None = Field(None, alias="endTick")
+    values: dict[Tick, float] = Field(default_factory=dict)
 
 
 class ProvablyFair(_Model):
@@ -80,7 +85,7 @@ class GameStateUpdate(_Model):
     active: bool = False
     rugged: bool = False
     price: float | None = Field(None, ge=0)
-    tick_count: int | None = Field(None, alias="tickCount", ge=0)
+    tick_count: Tick | None = Field(None, alias="tickCount")
     trade_count: int | None = Field(None, alias="tradeCount")
     cooldown_timer: float | None = Field(None, alias="cooldownTimer")
     cooldown_paused: bool | None = Field(None, alias="cooldownPaused")
@@ -99,14 +104,14 @@ class NewTrade(_Model):
     game_id: str = Field(alias="gameId", min_length=1, max_length=64)
     player_id: str | None = Field(None, alias="playerId", max_length=128)
     username: str | None = None
-    level: int | None = None
+    level: Int4 | None = None
     type: Literal["buy", "sell", "short_open", "short_close"]
     amount: float | None = None
     qty: float | None = None
     price: float | None = Field(None, ge=0)
-    tick_index: int | None = Field(None, alias="tickIndex", ge=0)
+    tick_index: Tick | None = Field(None, alias="tickIndex")
     coin: str | None = None
-    leverage: int | None = Field(None, ge=1)
+    leverage: Int4 | None = Field(None, ge=1)
 
 
 class CurrentSidebet(_Model):
@@ -116,8 +121,8 @@ class CurrentSidebet(_Model):
     player_id: str | None = Field(None, alias="playerId", max_length=128)
     bet_amount: float = Field(alias="betAmount", ge=0)
     x_payout: float | None = Field(None, alias="xPayout", gt=0)
-    start_tick: int = Field(alias="startTick", ge=0)
-    end_tick: int | None = Field(None, alias="endTick", ge=0)
+    start_tick: Tick = Field(alias="startTick")
+    end_tick: Tick | None = Field(None, alias="endTick")
 
 
 class CurrentSidebetResult(_Model):
@@ -125,7 +130,7 @@ class CurrentSidebetResult(_Model):
 
     game_id: str | None = Field(None, alias="gameId", max_length=64)
     player_id: str | None = Field(None, alias="playerId", max_length=128)
-    start_tick: int | None = Field(None, alias="startTick", ge=0)
+    start_tick: Tick | None = Field(None, alias="startTick")
     payout: float = Field(ge=0)
     profit: float | None = None
     won: bool | None = None
@@ -190,8 +195,8 @@ def parse_envelope(obj: dict | list | str | bytes, *, source: str) -> Envelope |
     """Validate one message in either envelope; never raises on bad input."""
     if isinstance(obj, bytes | bytearray | str):
         try:
-            obj = json.loads(obj)
-        except (ValueError, UnicodeDecodeError) as exc:
+            obj = orjson.loads(obj)
+        except orjson.JSONDecodeError as exc:
             return Rejected(f"not JSON: {exc}")
     traceparent, obj = _strip_trace(obj)
     if not isinstance(obj, dict):
@@ -226,6 +231,8 @@ def parse_envelope(obj: dict | list | str | bytes, *, source: str) -> Envelope |
     model = MODELS.get(event)
     message = None
     if model is not None:
+        if isinstance(data, list) and len(data) == 1:  # a Socket.IO argument list
+            data = data[0]
         if not isinstance(data, dict):
             return Rejected(f"{event}: data is not an object")
         try:

@@ -15,7 +15,10 @@ def open_qdrant(
     *, url: str | None, api_key: str | None, path: Path, timeout: float = 5.0
 ) -> QdrantClient:
     if url:
-        return QdrantClient(url=url, api_key=api_key, timeout=int(max(1, timeout)))
+        # no version probe at construction: it blocks, and warns from a thread when down
+        return QdrantClient(
+            url=url, api_key=api_key, timeout=int(max(1, timeout)), check_compatibility=False
+        )
     path.mkdir(parents=True, exist_ok=True)
     return QdrantClient(path=str(path))
 

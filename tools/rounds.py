@@ -87,7 +87,7 @@ class RoundTracker:
                 self._price(facts, tick, time, update.price)
             if tick is not None and update.partial_prices is not None:
                 for t, price in update.partial_prices.values.items():
-                    if 0 <= t < tick:
+                    if 0 <= t < tick and (facts.game_id, t) not in self.ticks:
                         when = time - timedelta(seconds=TICK_SECONDS * (tick - t))
                         self._price(facts, t, when, price)
         for entry in update.game_history:

@@ -97,6 +97,12 @@ def test_trace_preamble_is_read_and_the_message_kept(data, where):
     assert isinstance(env.message, GameStateUpdate)
 
 
+def test_single_argument_list_is_unwrapped_for_typed_events():
+    env = parse_envelope(legacy("gameStateUpdate", [update()]), source="s")
+    assert isinstance(env, Envelope) and isinstance(env.message, GameStateUpdate)
+    assert env.data == update()
+
+
 def test_top_level_list_with_trace_preamble():
     body = [{"__trace": True, "traceparent": TP}, {"event": "playerUpdate", "data": {"cash": 2}}]
     env = parse_envelope(json.dumps(body), source="s")
@@ -141,11 +147,17 @@ def test_untyped_event_is_accepted_raw():
         (legacy("gameStateUpdate", "text"), "gameStateUpdate: data is not an object"),
         (legacy("gameStateUpdate", {"active": True}), "gameStateUpdate: gameId: Field required"),
         (legacy("gameStateUpdate", update(tickCount=-1)), "tickCount: Input should be greater"),
+        (legacy("gameStateUpdate", update(tickCount=2**31)), "tickCount: Input should be less"),
+        (legacy("standard/newTrade", _trade(leverage=10**12)), "leverage: Input should be less"),
         (legacy("gameStateUpdate", update(price="high")), "price: Input should be a valid number"),
         (legacy("standard/newTrade", _trade(type="steal")), "type: Input should be 'buy'"),
         (legacy("gameStateUpdate", update(), ts="yesterday"), "ts: not a timestamp"),
         (legacy("gameStateUpdate", update(), seq="7"), "seq: not an integer"),
-        ('{"event": "gameStateUpdate", "data": {"gameId": "g", "price": NaN}}', "price"),
+        ('{"event": "gameStateUpdate", "data": {"gameId": "g", "price": NaN}}', "not JSON"),
+        (
+            {"event": "gameStateUpdate", "data": update(price=float("nan"))},
+            "price: Input should be a finite number",
+        ),
     ],
 )
 def test_malformed_messages_are_rejected_with_a_reason(raw, reason):

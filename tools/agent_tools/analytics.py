@@ -58,7 +58,8 @@ class _DatabaseTool(Tool):
         self._database = database
         self._modes = tuple(modes) if modes else None
         if self._modes and "mode" in self.inputs:
-            self.inputs = {**self.inputs, "mode": {**self.inputs["mode"], "enum": self._modes}}
+            mode = {**self.inputs["mode"], "enum": list(self._modes)}
+            self.inputs = {**self.inputs, "mode": mode}
         self.is_initialized = True
 
     def _window(

@@ -248,7 +248,7 @@ def test_build_tools_names_and_schemas(seeded_db):
         tool.validate_arguments()  # smolagents' own check of the definition
         assert len(tool.description) > 80
     stats = tools[0]
-    assert stats.inputs["mode"]["enum"] == ("classic",)
+    assert stats.inputs["mode"]["enum"] == ["classic"]
     assert RoundStatisticsTool.inputs["mode"].get("enum") is None  # class schema untouched
     validate_tool_arguments(stats, {"mode": "classic", "last_n": 10})
     with pytest.raises(TypeError):

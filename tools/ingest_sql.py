@@ -1,0 +1,251 @@
+"""The statements `tools.ingest` writes with: one per table, over arrays bound in binary.
+
+Kept apart from the parsing so each module stays about one thing. Every statement is
+static SQL with parameters; arrays travel in PostgreSQL's binary format (`%b`), which
+spares the server parsing quoted array literals of JSON text.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+
+if TYPE_CHECKING:
+    from tools.ingest import BatchResult, PreparedBatch
+
+_LOCK_KEY = 0x5EC7A_0003  # serializes writers where a key check precedes the insert
+
+_timescale_cache: weakref.WeakKeyDictionary[psycopg.Connection, bool] = weakref.WeakKeyDictionary()
+
+
+def _uses_timescale(conn: psycopg.Connection) -> bool:
+    known = _timescale_cache.get(conn)
+    if known is None:
+        row = conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')"
+        ).fetchone()
+        known = _timescale_cache[conn] = bool(row and row[0])
+    return known
+
+
+def _columns(rows: Any, n: int) -> list[list[Any]]:
+    columns = [list(c) for c in zip(*rows, strict=True)]
+    return columns or [[] for _ in range(n)]
+
+
+def _count(conn: psycopg.Connection, sql: str, params: Sequence[Any]) -> int:
+    row = conn.execute(sql, params).fetchone()
+    return int(row[0]) if row else 0
+
+
+def write_rows(
+    conn: psycopg.Connection, batch: PreparedBatch, mode: str, result: BatchResult
+) -> None:
+    """Write a prepared batch's rows, counting the new ones into `result`. Rows go in key
+    order, so concurrent writers lock shared keys in the same order (no deadlock)."""
+    if _uses_timescale(conn):  # key checks must see rows committed by concurrent writers
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+    events = _in_key_order(batch.events)
+    result.events = conn.execute(_INSERT_EVENTS, _columns(events, 6)).rowcount
+    rounds = batch.rounds
+    if rounds.ticks:
+        ticks = [(g, t, *rest) for (g, t), rest in sorted(rounds.ticks.items())]
+        result.ticks = conn.execute(_INSERT_TICKS, _columns(ticks, 4)).rowcount
+    if batch.trades:
+        trades = _in_key_order(batch.trades)
+        result.trades = conn.execute(_INSERT_TRADES, _columns(trades, 11)).rowcount
+    if batch.players:
+        players = [(k, *v) for k, v in sorted(batch.players.items())]
+        result.players = _count(conn, _UPSERT_PLAYERS, _columns(players, 5))
+    games = [rounds.games[k] for k in sorted(rounds.games)]
+    if games:
+        result.games = _count(
+            conn,
+            _UPSERT_GAMES,
+            [
+                mode,
+                [f.game_id for f in games],
+                [f.started_at for f in games],
+                [f.ended_at for f in games],
+                [f.rug_tick for f in games],
+                [f.peak for f in games],
+                [f.final_price for f in games],
+                [f.server_seed for f in games],
+                [f.server_seed_hash for f in games],
+                [None if f.max_tick is None else f.max_tick + 1 for f in games],
+            ],
+        )
+    if rounds.history:
+        past = [rounds.history[k] for k in sorted(rounds.history)]
+        conn.execute(
+            _APPLY_HISTORY,
+            [
+                [h.game_id for h in past],
+                [h.peak for h in past],
+                [h.server_seed for h in past],
+                [h.server_seed_hash for h in past],
+            ],
+        )
+    if batch.sidebets:
+        sidebets = [(*k, *v) for k, v in sorted(batch.sidebets.items())]
+        result.sidebets = _count(conn, _UPSERT_SIDEBETS, _columns(sidebets, 9))
+    if batch.results:
+        with conn.cursor() as cur:
+            cur.executemany(_APPLY_RESULT, batch.results)
+    if games:
+        conn.execute(
+            _RESOLVE_SIDEBETS, {"window": batch.window, "games": [f.game_id for f in games]}
+        )
+
+
+def _in_key_order(rows: dict[Any, tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    return [rows[k] for k in sorted(rows)]
+
+
+# The NOT EXISTS checks make the keys unique on TimescaleDB (whose unique indexes include
+# time); on both paths they spare re-delivered rows the JSON parsing and the insert.
+_INSERT_EVENTS = """
+INSERT INTO websocket_events (time, event_type, game_id, payload, source, event_key)
+SELECT s.time, s.event_type, s.game_id, s.payload::jsonb, s.source, s.event_key
+FROM unnest(%b::timestamptz[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[])
+     AS s(time, event_type, game_id, payload, source, event_key)
+WHERE NOT EXISTS (SELECT 1 FROM websocket_events x WHERE x.event_key = s.event_key)
+ON CONFLICT DO NOTHING
+"""
+
+_INSERT_TICKS = """
+INSERT INTO ticks (game_id, tick, time, price)
+SELECT * FROM unnest(%b::text[], %b::int[], %b::timestamptz[], %b::float8[])
+     AS s(game_id, tick, time, price)
+WHERE NOT EXISTS (SELECT 1 FROM ticks x WHERE x.game_id = s.game_id AND x.tick = s.tick)
+ON CONFLICT DO NOTHING
+"""
+
+_INSERT_TRADES = """
+INSERT INTO trades (trade_id, game_id, tick, time, player_id, username, type, amount, qty,
+                    price, leverage)
+SELECT * FROM unnest(%b::text[], %b::text[], %b::int[], %b::timestamptz[], %b::text[],
+                     %b::text[], %b::text[], %b::float8[], %b::float8[], %b::float8[],
+                     %b::int[])
+     AS s(trade_id, game_id, tick, time, player_id, username, type, amount, qty, price,
+          leverage)
+WHERE NOT EXISTS (SELECT 1 FROM trades x WHERE x.trade_id = s.trade_id)
+ON CONFLICT DO NOTHING
+"""
+
+_UPSERT_PLAYERS = """
+WITH upserted AS (
+    INSERT INTO players (player_id, username, level, first_seen, last_seen)
+    SELECT * FROM unnest(%b::text[], %b::text[], %b::int[], %b::timestamptz[],
+                         %b::timestamptz[])
+    ON CONFLICT (player_id) DO UPDATE SET
+        username = CASE WHEN excluded.last_seen >= players.last_seen
+                        THEN COALESCE(excluded.username, players.username)
+                        ELSE COALESCE(players.username, excluded.username) END,
+        level = CASE WHEN excluded.last_seen >= players.last_seen
+                     THEN COALESCE(excluded.level, players.level)
+                     ELSE COALESCE(players.level, excluded.level) END,
+        first_seen = LEAST(players.first_seen, excluded.first_seen),
+        last_seen = GREATEST(players.last_seen, excluded.last_seen)
+    RETURNING (xmax = 0) AS inserted
+)
+SELECT count(*) FILTER (WHERE inserted) FROM upserted
+"""
+
+# LEAST/GREATEST skip NULLs: each fact merges commutatively with what is stored. The
+# final price belongs to the rug evidence with the smallest tick.
+_UPSERT_GAMES = """
+WITH upserted AS (
+    INSERT INTO games (game_id, mode, started_at, ended_at, rug_tick, peak_multiplier,
+                       final_price, server_seed, server_seed_hash, tick_count)
+    SELECT s.game_id, %s, s.started_at, s.ended_at, s.rug_tick, s.peak, s.final_price,
+           s.seed, s.seed_hash, s.tick_count
+    FROM unnest(%b::text[], %b::timestamptz[], %b::timestamptz[], %b::int[],
+                %b::float8[], %b::float8[], %b::text[], %b::text[], %b::int[])
+         AS s(game_id, started_at, ended_at, rug_tick, peak, final_price, seed,
+              seed_hash, tick_count)
+    ON CONFLICT (game_id) DO UPDATE SET
+        started_at = LEAST(games.started_at, excluded.started_at),
+        ended_at = LEAST(games.ended_at, excluded.ended_at),
+        rug_tick = LEAST(games.rug_tick, excluded.rug_tick),
+        final_price = CASE
+            WHEN games.rug_tick IS NULL OR excluded.rug_tick < games.rug_tick
+            THEN COALESCE(excluded.final_price, games.final_price)
+            ELSE COALESCE(games.final_price, excluded.final_price) END,
+        peak_multiplier = GREATEST(games.peak_multiplier, excluded.peak_multiplier),
+        server_seed = COALESCE(games.server_seed, excluded.server_seed),
+        server_seed_hash = COALESCE(games.server_seed_hash, excluded.server_seed_hash),
+        tick_count = GREATEST(games.tick_count, excluded.tick_count),
+        updated_at = now()
+    RETURNING (xmax = 0) AS inserted
+)
+SELECT count(*) FILTER (WHERE inserted) FROM upserted
+"""
+
+# gameHistory lists the last rounds at every transition: it completes rounds we store
+# (peak, revealed seed) but does not create rounds the stream never showed.
+_APPLY_HISTORY = """
+UPDATE games g SET
+    peak_multiplier = GREATEST(g.peak_multiplier, h.peak),
+    server_seed = COALESCE(g.server_seed, h.seed),
+    server_seed_hash = COALESCE(g.server_seed_hash, h.seed_hash),
+    updated_at = now()
+FROM unnest(%b::text[], %b::float8[], %b::text[], %b::text[]) AS h(game_id, peak, seed,
+                                                                  seed_hash)
+WHERE g.game_id = h.game_id
+  AND (g.peak_multiplier IS DISTINCT FROM GREATEST(g.peak_multiplier, h.peak)
+       OR (g.server_seed IS NULL AND h.seed IS NOT NULL)
+       OR (g.server_seed_hash IS NULL AND h.seed_hash IS NOT NULL))
+"""
+
+_UPSERT_SIDEBETS = """
+WITH upserted AS (
+    INSERT INTO sidebets (game_id, player_id, start_tick, end_tick, amount, payout_factor,
+                          outcome, payout, time)
+    SELECT * FROM unnest(%b::text[], %b::text[], %b::int[], %b::int[], %b::float8[],
+                         %b::float8[], %b::text[], %b::float8[], %b::timestamptz[])
+    ON CONFLICT (game_id, player_id, start_tick) DO UPDATE SET
+        end_tick = COALESCE(sidebets.end_tick, excluded.end_tick),
+        amount = COALESCE(sidebets.amount, excluded.amount),
+        payout_factor = COALESCE(sidebets.payout_factor, excluded.payout_factor),
+        outcome = CASE WHEN excluded.payout IS NOT NULL THEN excluded.outcome
+                       ELSE sidebets.outcome END,
+        payout = COALESCE(excluded.payout, sidebets.payout),
+        time = LEAST(sidebets.time, excluded.time)
+    WHERE (sidebets.end_tick IS NULL AND excluded.end_tick IS NOT NULL)
+       OR (sidebets.amount IS NULL AND excluded.amount IS NOT NULL)
+       OR (sidebets.payout_factor IS NULL AND excluded.payout_factor IS NOT NULL)
+       OR (excluded.payout IS NOT NULL AND (sidebets.payout IS DISTINCT FROM excluded.payout
+                                            OR sidebets.outcome <> excluded.outcome))
+       OR excluded.time < sidebets.time
+    RETURNING (xmax = 0) AS inserted
+)
+SELECT count(*) FILTER (WHERE inserted) FROM upserted
+"""
+
+# A settlement naming no start tick settles the player's latest sidebet of the round.
+_APPLY_RESULT = """
+UPDATE sidebets SET outcome = %(outcome)s, payout = %(payout)s
+WHERE (game_id, player_id, start_tick) = (
+    SELECT game_id, player_id, start_tick FROM sidebets
+    WHERE game_id = %(game)s AND player_id = %(player)s
+    ORDER BY start_tick DESC LIMIT 1)
+"""
+
+# An explicit settlement (payout known) is final; otherwise the outcome follows the rug:
+# won when the round rugged within [start_tick, end_tick].
+_RESOLVE_SIDEBETS = """
+UPDATE sidebets s SET outcome = d.outcome
+FROM (
+    SELECT b.game_id, b.player_id, b.start_tick, CASE
+        WHEN g.rug_tick BETWEEN b.start_tick AND COALESCE(b.end_tick, b.start_tick + %(window)s)
+        THEN 'won' ELSE 'lost' END AS outcome
+    FROM sidebets b JOIN games g ON g.game_id = b.game_id
+    WHERE g.rug_tick IS NOT NULL AND b.payout IS NULL AND b.game_id = ANY(%(games)s::text[])
+) d
+WHERE s.game_id = d.game_id AND s.player_id = d.player_id AND s.start_tick = d.start_tick
+  AND s.outcome <> d.outcome
+"""
