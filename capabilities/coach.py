@@ -9,6 +9,7 @@ adds a `summary` that may quote only those numbers.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -19,8 +20,10 @@ from capabilities.models.registry import ModelSet
 from capabilities.runtime import Answer, Capability
 from capabilities.runtime import Evidence as Gathered
 from capabilities.state import GameState
+from tools.errors import BackendUnavailable
 
 Action = Literal["hold", "buy", "sell", "sidebet"]
+log = logging.getLogger(__name__)
 KnowledgeLookup = Callable[[str, list[str], int], list[dict[str, Any]]]
 
 
@@ -133,8 +136,11 @@ def gather(
     )  # fmt: skip
     if knowledge is not None:
         query = f"{decision.best} sidebet window rug hazard expected value strategy"
-        found.call(knowledge, as_name="knowledge_search", query=query,
-                   collections=["rugs_protocol", "rl_design"], top_k=3)  # fmt: skip
+        try:
+            found.call(knowledge, as_name="knowledge_search", query=query,
+                       collections=["rugs_protocol", "rl_design"], top_k=3)  # fmt: skip
+        except BackendUnavailable:  # recorded by `call`; the numbers do not need it
+            log.warning("coach answered without knowledge-base references", exc_info=True)
     return decision
 
 

@@ -5,9 +5,30 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app
 
 from agent_service.api import json_response, operation, parse_body
-from capabilities.coach import CoachAnswer, CoachRequest, coach_capability
+from agent_service.wiring import Backends
+from capabilities.coach import CoachAnswer, CoachRequest, KnowledgeLookup, coach_capability
 
 bp = Blueprint("coach", __name__, url_prefix="/v1")
+
+
+def knowledge_lookup(backends: Backends) -> KnowledgeLookup:
+    """Knowledge-base chunks as evidence items (source, heading, score, text)."""
+
+    def knowledge_search(query: str, collections: list[str], top_k: int) -> list[dict]:
+        result = backends.knowledge().search_result(query, collections, top_k)
+        return [
+            {
+                "collection": c.collection,
+                "source": c.source,
+                "heading": c.heading,
+                "score": round(c.score, 4),
+                "text": c.text[:400],
+                "fallback": c.fallback,
+            }
+            for c in result.chunks
+        ]
+
+    return knowledge_search
 
 
 @bp.post("/coach/strategy")
@@ -21,5 +42,6 @@ bp = Blueprint("coach", __name__, url_prefix="/v1")
 def strategy() -> Response:
     body = parse_body(CoachRequest)
     state = current_app.extensions["agent"]
-    capability = coach_capability(state.backends.models.get(body.mode))
+    backends = state.backends
+    capability = coach_capability(backends.models.get(body.mode), knowledge_lookup(backends))
     return json_response(state.runtime.run(capability, body))

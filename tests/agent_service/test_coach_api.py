@@ -31,3 +31,16 @@ def test_invalid_state_is_422_naming_the_field(client, auth):
 
 def test_coach_needs_a_key(client):
     assert client.post("/v1/coach/strategy", json={"tick": 1, "price": 1.0}).status_code == 401
+
+
+def test_coach_cites_the_starter_knowledge_base(app, client, auth):
+    from tools.knowledge_base import starter_documents
+
+    kb = app.extensions["agent"].backends.knowledge()
+    collection, path = next(d for d in starter_documents() if d[0] == "rugs_protocol")
+    kb.ingest(path, collection)  # one starter document (serve seeds them all at start-up)
+    r = client.post("/v1/coach/strategy", json={"tick": 210, "price": 1.2}, headers=auth)
+    kb = next(e for e in r.json["model_evidence"] if e["source"] == "knowledge_search")
+    assert kb["chunks"], "the starter knowledge base is seeded and searched"
+    assert {c["collection"] for c in kb["chunks"]} <= {"rugs_protocol", "rl_design"}
+    assert "knowledge_search" in r.json["evidence"]
