@@ -116,7 +116,7 @@ class Settings(BaseModel):
     models_refit_growth: float = Field(0.1, gt=0, le=10)
     models_check_interval_s: float = Field(30.0, gt=0)
     hybrid_min_loss: float = Field(0.0, ge=0)
-    hybrid_critical_confidence: float = Field(0.5, ge=0, le=1)
+    hybrid_critical_confidence: float = Field(0.9, ge=0, le=1)
     hybrid_override_confidence: float = Field(0.8, ge=0, le=1)
     hybrid_log_flush_s: float = Field(0.2, gt=0, le=60)
     # -- knowledge

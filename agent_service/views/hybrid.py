@@ -38,6 +38,10 @@ class DecideRequest(BaseModel):
     bot_id: str = Field(pattern=r"^[A-Za-z0-9_.:-]{1,100}$")
     stake: float | None = Field(None, gt=0, le=1000, description="SOL at stake (default: min bet)")
     leverage: int = Field(1, ge=1, le=5)
+    one_sidebet_per_round: bool = Field(
+        True,
+        description="the bot's env allows one sidebet a round: betting now forgoes a better later bet",
+    )
 
 
 class DecideResponse(BaseModel):
@@ -113,6 +117,7 @@ def decide_view() -> Response:
         leverage=body.leverage,
         avg_cost=state.avg_cost,
         stake=body.stake,
+        one_sidebet_per_round=body.one_sidebet_per_round,
     )
     d = decide(item, models, thresholds(state.mode))
     action = d.action

@@ -26,7 +26,7 @@ class Thresholds:
     """Settings of the hybrid (tuned by bench/tune_hybrid.py on simulated rounds)."""
 
     min_loss: float = 0.0  # SOL the RL action must lose against the best to matter
-    critical_confidence: float = 0.5
+    critical_confidence: float = 0.9  # tuned: bench/tune_hybrid.py
     override_confidence: float = 0.8
     spike_ratio: float = 2.0  # price at least doubled ...
     spike_ticks: int = 5  # ... within this many ticks
@@ -42,6 +42,7 @@ class HybridInput:
     leverage: int = 1
     avg_cost: float | None = None
     stake: float | None = None
+    one_sidebet_per_round: bool = True  # the bot's SidebetV1Env allows one bet a round
 
 
 @dataclass(frozen=True)
@@ -95,8 +96,9 @@ def hard_rules(item: HybridInput, models: ModelSet, t: Thresholds) -> list[str]:
 def decide(item: HybridInput, models: ModelSet, thresholds: Thresholds) -> HybridDecision:
     rl = item.rl_action
     stake = item.stake or models.economics.min_bet
+    wait = models.wait_values(item.position.tick) if item.one_sidebet_per_round else None
     decision: Decision = evaluate(
-        item.position, models.hazard, models.price, models.economics, stake
+        item.position, models.hazard, models.price, models.economics, stake, wait
     )
     best = decision.best
     rl_value = decision.value(rl)

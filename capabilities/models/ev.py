@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+import numpy as np
+
 ACTIONS = ("hold", "buy", "sell", "sidebet")
 # (hazard bound, drift bound): 0 estimate, 1 low, 2 high
 _SCENARIOS = ((0, 0), (1, 1), (1, 2), (2, 1), (2, 2))
@@ -28,6 +30,7 @@ _SCENARIOS = ((0, 0), (1, 1), (1, 2), (2, 1), (2, 2))
 class HazardView(Protocol):
     def hazard(self, tick: int) -> tuple[float, float, float]: ...
     def rug_within(self, tick: int, horizon: int) -> tuple[float, float, float]: ...
+    def hazard_curve(self, ticks: np.ndarray) -> np.ndarray: ...
 
 
 class PriceView(Protocol):
@@ -104,26 +107,39 @@ def _scenario_values(
     stake: float,
     hz: int,
     mu_i: int,
+    wait_values: tuple[float, float, float] | None,
 ) -> dict[str, float]:
     h = hazard.hazard(state.tick + 1)[hz]
     mu = price.drift_at(state.price)[mu_i]
     growth = (1 - h) * (1 + mu) - 1  # expected change per SOL held one tick
     held = state.position_qty * state.price
     p_win = hazard.rug_within(state.tick, econ.sidebet_span)[hz]
+    option = stake * wait_values[hz] if wait_values is not None else 0.0
     return {
-        "hold": held * growth,
-        "sell": -econ.commission * held,
-        "buy": held * growth + stake * (1 - econ.commission) * (growth + 1) - stake,
+        "hold": held * growth + option,
+        "sell": -econ.commission * held + option,
+        "buy": held * growth + stake * (1 - econ.commission) * (growth + 1) - stake + option,
         "sidebet": held * growth + stake * (p_win * econ.sidebet_profit_multiple - (1 - p_win)),
     }
 
 
 def evaluate(
-    state: Position, hazard: HazardView, price: PriceView, econ: Economics, stake: float
+    state: Position,
+    hazard: HazardView,
+    price: PriceView,
+    econ: Economics,
+    stake: float,
+    wait_values: tuple[float, float, float] | None = None,
 ) -> Decision:
-    """Value every action in `state`; `stake` is the SOL a buy or sidebet would put in."""
+    """Value every action in `state`; `stake` is the SOL a buy or sidebet would put in;
+    `wait_values` (per hazard bound, per SOL) when one sidebet per round is allowed."""
     stake = min(max(stake, econ.min_bet), econ.max_bet)
-    runs = [_scenario_values(state, hazard, price, econ, stake, hz, mu) for hz, mu in _SCENARIOS]
+    if _sidebet_block(state, econ) is not None:
+        wait_values = None  # no bet to place now: nothing to keep for later
+    runs = [
+        _scenario_values(state, hazard, price, econ, stake, hz, mu, wait_values)
+        for hz, mu in _SCENARIOS
+    ]
     held = state.position_qty * state.price
     h = hazard.hazard(state.tick + 1)[0]
     mu = price.drift_at(state.price)[0]
@@ -192,3 +208,24 @@ def strategy_for(decision: Decision, state: Position) -> str:
         return "stay_out"
     hold = decision.value("hold")
     return "aggressive" if hold.ev_low > 0 else "conservative"
+
+
+def stopping_table(
+    hazard: HazardView, econ: Economics, max_tick: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(ev, wait), each [3, max_tick + 1] (hazard estimate, low, high): the expected
+    profit per SOL of a sidebet placed at tick t, and the value at t of keeping the
+    round's one sidebet for the best later tick (backward induction:
+    wait(t) = (1 - h(t+1)) * max(ev(t+1), wait(t+1)), zero past `max_tick`)."""
+    span = econ.sidebet_span
+    ticks = np.arange(1, max_tick + span + 2)
+    h = np.clip(hazard.hazard_curve(ticks), 0.0, 1.0 - 1e-12)  # a certain rug: log(0)
+    with np.errstate(divide="ignore"):
+        log_alive = np.concatenate([np.zeros((3, 1)), np.cumsum(np.log1p(-h), axis=1)], axis=1)
+    start = np.arange(max_tick + 1)
+    p_win = 1.0 - np.exp(log_alive[:, start + span] - log_alive[:, start])
+    ev = p_win * econ.sidebet_profit_multiple - (1.0 - p_win)
+    wait = np.zeros_like(ev)
+    for t in range(max_tick - 1, -1, -1):
+        wait[:, t] = (1.0 - h[:, t]) * np.maximum(ev[:, t + 1], wait[:, t + 1])
+    return ev, wait

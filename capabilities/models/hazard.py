@@ -98,6 +98,17 @@ class HazardModel:
         est, lo, hi = (float(x) for x in 1 - np.prod(1 - h, axis=0))
         return est, lo, hi
 
+    def hazard_curve(self, ticks: np.ndarray) -> np.ndarray:
+        """[3, n]: estimate, low and high of the hazard at each tick (vectorized)."""
+        ticks = np.asarray(ticks)
+        if self.kind == "constant":
+            rates = np.array([self.rate, self.rate_low, self.rate_high])
+            return np.repeat(rates[:, None], len(ticks), axis=1)
+        starts = np.array([b.start for b in self.bins])
+        index = np.clip(np.searchsorted(starts, ticks, side="right") - 1, 0, len(self.bins) - 1)
+        table = np.array([[b.rate, b.low, b.high] for b in self.bins]).T
+        return table[:, index]
+
     def _bin(self, tick: int) -> HazardBin:
         starts = [b.start for b in self.bins]
         index = int(np.searchsorted(starts, tick, side="right")) - 1

@@ -15,12 +15,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 import psycopg
 
-from capabilities.models.ev import Economics, HazardView, PriceView
+from capabilities.models.ev import Economics, HazardView, PriceView, stopping_table
 from capabilities.models.hazard import HazardModel, fit_hazard
 from capabilities.models.price import PriceModel, fit_price
 from capabilities.models.truth import TrueHazard, TruePrice, economics
@@ -60,6 +61,17 @@ class ModelSet:
     economics: Economics
     hazard_model: HazardModel | None = None
     price_model: PriceModel | None = None
+
+    @cached_property
+    def stopping(self) -> tuple[np.ndarray, np.ndarray]:
+        """`ev.stopping_table` of this model set up to the mode's tick cap (computed once)."""
+        return stopping_table(self.hazard, self.economics, load_mode(self.mode).max_ticks)
+
+    def wait_values(self, tick: int) -> tuple[float, float, float]:
+        """The value per SOL of keeping a round's one sidebet for later, at `tick`."""
+        wait = self.stopping[1]
+        column = wait[:, min(max(tick, 0), wait.shape[1] - 1)]
+        return float(column[0]), float(column[1]), float(column[2])
 
     def evidence(self) -> dict[str, Any]:
         """What the models rest on, for responses and agent tools."""

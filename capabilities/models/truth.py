@@ -32,6 +32,10 @@ class TrueHazard:
         h = float(self.rules.hazard(tick))
         return h, h, h
 
+    def hazard_curve(self, ticks: np.ndarray) -> np.ndarray:
+        h = np.asarray(self.rules.hazard(np.asarray(ticks)), dtype=np.float64)
+        return np.repeat(h[None, :], 3, axis=0)
+
     def rug_within(self, tick: int, horizon: int) -> tuple[float, float, float]:
         if horizon <= 0:
             return 0.0, 0.0, 0.0

@@ -40,7 +40,7 @@ def test_low_confidence_flags_without_overriding():
     gain = decide(item, fitted, Thresholds()).expected_loss
     assert gain > 0
     # asking for nearly the whole estimated gain leaves the outcome a coin flip
-    unsure = decide(item, fitted, Thresholds(min_loss=0.95 * gain))
+    unsure = decide(item, fitted, Thresholds(min_loss=0.95 * gain, critical_confidence=0.5))
     assert unsure.critical and unsure.source == "rl" and unsure.action == "hold"
     assert 0.5 <= unsure.confidence < 0.8
 
