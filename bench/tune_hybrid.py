@@ -75,7 +75,8 @@ def main() -> None:
             points.append((report.policies["hybrid"].mean_pnl, t, q["precision"]))
             if verbose:
                 print(
-                    f"  {t}: mean PnL {points[-1][0]:+.4f}, flag precision {q['precision']:.3f}, recall {q['recall']:.3f}"
+                    f"  {t}: mean PnL {points[-1][0]:+.4f}, "
+                    f"flag precision {q['precision']:.3f}, recall {q['recall']:.3f}"
                 )
         ok = [p for p in points if p[2] >= 0.9] or points
         best = max(ok, key=lambda p: (p[0], p[1].override_confidence))

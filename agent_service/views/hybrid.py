@@ -40,7 +40,7 @@ class DecideRequest(BaseModel):
     leverage: int = Field(1, ge=1, le=5)
     one_sidebet_per_round: bool = Field(
         True,
-        description="the bot's env allows one sidebet a round: betting now forgoes a better later bet",
+        description="one sidebet a round (the bot's env): betting now forgoes a later bet",
     )
 
 
