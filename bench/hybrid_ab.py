@@ -22,14 +22,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from capabilities.hybrid.bots import CoachFollower, HybridBot  # noqa: E402
+from capabilities.hybrid.policy import Thresholds  # noqa: E402
+from capabilities.models.registry import fit_model_set  # noqa: E402
 from game.harness import run_ab  # noqa: E402
 from game.observation import BET_START_TICK, round_observations  # noqa: E402
 from game.oracle import Oracle  # noqa: E402
 from game.rl_baseline import load_policy  # noqa: E402
-
-from capabilities.hybrid.bots import CoachFollower, HybridBot  # noqa: E402
-from capabilities.hybrid.policy import Thresholds  # noqa: E402
-from capabilities.models.registry import fit_model_set  # noqa: E402
 from game.rules import available_modes, load_mode  # noqa: E402
 from game.simulator import simulate_rounds  # noqa: E402
 
@@ -83,6 +82,7 @@ def main() -> None:
         )
         s = report.policies
         diff = report.pair("hybrid", "rl")
+        coach_diff = report.pair("coach", "rl")
         gap = s["oracle"].mean_pnl - s["rl"].mean_pnl
         closed = (s["hybrid"].mean_pnl - s["rl"].mean_pnl) / gap if abs(gap) > 1e-12 else None
         print(
@@ -98,6 +98,10 @@ def main() -> None:
             f"  hybrid - rl: {diff.mean_diff:+.4f} [{diff.ci95[0]:+.4f}, {diff.ci95[1]:+.4f}]"
             f"  gap to oracle {gap:+.4f}, closed "
             + ("n/a (RL already matches the oracle)" if closed is None else f"{closed:.0%}")
+        )
+        print(
+            f"  coach - rl: {coach_diff.mean_diff:+.4f} "
+            f"[{coach_diff.ci95[0]:+.4f}, {coach_diff.ci95[1]:+.4f}]"
         )
         q = flag_quality(hybrid, oracle, rules, min(args.rounds, 5000), HELD_OUT_SEED + 1)
         print(

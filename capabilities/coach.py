@@ -31,6 +31,10 @@ class CoachRequest(GameState):
     stake: float | None = Field(
         None, gt=0, le=1000, description="SOL a buy or sidebet would stake (default: min bet)"
     )
+    one_sidebet_per_round: bool = Field(
+        False,
+        description="value waiting for a better tick: true for the bot's env (one bet a round)",
+    )
 
 
 class ActionEstimate(BaseModel):
@@ -108,7 +112,8 @@ def gather(
     """Evaluate the state and keep every figure as named evidence; returns the decision."""
     stake = request.stake or models.economics.min_bet
     position = position_of(request)
-    decision = evaluate(position, models.hazard, models.price, models.economics, stake)
+    wait = models.wait_values(request.tick) if request.one_sidebet_per_round else None
+    decision = evaluate(position, models.hazard, models.price, models.economics, stake, wait)
     h, h_lo, h_hi = models.hazard.hazard(request.tick + 1)
     p, p_lo, p_hi = models.hazard.rug_within(request.tick, models.economics.sidebet_span)
     found.add(

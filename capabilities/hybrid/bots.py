@@ -8,12 +8,12 @@ per distinct pair and looked up, which lets the harness run them over whole batc
 from __future__ import annotations
 
 import numpy as np
-from game.bots import BET, HOLD, Policy
-from game.observation import COLUMN
 
 from capabilities.hybrid.policy import HybridDecision, HybridInput, Thresholds, decide
 from capabilities.models.ev import Position, evaluate
 from capabilities.models.registry import ModelSet
+from game.bots import BET, HOLD, Policy
+from game.observation import COLUMN
 
 _TO_NAME = {HOLD: "hold", BET: "sidebet"}
 
@@ -23,7 +23,8 @@ def _ticks(obs: np.ndarray) -> np.ndarray:
 
 
 class CoachFollower:
-    """Bets exactly when the coach recommends a sidebet to a player with no position."""
+    """Bets exactly when the coach (told the env allows one sidebet a round) recommends a
+    sidebet to a player with no position."""
 
     def __init__(self, models: ModelSet, *, stake: float = 1.0, name: str = "coach") -> None:
         self.models, self.stake, self.name = models, stake, name
@@ -32,12 +33,10 @@ class CoachFollower:
     def _bet_at(self, tick: int) -> bool:
         if tick not in self._bets:
             m = self.models
-            self._bets[tick] = (
-                evaluate(
-                    Position(tick=tick, price=1.0), m.hazard, m.price, m.economics, self.stake
-                ).best
-                == "sidebet"
-            )
+            state = Position(tick=tick, price=1.0)
+            wait = m.wait_values(tick)  # the env allows one sidebet a round
+            best = evaluate(state, m.hazard, m.price, m.economics, self.stake, wait).best
+            self._bets[tick] = best == "sidebet"
         return self._bets[tick]
 
     def act_batch(self, obs: np.ndarray) -> np.ndarray:
