@@ -95,7 +95,7 @@ def main() -> None:
                 f"[{p.ci95[0]:+.4f}, {p.ci95[1]:+.4f}]  bet rate {p.bet_rate:.3f}"
             )
         print(
-            f"  hybrid - rl: {diff.mean_diff:+.4f} [{diff.ci95[0]:+.4f}, {diff.ci95[1]:+.4f}]"
+            f"  hybrid - rl: {diff.mean_diff:+.5f} [{diff.ci95[0]:+.5f}, {diff.ci95[1]:+.5f}]"
             f"  gap to oracle {gap:+.4f}, closed "
             + ("n/a (RL already matches the oracle)" if closed is None else f"{closed:.0%}")
         )

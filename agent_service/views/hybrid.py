@@ -19,6 +19,7 @@ from capabilities.hybrid.advice import Advice, AdviceRequest, adjusted, load_adv
 from capabilities.hybrid.log import DecisionRecord
 from capabilities.hybrid.policy import HybridInput, Thresholds, decide
 from capabilities.hybrid.stats import hybrid_stats
+from capabilities.models.ev import ACTIONS
 from capabilities.models.registry import rules_model_set
 from capabilities.state import GameState, Probability, action_name
 from tools.errors import NotFound
@@ -118,6 +119,8 @@ def decide_view() -> Response:
         avg_cost=state.avg_cost,
         stake=body.stake,
         one_sidebet_per_round=body.one_sidebet_per_round,
+        # 0/1 are the sidebet env's actions: its bot cannot buy or sell
+        allowed=("hold", "sidebet") if isinstance(body.rl_action, int) else ACTIONS,
     )
     d = decide(item, models, thresholds(state.mode))
     action = d.action

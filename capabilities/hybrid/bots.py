@@ -16,6 +16,7 @@ from game.bots import BET, HOLD, Policy
 from game.observation import COLUMN
 
 _TO_NAME = {HOLD: "hold", BET: "sidebet"}
+SIDEBET_ENV = ("hold", "sidebet")  # the env's actions: no positions
 
 
 def _ticks(obs: np.ndarray) -> np.ndarray:
@@ -35,7 +36,10 @@ class CoachFollower:
             m = self.models
             state = Position(tick=tick, price=1.0)
             wait = m.wait_values(tick)  # the env allows one sidebet a round
-            best = evaluate(state, m.hazard, m.price, m.economics, self.stake, wait).best
+            decision = evaluate(
+                state, m.hazard, m.price, m.economics, self.stake, wait, SIDEBET_ENV
+            )
+            best = decision.best
             self._bets[tick] = best == "sidebet"
         return self._bets[tick]
 
@@ -79,7 +83,10 @@ class HybridBot:
         key = (tick, rl_action)
         if key not in self._cache:
             item = HybridInput(
-                Position(tick=tick, price=1.0), _TO_NAME[rl_action], stake=self.stake
+                Position(tick=tick, price=1.0),
+                _TO_NAME[rl_action],
+                stake=self.stake,
+                allowed=SIDEBET_ENV,
             )
             self._cache[key] = decide(item, self.models, self.thresholds)
         return self._cache[key]

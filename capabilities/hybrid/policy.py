@@ -17,7 +17,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from capabilities.models.ev import Decision, Position, evaluate
+from capabilities.models.ev import ACTIONS, Decision, Position, evaluate
 from capabilities.models.registry import ModelSet
 
 
@@ -43,6 +43,7 @@ class HybridInput:
     avg_cost: float | None = None
     stake: float | None = None
     one_sidebet_per_round: bool = True  # the bot's SidebetV1Env allows one bet a round
+    allowed: tuple[str, ...] = ACTIONS  # the bot's action space
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ def decide(item: HybridInput, models: ModelSet, thresholds: Thresholds) -> Hybri
     stake = item.stake or models.economics.min_bet
     wait = models.wait_values(item.position.tick) if item.one_sidebet_per_round else None
     decision: Decision = evaluate(
-        item.position, models.hazard, models.price, models.economics, stake, wait
+        item.position, models.hazard, models.price, models.economics, stake, wait, item.allowed
     )
     best = decision.best
     rl_value = decision.value(rl)

@@ -130,9 +130,11 @@ def evaluate(
     econ: Economics,
     stake: float,
     wait_values: tuple[float, float, float] | None = None,
+    allowed: tuple[str, ...] = ACTIONS,
 ) -> Decision:
     """Value every action in `state`; `stake` is the SOL a buy or sidebet would put in;
-    `wait_values` (per hazard bound, per SOL) when one sidebet per round is allowed."""
+    `wait_values` (per hazard bound, per SOL) when one sidebet per round is allowed;
+    `allowed` the caller's action space (the bot's sidebet env: hold and sidebet)."""
     stake = min(max(stake, econ.min_bet), econ.max_bet)
     if _sidebet_block(state, econ) is not None:
         wait_values = None  # no bet to place now: nothing to keep for later
@@ -151,6 +153,9 @@ def evaluate(
         "buy": None,
         "hold": None,
     }
+    for action in ACTIONS:
+        if action not in allowed:
+            blocked[action] = "not in the caller's action space"
 
     def move_risk(amount: float) -> tuple[float, float]:
         if amount <= 0:
