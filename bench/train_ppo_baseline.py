@@ -5,7 +5,7 @@ SOL on held-out seeds, beside the oracle's on the same rounds (paired). Saves
 `game/baselines/<mode>.zip` and `<mode>.json` (steps, seed, time, score).
 
     python bench/train_ppo_baseline.py [--steps 500000] [--modes classic,...]
-        [--eval-rounds 20000] [--eval-seed 1000] [--skip-training]
+        [--eval-rounds 20000] [--eval-seed 1000] [--skip-training] [--note TEXT]
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ def main() -> None:
     parser.add_argument("--eval-seed", type=int, default=1000)
     parser.add_argument("--out", type=Path, default=BASELINES)
     parser.add_argument("--skip-training", action="store_true", help="only score saved files")
+    parser.add_argument("--note", help="a remark stored in each JSON (e.g. a shorter training)")
     args = parser.parse_args()
 
     for mode in args.modes.split(","):
@@ -66,6 +67,8 @@ def main() -> None:
             "ppo_minus_oracle": diff.mean_diff,
             "ppo_minus_oracle_ci95": list(diff.ci95),
         }
+        if args.note:
+            facts["note"] = args.note
         facts_path.write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")
         print(
             f"{mode}: train {facts['train_seconds']} s ({facts['steps']} steps); "
