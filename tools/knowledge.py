@@ -298,15 +298,24 @@ class KnowledgeBase:
         filter: Mapping[str, Any] | None = None,
     ) -> SearchResult:
         """Like `search`, and says whether the hits came from the local mirror and why."""
-        names = validate_collections(collections)
-        where = validate_filter(filter)
         if not query.strip():
             raise InvalidInput("the query is empty", [FieldError("query", "must not be blank")])
-        if not 1 <= top_k <= MAX_TOP_K:
-            raise InvalidInput(
-                "top_k is out of range", [FieldError("top_k", f"expected 1..{MAX_TOP_K}")]
-            )
-        vector = self.embedder.embed([query])[0]
+        names = validate_collections(collections)
+        where = validate_filter(filter)
+        _check_top_k(top_k)
+        return self.search_vector(self.embedder.embed([query])[0], names, top_k, where)
+
+    def search_vector(
+        self,
+        vector: np.ndarray,
+        collections: Sequence[str] | None = None,
+        top_k: int = 5,
+        filter: Mapping[str, Any] | None = None,
+    ) -> SearchResult:
+        """Search with a query vector already embedded (by this KB's embedder)."""
+        names = validate_collections(collections)
+        where = validate_filter(filter)
+        _check_top_k(top_k)
         if not self.local and time.monotonic() < self._down_until:
             return self._from_mirror(names, vector, top_k, where, self._down_reason)
         try:
@@ -367,6 +376,13 @@ def _chunk(
         fallback=why is not None,
         fallback_reason=why,
     )
+
+
+def _check_top_k(top_k: int) -> None:
+    if not 1 <= top_k <= MAX_TOP_K:
+        raise InvalidInput(
+            "top_k is out of range", [FieldError("top_k", f"expected 1..{MAX_TOP_K}")]
+        )
 
 
 def _best(chunks: list[Chunk], top_k: int) -> list[Chunk]:
