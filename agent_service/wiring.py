@@ -26,6 +26,7 @@ from tools.errors import BackendUnavailable
 from tools.knowledge import KnowledgeBase
 from tools.migrations import migrate
 from tools.postgres import Database
+from tools.publisher import EventPublisher
 from tools.qdrant_store import open_qdrant
 
 log = logging.getLogger(__name__)
@@ -122,11 +123,26 @@ class Backends:
         self._embedder: Embedder | None = None
         self._knowledge: KnowledgeBase | None = None
         self._knowledge_lock = threading.Lock()
+        self._publisher: EventPublisher | None = None
+        self._publisher_lock = threading.Lock()
 
     @property
     def amqp_url(self) -> str | None:
         url = self.settings.amqp_url
         return url.get_secret_value() if url else None
+
+    def publisher(self) -> EventPublisher | None:
+        """The service's event publisher on AGENT_AMQP_EVENTS_EXCHANGE, or None without
+        AMQP_URL; it connects on its first publish."""
+        url = self.amqp_url
+        if url is None:
+            return None
+        with self._publisher_lock:
+            if self._publisher is None:
+                self._publisher = EventPublisher(
+                    url, self.settings.amqp_events_exchange, timeout=self.settings.check_timeout_s
+                )
+            return self._publisher
 
     def qdrant(self) -> QdrantClient:
         with self._qdrant_lock:
@@ -159,6 +175,10 @@ class Backends:
 
     def close(self) -> None:
         self.database.close()
+        with self._publisher_lock:
+            if self._publisher is not None:
+                self._publisher.close()
+                self._publisher = None
         with self._qdrant_lock:
             if self._qdrant is not None:
                 self._qdrant.close()
