@@ -18,6 +18,8 @@ see tools/knowledge.py). Floor: p95 <= 30 ms.
 from __future__ import annotations
 
 import argparse
+import gc
+import os
 import random
 import sys
 import tempfile
@@ -166,14 +168,27 @@ def main() -> None:
         ]
         for q in queries[:5]:  # warm-up
             kb.search(q)
+        gc_pauses: list[float] = []
+        gc_started: list[float] = []
 
-        with_embedding, vector_only, single, mirror = [], [], [], []
+        def gc_timer(phase: str, info: dict) -> None:
+            if phase == "start":
+                gc_started.append(time.perf_counter())
+            elif gc_started:
+                gc_pauses.append(time.perf_counter() - gc_started.pop())
+
+        gc.callbacks.append(gc_timer)
+        timed_from = time.perf_counter()
+
+        with_embedding, embedding, vector_only, single, mirror = [], [], [], [], []
         vectors = []
         for q in queries:
             t0 = time.perf_counter()
             kb.search(q, top_k=5)
             with_embedding.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
             vectors.append(embedder.embed([q])[0])
+            embedding.append(time.perf_counter() - t0)
         for v in vectors:
             t0 = time.perf_counter()
             kb.search_vector(v, top_k=5)
@@ -191,7 +206,14 @@ def main() -> None:
             [client.query_points(c, query=v.tolist(), limit=5) for c in COLLECTIONS]
             qdrant_own.append(time.perf_counter() - t0)
 
+        gc.callbacks.remove(gc_timer)
+        print(
+            f"timed phase {time.perf_counter() - timed_from:.1f} s, of which garbage collection "
+            f"{sum(gc_pauses):.2f} s ({len(gc_pauses)} runs, longest "
+            f"{max(gc_pauses, default=0) * 1000:.1f} ms); load average {os.getloadavg()[0]:.1f}"
+        )
         print(f"search, all collections, embedding included: {percentiles(with_embedding)}")
+        print(f"query embedding alone:                       {percentiles(embedding)}")
         print(f"search, all collections, vector given:       {percentiles(vector_only)}")
         print(f"search, one collection, vector given:        {percentiles(single)}")
         print(f"mirror fallback (numpy), all collections:    {percentiles(mirror)}")

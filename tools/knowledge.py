@@ -6,8 +6,8 @@ chunk's id is derived from its collection, source and position, and ingesting a 
 again upserts its new chunks, then deletes the ones it no longer has: nothing is
 duplicated and a search never finds the source missing. An unchanged source is skipped.
 
-With a Qdrant server (QDRANT_URL) every ingest also writes a local mirror; when the
-server stops answering, search ranks the mirror instead and says so (`fallback`).
+Every ingest also writes a local mirror (given a mirror folder); when a Qdrant server
+(QDRANT_URL) stops answering, search ranks the mirror instead and says so (`fallback`).
 Qdrant's local mode is in-process, so it cannot be "down"; its client is not
 thread-safe, so calls on it are serialized here. Its brute-force search re-normalizes
 every stored vector on every query (about 65 ms over 10,000 chunks on 2 busy cores), so
