@@ -124,7 +124,10 @@ def consume(
         raise click.ClickException(str(exc).splitlines()[0]) from None
     consumer = Consumer(config)
     if metrics_port:
-        _serve_metrics(consumer.stats, settings.host, metrics_port)
+        try:
+            _serve_metrics(consumer.stats, settings.host, metrics_port)
+        except OSError as exc:
+            raise click.ClickException(f"--metrics-port {metrics_port}: {exc}") from None
 
     def _stop(signum: int, frame: FrameType | None) -> None:
         consumer.stop()

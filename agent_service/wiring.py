@@ -144,11 +144,26 @@ class Backends:
         self._embedder: Embedder | None = None
         self._knowledge: KnowledgeBase | None = None
         self._knowledge_lock = threading.Lock()
+        self._publisher: EventPublisher | None = None
+        self._publisher_lock = threading.Lock()
 
     @property
     def amqp_url(self) -> str | None:
         url = self.settings.amqp_url
         return url.get_secret_value() if url else None
+
+    def publisher(self) -> EventPublisher | None:
+        """The service's event publisher on AGENT_AMQP_EVENTS_EXCHANGE, or None without
+        AMQP_URL; it connects on its first publish."""
+        url = self.amqp_url
+        if url is None:
+            return None
+        with self._publisher_lock:
+            if self._publisher is None:
+                self._publisher = EventPublisher(
+                    url, self.settings.amqp_events_exchange, timeout=self.settings.check_timeout_s
+                )
+            return self._publisher
 
     def qdrant(self) -> QdrantClient:
         with self._qdrant_lock:
@@ -195,6 +210,10 @@ class Backends:
                 self._jobs.close()
                 self._jobs = None
         self.database.close()
+        with self._publisher_lock:
+            if self._publisher is not None:
+                self._publisher.close()
+                self._publisher = None
         with self._qdrant_lock:
             if self._qdrant is not None:
                 self._qdrant.close()

@@ -18,6 +18,7 @@ import json
 import os
 import random
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -46,6 +47,31 @@ def realistic_stream(n: int, leaderboard: int, seed: int) -> list[dict]:
         estimate += rug + rug // 5 + 1
     messages, _ = stream(len(rug_ticks), rug_ticks, leaderboard=leaderboard, seed=seed)
     return messages[:n]
+
+
+class BackendCpu(threading.Thread):
+    """Samples the CPU time of the consumer's PostgreSQL backend (same host only, via
+    /proc), which the consumer's own process time leaves out."""
+
+    def __init__(self, dsn: str) -> None:
+        super().__init__(daemon=True)
+        self.dsn = dsn
+        self.seconds: float | None = None
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        tick = os.sysconf("SC_CLK_TCK")
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            while not self.done.wait(0.2):
+                row = conn.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND application_name = 'agent-service-consumer'"
+                ).fetchone()
+                try:
+                    fields = Path(f"/proc/{row[0]}/stat").read_text().rsplit(")", 1)[1].split()
+                except (TypeError, OSError):
+                    continue
+                self.seconds = (int(fields[11]) + int(fields[12])) / tick
 
 
 def main() -> None:
@@ -95,12 +121,16 @@ def main() -> None:
             progress_every=10**9,
         )
         consumer = Consumer(config)
+        backend = BackendCpu(dsn)
+        backend.start()
         cpu_before = time.process_time()
         start = time.monotonic()
         consumer.stats.started = start
         stats = consumer.run()
         elapsed = (stats.last_commit or time.monotonic()) - start
         cpu = time.process_time() - cpu_before
+        backend.done.set()
+        backend.join()
         counts = stored_counts(dsn)
         print(
             f"consumer: {stats.received:,} events in {elapsed:.2f} s = "
@@ -108,10 +138,15 @@ def main() -> None:
             f"(batch {args.batch_size}, prefetch {args.prefetch}, {stats.batches} batches, "
             f"{stats.dead_lettered} dead-lettered)"
         )
+        per_event = 1e6 / max(stats.received, 1)
+        pg = (
+            f"{backend.seconds:.1f} s ({backend.seconds * per_event:.0f} µs/event)"
+            if backend.seconds is not None
+            else "not measured (server on another host?)"
+        )
         print(
-            f"consumer process CPU: {cpu:.1f} s "
-            f"({cpu / max(stats.received, 1) * 1e6:.0f} µs/event; "
-            "PostgreSQL's own work not included); load average now "
+            f"CPU: consumer process {cpu:.1f} s ({cpu * per_event:.0f} µs/event), "
+            f"its PostgreSQL backend {pg}; load average now "
             + " ".join(f"{x:.1f}" for x in os.getloadavg())
         )
         print("rows: " + ", ".join(f"{table} {n:,}" for table, n in counts.items()))

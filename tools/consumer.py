@@ -1,9 +1,10 @@
 """RabbitMQ -> PostgreSQL consumer for the bot's live game events.
 
-It reads a queue in batches and hands each batch to a handler (by default
-`tools.ingest.ingest_batch`) inside one PostgreSQL transaction, and acknowledges the batch
-only after the commit: delivery is at-least-once and the schema's natural keys absorb
-redeliveries. A message the handler rejects, a body that is not JSON, or one message
+It reads a queue in batches and hands each batch to a writer thread that runs the batch
+handler (by default `tools.ingest.ingest_batch`) in one PostgreSQL transaction while the
+next batch arrives (`tools.batch_writer`). A batch is acknowledged only after its
+commit: delivery is at-least-once and the schema's natural keys absorb redeliveries.
+A message the handler rejects, a body that is not JSON, or one message
 whose data makes the handler fail is re-published to the dead-letter exchange with the
 reason in the `x-death-reason` header, then acknowledged, so one bad message never
 blocks the stream. Any broker or database failure drops both connections (the broker
@@ -32,12 +33,9 @@ from tools.batch_writer import (
     BatchHandler,
     BatchWriter,
     HandlerRefused,
-    decode_body,
     default_handler,
     describe,
 )
-
-__all__ = ["BatchHandler", "Consumer", "ConsumerConfig", "ConsumerStats", "decode_body"]
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +52,8 @@ class ConsumerConfigError(Exception):
 
 @dataclass(frozen=True, kw_only=True)
 class ConsumerConfig:
+    """Where to read and write, and how: the CLI builds it from settings and flags."""
+
     amqp_url: str
     database_url: str
     queue: str = "websocket_events"
@@ -86,6 +86,8 @@ class ConsumerConfig:
 
 @dataclass
 class ConsumerStats:
+    """Counters of one consumer's life, logged and exported by `consume --metrics-port`."""
+
     received: int = 0
     stored: int = 0
     dead_lettered: int = 0
@@ -110,6 +112,8 @@ class ConsumerStats:
 
 @dataclass(frozen=True)
 class _Delivery:
+    """A received message, kept until its batch is committed and acknowledged."""
+
     tag: int
     redelivered: bool
     exchange: str

@@ -9,6 +9,7 @@ score because the vectors are unit length.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -23,16 +24,41 @@ import numpy as np
 
 
 @dataclass(frozen=True)
-class MirrorHit:
+class Hit:
     score: float
     payload: dict[str, Any]
 
 
 @dataclass(frozen=True)
-class _Loaded:
-    signature: tuple[tuple[str, int, int], ...]
+class VectorIndex:
+    """Unit vectors and their payloads, ranked by dot product (= cosine) with numpy."""
+
     vectors: np.ndarray
     payloads: list[dict[str, Any]]
+
+    def search(
+        self, vector: np.ndarray, top_k: int, where: Mapping[str, object] | None = None
+    ) -> list[Hit]:
+        if not self.payloads:
+            return []
+        scores = self.vectors @ np.asarray(vector, dtype=np.float32)
+        if where:
+            keep = np.fromiter(
+                (all(p.get(k) == v for k, v in where.items()) for p in self.payloads),
+                dtype=bool,
+                count=len(self.payloads),
+            )
+            scores = np.where(keep, scores, -np.inf)
+        k = min(top_k, len(scores))
+        best = np.argpartition(-scores, k - 1)[:k]
+        best = best[np.argsort(-scores[best])]
+        return [Hit(float(scores[i]), self.payloads[i]) for i in best if np.isfinite(scores[i])]
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    signature: tuple[tuple[str, int, int], ...]
+    index: VectorIndex
 
 
 class KnowledgeMirror:
@@ -79,7 +105,7 @@ class KnowledgeMirror:
             raise
 
     def count(self, collection: str) -> int:
-        return len(self._load(collection).payloads)
+        return len(self._load(collection).index.payloads)
 
     def search(
         self,
@@ -87,29 +113,17 @@ class KnowledgeMirror:
         vector: np.ndarray,
         top_k: int,
         where: Mapping[str, object] | None = None,
-    ) -> list[MirrorHit]:
-        loaded = self._load(collection)
-        if not loaded.payloads:
-            return []
-        scores = loaded.vectors @ np.asarray(vector, dtype=np.float32)
-        if where:
-            keep = np.fromiter(
-                (all(p.get(k) == v for k, v in where.items()) for p in loaded.payloads),
-                dtype=bool,
-                count=len(loaded.payloads),
-            )
-            scores = np.where(keep, scores, -np.inf)
-        k = min(top_k, len(scores))
-        best = np.argpartition(-scores, k - 1)[:k]
-        best = best[np.argsort(-scores[best])]
-        return [
-            MirrorHit(float(scores[i]), loaded.payloads[i]) for i in best if np.isfinite(scores[i])
-        ]
+    ) -> list[Hit]:
+        return self._load(collection).index.search(vector, top_k, where)
 
     def _load(self, collection: str) -> _Loaded:
         folder = self.root / collection
-        files = sorted(folder.glob("*.npz")) if folder.is_dir() else []
-        signature = tuple((f.name, st.st_mtime_ns, st.st_size) for f in files if (st := f.stat()))
+        stats = []
+        for f in sorted(folder.glob("*.npz")) if folder.is_dir() else []:
+            with contextlib.suppress(FileNotFoundError):  # removed since the listing
+                stats.append((f, f.stat()))
+        files = [f for f, _ in stats]
+        signature = tuple((f.name, st.st_mtime_ns, st.st_size) for f, st in stats)
         with self._lock:
             cached = self._cache.get(collection)
             if cached is not None and cached.signature == signature:
@@ -117,11 +131,11 @@ class KnowledgeMirror:
         vectors: list[np.ndarray] = []
         payloads: list[dict[str, Any]] = []
         for f in files:
-            with np.load(f, allow_pickle=False) as data:
+            with contextlib.suppress(FileNotFoundError), np.load(f, allow_pickle=False) as data:
                 vectors.append(data["vectors"])
                 payloads.extend(json.loads(str(data["payloads"])))
         stacked = np.concatenate(vectors) if vectors else np.zeros((0, 0), dtype=np.float32)
-        loaded = _Loaded(signature, stacked, payloads)
+        loaded = _Loaded(signature, VectorIndex(stacked, payloads))
         with self._lock:
             self._cache[collection] = loaded
         return loaded

@@ -119,3 +119,27 @@ def test_unreachable_server_is_answered_from_the_mirror(tmp_path: Path, pg_dsn: 
             other.extensions["agent"].backends.close()
     finally:
         application.extensions["agent"].backends.close()
+
+
+def test_inference_backend_from_settings_serves_the_endpoint(tmp_path: Path, pg_dsn: str, auth):
+    from tests.tools.test_embeddings import FakeFeatureExtraction
+
+    with FakeFeatureExtraction(LocalMiniLM()) as server:
+        settings = make_settings(
+            tmp_path, pg_dsn, embedding_backend="inference", embedding_url=server.url + "/embed"
+        )
+        application = create_app(settings)
+        try:
+            kb = application.extensions["agent"].backends.knowledge()
+            kb.ingest_text(
+                "# Leverage\nLeverage goes from 1x to 5x.\n# Sidebets\nA window of 40 ticks.",
+                "rugs_protocol",
+                source="notes.md",
+            )
+            answer = application.test_client().post(
+                URL, json={"query": "how much leverage can I use?", "top_k": 1}, headers=auth
+            )
+            assert answer.get_json()["chunks"][0]["heading"] == "Leverage"
+            assert len(server.requests) == 2  # one batch at ingest, one query
+        finally:
+            application.extensions["agent"].backends.close()

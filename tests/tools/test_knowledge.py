@@ -76,6 +76,7 @@ def test_reingesting_a_changed_file_replaces_its_chunks(kb: KnowledgeBase, tmp_p
     doc.write_text("# A\n" + "alpha " * 120 + "\n# B\nbravo\n# C\ncharlie\n")
     first = kb.ingest(doc, "rl_design")
     assert not first.unchanged and first.chunks >= 4
+    assert {h.heading for h in kb.search("charlie", ["rl_design"], top_k=10)} == {"A", "B", "C"}
     stored = points(kb, "rl_design")
     assert set(stored) == {point_id("rl_design", "notes.md", i) for i in range(first.chunks)}
     assert {p["heading"] for p in stored.values()} == {"A", "B", "C"}
@@ -88,6 +89,7 @@ def test_reingesting_a_changed_file_replaces_its_chunks(kb: KnowledgeBase, tmp_p
     assert (second.chunks, second.removed) == (1, first.chunks - 1)
     after = points(kb, "rl_design")
     assert [p["text"] for p in after.values()] == ["bravo, revised"]
+    assert [h.text for h in kb.search("alpha", ["rl_design"], top_k=10)] == ["bravo, revised"]
     hits = KnowledgeMirror(tmp_path / "mirror").search("rl_design", np.ones(384), 10)
     assert [h.payload["text"] for h in hits] == ["bravo, revised"]  # the mirror follows
 
@@ -128,6 +130,18 @@ def test_search_finds_the_starter_document_for_each_question(
     assert hits[0].source == source and heading in hits[0].heading
     assert hits[0].collection == source.split("/")[0] and not hits[0].fallback
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_local_search_ranks_like_qdrant_itself(seeded_kb: KnowledgeBase, minilm: LocalMiniLM):
+    question = "what happens to open positions at the rug?"
+    ours = seeded_kb.search(question, ["rugs_protocol"], top_k=5)
+    theirs = seeded_kb.client.query_points(
+        "rugs_protocol", query=minilm.embed([question])[0].tolist(), limit=5, with_payload=True
+    ).points
+    assert [(c.source, c.chunk_index) for c in ours] == [
+        (p.payload["source"], p.payload["chunk_index"]) for p in theirs
+    ]
+    assert np.allclose([c.score for c in ours], [p.score for p in theirs], atol=1e-5)
 
 
 def test_search_filters_and_restricts_collections(seeded_kb: KnowledgeBase):
