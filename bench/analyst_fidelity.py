@@ -22,20 +22,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from capabilities.analyst.explain import FROZEN  # noqa: E402
+from capabilities.analyst.fit import simulated_decisions  # noqa: E402
 from capabilities.analyst.surrogate import counterfactual, fit_surrogate  # noqa: E402
-from game.observation import BET_START_TICK, FEATURES, round_observations  # noqa: E402
+from game.observation import FEATURES  # noqa: E402
 from game.rl_baseline import baseline_path, load_policy  # noqa: E402
-from game.rules import load_mode  # noqa: E402
-from game.simulator import simulate_rounds  # noqa: E402
-
-
-def logged_decisions(policy, mode: str, rounds: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    sim = simulate_rounds(load_mode(mode), rounds, seed)
-    obs = round_observations(sim.prices)
-    ticks = np.arange(obs.shape[1])
-    live = (ticks[None, :] >= BET_START_TICK) & (ticks[None, :] < sim.rug_tick[:, None])
-    x = obs[live]  # row-major: rounds in order, so the last 30 % are the newest
-    return x, np.asarray(policy.act_batch(x))
 
 
 def main() -> None:
@@ -46,7 +36,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args()
     policy = load_policy(baseline_path(args.mode))
-    x, y = logged_decisions(policy, args.mode, args.rounds, args.seed)
+    x, y = simulated_decisions(policy, args.mode, args.rounds, args.seed)
     started = time.perf_counter()
     surrogate = fit_surrogate(x, y, FEATURES)
     fitted = time.perf_counter() - started

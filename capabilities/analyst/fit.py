@@ -11,14 +11,11 @@ from capabilities.analyst.store import save_surrogate
 from capabilities.analyst.surrogate import fit_surrogate
 from capabilities.models.ev import ACTIONS
 from capabilities.state import Feature, action_name
+from game.bots import Policy
+from game.observation import BET_START_TICK, FEATURES, round_observations
+from game.rules import load_mode
+from game.simulator import simulate_rounds
 from tools.postgres import Database
-
-# the bot's SidebetV1Env observation, in order (GAME.md)
-SIDEBET_OBSERVATION = (
-    "tick", "price", "active", "connected_players", "running_peak", "peak_tick",
-    "dist_from_peak", "ticks_since_peak", "volatility_10", "momentum_5", "velocity",
-    "sidebet_active", "ticks_remaining", "can_place", "past_tick_200",
-)  # fmt: skip
 
 
 class LoggedDecision(BaseModel):
@@ -50,7 +47,7 @@ class FitRequest(BaseModel):
                 raise ValueError(
                     f"decisions.{i}.observation has {len(d.observation)} values, not {width}"
                 )
-        names = self.feature_names or (list(SIDEBET_OBSERVATION) if width == 15 else None)
+        names = self.feature_names or (list(FEATURES) if width == 15 else None)
         if names is None or len(names) != width:
             raise ValueError(f"feature_names must name each of the {width} observation values")
         self.feature_names = names
@@ -88,3 +85,17 @@ def fit_and_store(database: Database, request: FitRequest) -> FitResult:
         n_holdout=surrogate.n_holdout,
         features=list(names),
     )
+
+
+def simulated_decisions(
+    policy: Policy, mode: str, rounds: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """A sidebet-env bot's decisions logged on simulated rounds, oldest first: its
+    observation and action at every tick from 200 (where it may bet) to the rug."""
+    sim = simulate_rounds(load_mode(mode), rounds, seed)
+    obs = round_observations(sim.prices)
+    ticks = np.arange(obs.shape[1])
+    live = (ticks[None, :] >= BET_START_TICK) & (ticks[None, :] < sim.rug_tick[:, None])
+    x = obs[live]  # row-major: rounds in order
+    actions = policy.act_batch(x) if hasattr(policy, "act_batch") else [policy.act(o) for o in x]
+    return x, np.asarray(actions)
