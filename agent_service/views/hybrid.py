@@ -28,6 +28,15 @@ bp = Blueprint("hybrid", __name__, url_prefix="/v1")
 ActionName = Literal["hold", "buy", "sell", "sidebet"]
 
 
+class RecentTrade(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    player_id: str = Field(max_length=200)
+    type: Literal["buy", "sell", "short_open", "short_close"]
+    amount: float = Field(ge=0, le=1e6, description="SOL")
+    tick: int = Field(ge=0, le=5000)
+
+
 class DecideRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -39,6 +48,12 @@ class DecideRequest(BaseModel):
     bot_id: str = Field(pattern=r"^[A-Za-z0-9_.:-]{1,100}$")
     stake: float | None = Field(None, gt=0, le=1000, description="SOL at stake (default: min bet)")
     leverage: int = Field(1, ge=1, le=5)
+    player_id: str | None = Field(
+        None, max_length=200, description="the bot's id on the leaderboard (state.leaderboard)"
+    )
+    recent_trades: list[RecentTrade] | None = Field(
+        None, max_length=500, description="other players' latest trades (standard/newTrade)"
+    )
     one_sidebet_per_round: bool = Field(
         True,
         description="one sidebet a round (the bot's env): betting now forgoes a later bet",
@@ -121,6 +136,9 @@ def decide_view() -> Response:
         one_sidebet_per_round=body.one_sidebet_per_round,
         # 0/1 are the sidebet env's actions: its bot cannot buy or sell
         allowed=("hold", "sidebet") if isinstance(body.rl_action, int) else ACTIONS,
+        player_id=body.player_id,
+        leaderboard=[(e.id, e.pnl or 0.0) for e in state.leaderboard or ()],
+        recent_trades=[(t.tick, t.type, t.amount) for t in body.recent_trades or ()],
     )
     d = decide(item, models, thresholds(state.mode))
     action = d.action

@@ -30,8 +30,10 @@ class Thresholds:
     override_confidence: float = 0.8
     spike_ratio: float = 2.0  # price at least doubled ...
     spike_ticks: int = 5  # ... within this many ticks
-    window_edge_ticks: int = 3  # an open sidebet this close to its window's end
+    window_edge_ticks: int = 3  # a sidebet window this close to closing, or to opening
     liquidation_margin: float = 0.5  # share of the liquidation distance left
+    rank_margin: float = 0.1  # a top-3 lead over the next player under this share of PnL
+    whale_sol: float = 0.5  # a sell at least this large is a whale's
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,9 @@ class HybridInput:
     stake: float | None = None
     one_sidebet_per_round: bool = True  # the bot's SidebetV1Env allows one bet a round
     allowed: tuple[str, ...] = ACTIONS  # the bot's action space
+    player_id: str | None = None  # the bot's id on the leaderboard
+    leaderboard: Sequence[tuple[str, float]] = ()  # (player id, PnL), best first
+    recent_trades: Sequence[tuple[int, str, float]] = ()  # (tick, type, SOL) of others
 
 
 @dataclass(frozen=True)
@@ -78,9 +83,14 @@ def hard_rules(item: HybridInput, models: ModelSet, t: Thresholds) -> list[str]:
         )
     start = item.position.sidebet_start_tick
     if start is not None:
-        left = start + models.economics.sidebet_span - item.position.tick
-        if 0 <= left <= t.window_edge_ticks:
-            fired.append(f"sidebet window closes in {left} ticks")
+        closes = start + models.economics.sidebet_span
+        opens = closes + models.economics.sidebet_cooldown_ticks
+        tick = item.position.tick
+        if 0 <= closes - tick <= t.window_edge_ticks:
+            fired.append(f"sidebet window closes in {closes - tick} ticks")
+        elif closes < tick and 0 < opens - tick <= t.window_edge_ticks:
+            fired.append(f"sidebet window opens in {opens - tick} ticks")
+    fired.extend(_competition_rules(item, t))
     if item.leverage > 1 and item.avg_cost and item.position.position_qty > 0:
         from game.rules import load_mode  # liquidation thresholds are rules of the mode
 
@@ -91,6 +101,26 @@ def hard_rules(item: HybridInput, models: ModelSet, t: Thresholds) -> list[str]:
                 fired.append(
                     f"liquidation near: down {fall:.1%} of {drawdown:.1%} at {item.leverage}x"
                 )
+    return fired
+
+
+def _competition_rules(item: HybridInput, t: Thresholds) -> list[str]:
+    fired = []
+    ids = [player for player, _ in item.leaderboard]
+    if item.player_id in ids[:3]:
+        rank = ids.index(item.player_id)
+        if rank + 1 < len(ids):
+            ours, theirs = item.leaderboard[rank][1], item.leaderboard[rank + 1][1]
+            if ours - theirs <= t.rank_margin * max(abs(ours), 1e-9):
+                fired.append(
+                    f"top-3 place under threat: #{rank + 1} leads #{rank + 2} by "
+                    f"{ours - theirs:.4g} SOL"
+                )
+    recent = item.position.tick - t.spike_ticks
+    whales = [sol for tick, kind, sol in item.recent_trades
+              if kind == "sell" and sol >= t.whale_sol and tick >= recent]  # fmt: skip
+    if whales:
+        fired.append(f"whale selling: {max(whales):.4g} SOL sold within {t.spike_ticks} ticks")
     return fired
 
 

@@ -76,3 +76,14 @@ def test_stats_score_overrides_against_the_rl_counterfactual(tmp_path, fresh_pg_
     assert abs(s["override_gain_sol"] - expected) < 1e-9
     r = client.get("/v1/hybrid/stats?since_hours=-1", headers=auth)
     assert r.status_code == 422 and r.json["errors"][0]["field"] == "query.since_hours"
+
+
+def test_leaderboard_and_trades_feed_the_risk_rules(client, auth):
+    state = {"tick": 250, "price": 1.5, "leaderboard": [
+        {"id": "x", "pnl": 2.0}, {"id": "me", "pnl": 1.0}, {"id": "y", "pnl": 0.95}]}  # fmt: skip
+    trades = [{"player_id": "y", "type": "sell", "amount": 2.5, "tick": 249}]
+    d = _decide(client, auth, state=state, rl_action="hold", player_id="me",
+                recent_trades=trades).json  # fmt: skip
+    assert any(r.startswith("top-3 place under threat") for r in d["rules"])
+    assert any(r.startswith("whale selling: 2.5 SOL") for r in d["rules"])
+    assert d["source"] == "rl"  # holding is already the best action: nothing to override

@@ -70,3 +70,22 @@ def test_action_names():
     for bad in (2, True, "jump"):
         with pytest.raises(ValueError):
             action_name(bad)
+
+
+def test_competition_and_window_rules():
+    models = rules_model_set("classic")
+    board = [("a", 1.00), ("bot", 0.50), ("c", 0.48), ("d", 0.1)]
+    item = HybridInput(
+        Position(tick=143, price=1.0, sidebet_start_tick=100),
+        rl_action="hold",
+        player_id="bot",
+        leaderboard=board,
+        recent_trades=[(140, "sell", 0.9), (120, "sell", 5.0), (142, "buy", 3.0)],
+    )
+    rules = decide(item, models, Thresholds()).rules
+    assert any(r.startswith("sidebet window opens in 2 ticks") for r in rules)
+    assert any(r.startswith("top-3 place under threat: #2 leads #3") for r in rules)
+    whale = [r for r in rules if r.startswith("whale selling")]
+    assert whale == ["whale selling: 0.9 SOL sold within 5 ticks"]  # 5.0 was too long ago
+    calm = HybridInput(Position(tick=143, price=1.0), "hold", player_id="d", leaderboard=board)
+    assert decide(calm, models, Thresholds()).rules == ()
