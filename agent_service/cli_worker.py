@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import signal
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
 from agent_service.cli import _settings
+
+if TYPE_CHECKING:
+    from agent_service.config import Settings
+    from tools.knowledge import KnowledgeBase
 
 
 @click.command()
@@ -38,7 +43,7 @@ def worker(concurrency: int, handler_modules: tuple[str, ...], metrics_port: int
     from agent_service.logs import configure_logging
     from agent_service.runtime import build_runtime
     from agent_service.wiring import prepare
-    from capabilities.jobs.context import set_runtime_factory
+    from capabilities.jobs.context import set_knowledge_factory, set_runtime_factory
     from capabilities.jobs.registry import load_handler_modules, registered_kinds
     from capabilities.jobs.runner import JobRunner
     from capabilities.jobs.service import process_worker_id
@@ -75,6 +80,8 @@ def worker(concurrency: int, handler_modules: tuple[str, ...], metrics_port: int
     )
     runner = JobRunner(JobStore(database), lease_s=config.lease_s)
     set_runtime_factory(lambda db: build_runtime(settings, db))
+    if settings.qdrant_url:  # Qdrant's local folder is locked by the web process
+        set_knowledge_factory(lambda: worker_knowledge(settings))
     queue_worker = QueueWorker(
         runner,
         settings.amqp_url.get_secret_value(),
@@ -100,3 +107,22 @@ def worker(concurrency: int, handler_modules: tuple[str, ...], metrics_port: int
     if queue_worker.failure is not None:
         raise click.ClickException(f"a consumer crashed: {queue_worker.failure!r}")
     click.echo("agent-service worker: stopped")
+
+
+def worker_knowledge(settings: Settings) -> KnowledgeBase:
+    """The knowledge base on the Qdrant server of QDRANT_URL, for the worker's jobs."""
+    from agent_service.wiring import embedder_from, knowledge_base
+    from tools.errors import BackendUnavailable
+    from tools.qdrant_store import open_qdrant
+
+    key = settings.qdrant_api_key
+    try:
+        client = open_qdrant(
+            url=settings.qdrant_url,
+            api_key=key.get_secret_value() if key else None,
+            path=settings.qdrant_path,
+            timeout=settings.check_timeout_s,
+        )
+    except (RuntimeError, OSError) as exc:
+        raise BackendUnavailable("qdrant", str(exc)) from exc
+    return knowledge_base(settings, client, embedder_from(settings))

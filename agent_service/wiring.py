@@ -23,6 +23,7 @@ from agent_service.jobs import build_job_service
 from capabilities.hybrid.advice import AdviceCache
 from capabilities.hybrid.log import DecisionLog
 from capabilities.jobs import JobService
+from capabilities.jobs.context import set_knowledge_factory
 from capabilities.models.registry import ModelRegistry
 from tools.chunking import ChunkingConfig
 from tools.embedded_postgres import start_embedded_postgres
@@ -185,6 +186,8 @@ class Backends:
         with self._jobs_lock:
             if self._jobs is None:
                 self._jobs = build_job_service(self.settings, self.database)
+                # jobs run in this process's threads share its knowledge base
+                set_knowledge_factory(self.knowledge)
             return self._jobs
 
     def embedder(self) -> Embedder:

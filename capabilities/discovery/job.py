@@ -1,5 +1,6 @@
 """Feature discovery as a job (`features.discover`): the request, and the handler that
-loads stored rounds, scores every candidate and returns the report."""
+loads stored rounds, asks a language model for candidates (when one is configured),
+scores every candidate, stores a summary in `agent_insights` and returns the report."""
 
 from __future__ import annotations
 
@@ -9,11 +10,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from capabilities.discovery.expressions import ExpressionError, parse
 from capabilities.discovery.history import load_panel
+from capabilities.discovery.insights import store_insights
 from capabilities.discovery.panel import TRADE_SERIES
-from capabilities.discovery.service import TargetReport, discover
+from capabilities.discovery.proposals import ProposalRequest, propose
+from capabilities.discovery.service import UNIT_FEATURES, TargetReport, discover, library
 from capabilities.jobs import Progress, handler
-from capabilities.jobs.context import job_database
+from capabilities.jobs.context import job_database, job_knowledge, job_runtime
+from capabilities.runtime import Runtime
 from game.rules import available_modes
+from tools.errors import BackendUnavailable
 
 KIND = "features.discover"
 Target = Literal["rug_within", "next_return_sign", "next_return_size", "player_next_action"]
@@ -36,6 +41,9 @@ class DiscoverRequest(BaseModel):
         default_factory=dict,
         max_length=20,
         description="extra candidates: name -> expression in the feature language",
+    )
+    llm_candidates: bool = Field(
+        True, description="let the configured language model propose candidates too"
     )
 
     @field_validator("mode")
@@ -92,24 +100,52 @@ def report_json(report: TargetReport) -> dict[str, Any]:
     }
 
 
+def _runtime() -> Runtime | None:
+    try:
+        return job_runtime()
+    except RuntimeError:  # this process registered no runtime for jobs
+        return None
+
+
+def _insights(request: DiscoverRequest, rounds: int, reports: list[TargetReport]) -> dict[str, Any]:
+    try:
+        knowledge = job_knowledge()
+    except BackendUnavailable as exc:
+        return {"insights_stored": False, "insights_error": str(exc)}
+    return store_insights(knowledge, request.mode, rounds, request.fdr, request.horizon, reports)
+
+
 @handler(KIND)
 def discover_job(payload: dict[str, Any], progress: Progress) -> dict[str, Any]:
     request = DiscoverRequest.model_validate(payload)
     with job_database().connection() as conn:
         panel = load_panel(conn, request.mode, request.rounds)
     progress(0.1, f"loaded {panel.rounds} rounds of {request.mode}")
+    asked = ProposalRequest(mode=request.mode, targets=list(request.targets),
+                            horizon=request.horizon, rounds=panel.rounds)  # fmt: skip
+    llm, llm_report = propose(
+        _runtime() if request.llm_candidates else None,
+        panel,
+        asked,
+        taken={*library(panel), *UNIT_FEATURES, *request.proposed},
+    )
+    if not request.llm_candidates:
+        llm_report["fallback_reason"] = "not_requested"
+    progress(0.2, f"{len(llm)} candidates proposed by a language model")
     reports, rejected = discover(
         panel,
         request.targets,
         horizon=request.horizon,
         fdr=request.fdr,
-        proposed=request.proposed,
-        progress=lambda f, m: progress(0.1 + 0.9 * f, m),
+        proposed={**request.proposed, **llm},
+        progress=lambda f, m: progress(0.2 + 0.75 * f, m),
     )
     return {
         "mode": request.mode,
         "rounds": panel.rounds,
         "fdr": request.fdr,
         "targets": [report_json(r) for r in reports],
-        "rejected_proposals": rejected,
+        "rejected_proposals": {**rejected, **llm_report["rejected"]},
+        "llm_proposals": llm_report,
+        **_insights(request, panel.rounds, reports),
     }

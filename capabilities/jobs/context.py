@@ -1,11 +1,12 @@
-"""What a running job's handler may use of the process running it: the service database
-and the capability runtime.
+"""What a running job's handler may use of the process running it: the service database,
+the capability runtime and (when the process has one) the knowledge base.
 
 Handlers are plain `fn(payload, progress)` functions imported by every job-running
 process; the runner binds the database of its job store around each call, so a handler
 reads stored rounds from the same database as the service that accepted the job, in a
 worker process or in the web process's threads alike. The process that runs jobs
-registers how to build its runtime (`set_runtime_factory`), from its own settings.
+registers how to build its runtime (`set_runtime_factory`), from its own settings, and
+its knowledge base (`set_knowledge_factory`) when it may open one.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from capabilities.runtime import Runtime
+from tools.knowledge import KnowledgeBase
 from tools.postgres import Database
 
 _database: ContextVar[Database | None] = ContextVar("job_database", default=None)
 _runtime_factory: Callable[[Database], Runtime] | None = None
 _runtimes: dict[int, Runtime] = {}
+_knowledge_factory: Callable[[], KnowledgeBase] | None = None
+_knowledge: KnowledgeBase | None = None
 _lock = threading.Lock()
 
 
@@ -59,3 +63,25 @@ def job_runtime() -> Runtime:
         if runtime is None:
             runtime = _runtimes[id(database)] = _runtime_factory(database)
         return runtime
+
+
+def set_knowledge_factory(factory: Callable[[], KnowledgeBase]) -> None:
+    """How this process opens its knowledge base (called on first use)."""
+    global _knowledge_factory, _knowledge
+    with _lock:
+        _knowledge_factory, _knowledge = factory, None
+
+
+def job_knowledge() -> KnowledgeBase | None:
+    """The process's knowledge base, or None when it registered none. May raise
+    BackendUnavailable when Qdrant cannot be opened (retried on the next call)."""
+    global _knowledge
+    with _lock:
+        factory = _knowledge_factory
+        if factory is None or _knowledge is not None:
+            return _knowledge
+    knowledge = factory()  # outside the lock: opening Qdrant may take a while
+    with _lock:
+        if _knowledge_factory is factory:
+            _knowledge = knowledge
+    return knowledge
