@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from capabilities.decision_capability import decision_capability
 from capabilities.models.ev import Decision, Position, evaluate, strategy_for
 from capabilities.models.registry import ModelSet
 from capabilities.runtime import Answer, Capability
@@ -186,36 +187,16 @@ def compute(
 def coach_capability(
     models: ModelSet, knowledge: KnowledgeLookup | None = None
 ) -> Capability[CoachRequest, CoachAnswer]:
-    """The coach for one request (built per request: it carries that request's decision
-    from `gather` to `compute`), over the mode's current models."""
-    decided: list[Decision] = []
-
-    def _gather(request: CoachRequest, found: Gathered) -> None:
-        decided.append(gather(request, found, models, knowledge))
-
-    def _compute(request: CoachRequest, found: Gathered) -> CoachAnswer:
-        return compute(request, found, decided[-1], models)
-
-    return Capability(
+    """The coach for one request, over the mode's current models."""
+    return decision_capability(
         name="coach.strategy",
         response_model=CoachAnswer,
-        gather=_gather,
-        compute=_compute,
-        narrate=True,
+        gather=lambda request, found: gather(request, found, models, knowledge),
+        compute=lambda request, found, decision: compute(request, found, decision, models),
         instructions=(
             "Explain the recommended action and strategy to the bot's developer in three or "
             "four sentences, quoting the expected values, the rug hazard and the sidebet win "
             "probability from the evidence. Say when the choice is within the models' "
             "uncertainty (decisive is false)."
         ),
-        budget_s=20.0,
     )
-
-
-def advise(
-    request: CoachRequest, models: ModelSet, knowledge: KnowledgeLookup | None = None
-) -> CoachAnswer:
-    """The deterministic coach answer for one state (no runtime, no language model)."""
-    found = Gathered()
-    decision = gather(request, found, models, knowledge)
-    return compute(request, found, decision, models).model_copy(update={"evidence": list(found)})

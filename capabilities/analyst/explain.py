@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from capabilities.analyst.surrogate import Surrogate, attributions, counterfactual
 from capabilities.coach import position_of
+from capabilities.decision_capability import decision_capability
 from capabilities.models.ev import ACTIONS, Decision, evaluate
 from capabilities.models.registry import ModelSet
 from capabilities.runtime import Answer, Capability
@@ -167,26 +168,16 @@ def compute(
 def explain_capability(
     models: ModelSet, surrogate: Surrogate | None
 ) -> Capability[ExplainRequest, Explanation]:
-    """The analyst for one request (it carries the request's decision to `compute`)."""
-    decided: list[Decision] = []
-
-    def _gather(request: ExplainRequest, found: Gathered) -> None:
-        decided.append(gather(request, found, models, surrogate))
-
-    def _compute(request: ExplainRequest, found: Gathered) -> Explanation:
-        return compute(request, found, decided[-1], models)
-
-    return Capability(
+    """The analyst for one request, over the mode's current models."""
+    return decision_capability(
         name="analyst.explain",
         response_model=Explanation,
-        gather=_gather,
-        compute=_compute,
-        narrate=True,
+        gather=lambda request, found: gather(request, found, models, surrogate),
+        compute=lambda request, found, decision: compute(request, found, decision, models),
         instructions=(
             "Explain to the bot's developer, in three or four sentences, what the decision "
             "cost or gained against the best action and, when a surrogate is given, which "
             "features drove it and what change would have flipped it. Quote only numbers "
             "from the evidence."
         ),
-        budget_s=20.0,
     )

@@ -1,0 +1,44 @@
+"""A capability whose `gather` computes an expected-value decision that its `compute`
+then reads: built per request, so the decision travels with the request only."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from pydantic import BaseModel
+
+from capabilities.models.ev import Decision
+from capabilities.runtime import Answer, Capability
+from capabilities.runtime import Evidence as Gathered
+
+Req = TypeVar("Req", bound=BaseModel)
+Resp = TypeVar("Resp", bound=Answer)
+
+
+def decision_capability(
+    *,
+    name: str,
+    response_model: type[Resp],
+    gather: Callable[[Req, Gathered], Decision],
+    compute: Callable[[Req, Gathered, Decision], Resp],
+    instructions: str,
+    budget_s: float = 20.0,
+) -> Capability[Req, Resp]:
+    decided: list[Decision] = []
+
+    def _gather(request: Req, found: Gathered) -> None:
+        decided.append(gather(request, found))
+
+    def _compute(request: Req, found: Gathered) -> Resp:
+        return compute(request, found, decided[-1])
+
+    return Capability(
+        name=name,
+        response_model=response_model,
+        gather=_gather,
+        compute=_compute,
+        narrate=True,
+        instructions=instructions,
+        budget_s=budget_s,
+    )
