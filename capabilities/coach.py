@@ -200,3 +200,12 @@ def coach_capability(
             "uncertainty (decisive is false)."
         ),
     )
+
+
+def advise(
+    request: CoachRequest, models: ModelSet, knowledge: KnowledgeLookup | None = None
+) -> CoachAnswer:
+    """The deterministic coach answer for one state (no runtime, no language model)."""
+    found = Gathered()
+    decision = gather(request, found, models, knowledge)
+    return compute(request, found, decision, models).model_copy(update={"evidence": list(found)})
