@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from agent_service.app import create_app
 from game.rules import load_mode
 from game.simulator import simulate_rounds
 from tests.conftest import make_settings
+from tests.support.jobs import follow_job
 from tests.support.stored_rounds import store_rounds
 
 
@@ -22,15 +21,6 @@ def stored_app(tmp_path, fresh_pg_dsn):
     app.extensions["agent"].readiness.close()
 
 
-def _follow(client, auth, url, within=60.0):
-    deadline = time.monotonic() + within
-    while True:
-        job = client.get(url, headers=auth).json
-        if job["state"] in ("succeeded", "failed") or time.monotonic() > deadline:
-            return job
-        time.sleep(0.1)
-
-
 def test_discovery_job_finds_the_rising_hazard(stored_app, auth):
     client = stored_app.test_client()
     r = client.post("/v1/features/discover", json={"mode": "rising_hazard",
@@ -38,7 +28,7 @@ def test_discovery_job_finds_the_rising_hazard(stored_app, auth):
                     "proposed": {"late": "max(tick - 200, 0)"}}, headers=auth)  # fmt: skip
     assert r.status_code == 202, r.json
     assert r.headers["Location"] == r.json["status_url"]
-    job = _follow(client, auth, r.json["status_url"])
+    job = follow_job(client, auth, r.json["status_url"])
     assert job["state"] == "succeeded", job
     rug, sign = job["result"]["targets"]
     assert job["result"]["rounds"] == 600
@@ -60,7 +50,7 @@ def test_a_mode_without_rounds_fails_the_job_with_a_reason(tmp_path, pg_dsn, aut
     app = create_app(make_settings(tmp_path, pg_dsn, jobs_max_attempts=1))
     client = app.test_client()
     r = client.post("/v1/features/discover", json={"mode": "fast_rug"}, headers=auth)
-    job = _follow(client, auth, r.json["status_url"])
+    job = follow_job(client, auth, r.json["status_url"])
     app.extensions["agent"].backends.close()
     app.extensions["agent"].readiness.close()
     assert job["state"] == "failed"

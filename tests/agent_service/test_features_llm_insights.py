@@ -9,9 +9,9 @@ import pytest
 from agent_service.app import create_app
 from game.rules import load_mode
 from game.simulator import simulate_rounds
-from tests.agent_service.test_features_api import _follow
 from tests.conftest import make_settings
 from tests.support.fake_llm import FakeLLM, final
+from tests.support.jobs import follow_job
 from tests.support.stored_rounds import store_rounds
 from tools.migrations import migrate
 
@@ -41,11 +41,11 @@ def test_llm_proposals_are_parsed_scored_or_rejected(tmp_path, rounds_dsn, auth)
         client = app.test_client()
         r = client.post("/v1/features/discover", json={"mode": "rising_hazard",
                         "targets": TARGETS}, headers=auth)  # fmt: skip
-        job = _follow(client, auth, r.json["status_url"])
+        job = follow_job(client, auth, r.json["status_url"])
         r = client.post("/v1/features/discover", json={"mode": "rising_hazard",
                         "targets": ["rug_within"], "llm_candidates": False},
                         headers=auth)  # fmt: skip
-        declined = _follow(client, auth, r.json["status_url"])
+        declined = follow_job(client, auth, r.json["status_url"])
     _close(app)
     assert declined["state"] == "succeeded", declined
     assert declined["result"]["llm_proposals"]["fallback_reason"] == "not_requested"
@@ -76,7 +76,7 @@ def test_without_llm_nothing_is_proposed_and_findings_reach_agent_insights(
         for _ in range(2):  # a re-run replaces the summary
             r = client.post("/v1/features/discover", json={"mode": "rising_hazard",
                             "targets": TARGETS}, headers=auth)  # fmt: skip
-            job = _follow(client, auth, r.json["status_url"])
+            job = follow_job(client, auth, r.json["status_url"])
             assert job["state"] == "succeeded", job
         result = job["result"]
         assert result["llm_proposals"] == {"generated_by": "deterministic",

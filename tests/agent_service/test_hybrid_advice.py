@@ -7,21 +7,13 @@ import time
 from agent_service.app import create_app
 from tests.conftest import make_settings
 from tests.support.fake_llm import FakeLLM, final
-
-
-def _follow(client, auth, url, within=60.0):
-    deadline = time.monotonic() + within
-    while True:
-        job = client.get(url, headers=auth).json
-        if job["state"] in ("succeeded", "failed") or time.monotonic() > deadline:
-            return job
-        time.sleep(0.1)
+from tests.support.jobs import follow_job
 
 
 def test_deterministic_advice_locates_where_sidebets_pay(client, auth):
     r = client.post("/v1/hybrid/advice", json={"mode": "rising_hazard"}, headers=auth)
     assert r.status_code == 202
-    job = _follow(client, auth, r.json["status_url"])
+    job = follow_job(client, auth, r.json["status_url"])
     assert job["state"] == "succeeded", job
     advice = client.get("/v1/hybrid/advice?mode=rising_hazard", headers=auth).json
     facts = advice["facts"]
@@ -40,7 +32,7 @@ def test_a_models_threshold_proposal_reaches_the_decisions(tmp_path, fresh_pg_ds
         app = create_app(make_settings(tmp_path, fresh_pg_dsn, llm_models=llm.spec))
         client = app.test_client()
         r = client.post("/v1/hybrid/advice", json={"mode": "classic"}, headers=auth)
-        job = _follow(client, auth, r.json["status_url"])
+        job = follow_job(client, auth, r.json["status_url"])
     assert job["state"] == "succeeded", job
     assert job["result"]["override_confidence"] == 0.97
     assert job["result"]["generated_by"].startswith("model:")

@@ -51,3 +51,15 @@ def ready_messages(url: str, names: QueueNames) -> int:
     count = declare(connection.channel(), names)
     connection.close()
     return count
+
+
+def follow_job(client, auth: dict[str, str], url: str, within: float = 60.0) -> dict:  # type: ignore[no-untyped-def]
+    """Poll a job's status URL through a Flask test client until it ends (or `within`)."""
+    import time
+
+    deadline = time.monotonic() + within
+    while True:
+        job = client.get(url, headers=auth).json
+        if job["state"] in ("succeeded", "failed") or time.monotonic() > deadline:
+            return job
+        time.sleep(0.1)
