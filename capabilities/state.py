@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from capabilities.models.ev import ACTIONS
 from game.rules import available_modes
 
+
+def _known_mode(value: str) -> str:
+    modes = available_modes()
+    if value not in modes:
+        raise ValueError(f"unknown mode {value!r}; one of: {', '.join(modes)}")
+    return value
+
+
+ModeName = Annotated[
+    str, AfterValidator(_known_mode), Field(json_schema_extra={"enum": available_modes()})
+]
+BotId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,100}$")]
 Probability = Annotated[float, Field(ge=0, le=1)]
 Feature = Annotated[float, Field(ge=-1e9, le=1e9)]  # one value of a bot's observation
 GAME_ID_PATTERN = r"^\d{8}-[0-9a-f]{16}$"
@@ -53,11 +65,7 @@ class GameState(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    mode: str = Field(
-        "classic",
-        description="game mode (rules) the round is played under",
-        json_schema_extra={"enum": available_modes()},
-    )
+    mode: ModeName = Field("classic", description="game mode (rules) the round is played under")
     game_id: str | None = Field(None, pattern=GAME_ID_PATTERN)
     tick: int = Field(ge=0, le=5000, description="current tickCount")
     price: float = Field(ge=0, le=1e6, description="current multiplier")
@@ -69,14 +77,6 @@ class GameState(BaseModel):
         None, max_length=5000, description="prices of the last ticks, oldest first"
     )
     leaderboard: list[LeaderboardEntry] | None = Field(None, max_length=100)
-
-    @field_validator("mode")
-    @classmethod
-    def _known_mode(cls, value: str) -> str:
-        modes = available_modes()
-        if value not in modes:
-            raise ValueError(f"unknown mode {value!r}; one of: {', '.join(modes)}")
-        return value
 
     @field_validator("sidebet")
     @classmethod

@@ -21,7 +21,7 @@ from capabilities.hybrid.policy import HybridInput, Thresholds, decide
 from capabilities.hybrid.stats import hybrid_stats
 from capabilities.models.ev import ACTIONS
 from capabilities.models.registry import rules_model_set
-from capabilities.state import GameState, Probability, action_name
+from capabilities.state import BotId, GameState, ModeName, Probability, action_name
 from tools.errors import NotFound
 
 bp = Blueprint("hybrid", __name__, url_prefix="/v1")
@@ -45,7 +45,7 @@ class DecideRequest(BaseModel):
         description="the RL policy's action: a name, or the sidebet env's 0 (HOLD) / 1 (BET)"
     )
     action_probabilities: list[Probability] | None = Field(None, max_length=16)
-    bot_id: str = Field(pattern=r"^[A-Za-z0-9_.:-]{1,100}$")
+    bot_id: BotId
     stake: float | None = Field(None, gt=0, le=1000, description="SOL at stake (default: min bet)")
     leverage: int = Field(1, ge=1, le=5)
     player_id: str | None = Field(
@@ -77,8 +77,8 @@ class DecideResponse(BaseModel):
 class StatsQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    mode: str | None = Field(None, max_length=64)
-    bot_id: str | None = Field(None, max_length=100)
+    mode: ModeName | None = None
+    bot_id: BotId | None = None
     since_hours: float = Field(24.0, gt=0, le=24 * 90)
 
 
@@ -205,7 +205,7 @@ def stats() -> Response:
 class AdviceQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    mode: str = Field("classic", max_length=64)
+    mode: ModeName = "classic"
 
 
 @bp.post("/hybrid/advice")

@@ -17,7 +17,7 @@ from capabilities.discovery.service import UNIT_FEATURES, TargetReport, discover
 from capabilities.jobs import Progress, handler
 from capabilities.jobs.context import job_database, job_knowledge, job_runtime
 from capabilities.runtime import Runtime
-from game.rules import available_modes
+from capabilities.state import ModeName
 from tools.errors import BackendUnavailable
 
 KIND = "features.discover"
@@ -28,7 +28,7 @@ REPORTED = 25  # features per target in the result, best first
 class DiscoverRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    mode: str = "classic"
+    mode: ModeName = "classic"
     targets: list[Target] = Field(
         default_factory=lambda: ["rug_within", "next_return_size", "player_next_action"],
         min_length=1,
@@ -45,13 +45,6 @@ class DiscoverRequest(BaseModel):
     llm_candidates: bool = Field(
         True, description="let the configured language model propose candidates too"
     )
-
-    @field_validator("mode")
-    @classmethod
-    def _mode(cls, value: str) -> str:
-        if value not in available_modes():
-            raise ValueError(f"unknown mode {value!r}; one of: {', '.join(available_modes())}")
-        return value
 
     @field_validator("targets")
     @classmethod

@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from psycopg.types.json import Jsonb
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from capabilities.hybrid.policy import Thresholds
 from capabilities.jobs import Progress, handler
@@ -24,7 +24,7 @@ from capabilities.models.ev import Position, evaluate
 from capabilities.models.registry import ModelRegistry, ModelSet
 from capabilities.runtime import Answer, Capability
 from capabilities.runtime import Evidence as Gathered
-from game.rules import available_modes
+from capabilities.state import ModeName
 from tools.postgres import Database
 
 KIND = "hybrid.advice"
@@ -34,15 +34,8 @@ log = logging.getLogger(__name__)
 class AdviceRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    mode: str = "classic"
+    mode: ModeName = "classic"
     horizon: int = Field(600, ge=50, le=5000, description="ticks of a round to scan")
-
-    @field_validator("mode")
-    @classmethod
-    def _mode(cls, value: str) -> str:
-        if value not in available_modes():
-            raise ValueError(f"unknown mode {value!r}; one of: {', '.join(available_modes())}")
-        return value
 
 
 class AdviceNarrative(BaseModel):

@@ -10,7 +10,9 @@ from tests.support.fake_llm import FakeLLM, final
 from tests.support.jobs import follow_job
 
 
-def test_deterministic_advice_locates_where_sidebets_pay(client, auth):
+def test_deterministic_advice_locates_where_sidebets_pay(tmp_path, fresh_pg_dsn, auth):
+    app = create_app(make_settings(tmp_path, fresh_pg_dsn))  # no advice from other tests
+    client = app.test_client()
     r = client.post("/v1/hybrid/advice", json={"mode": "rising_hazard"}, headers=auth)
     assert r.status_code == 202
     job = follow_job(client, auth, r.json["status_url"])
@@ -23,6 +25,8 @@ def test_deterministic_advice_locates_where_sidebets_pay(client, auth):
     assert "sidebets are +EV from tick" in advice["guidance"]
     assert advice["override_confidence"] is None
     r = client.get("/v1/hybrid/advice?mode=fast_rug", headers=auth)
+    app.extensions["agent"].backends.close()
+    app.extensions["agent"].readiness.close()
     assert r.status_code == 404
 
 
