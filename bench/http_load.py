@@ -53,10 +53,11 @@ def start_service(port: int, workers: int, threads: int, data_dir: Path) -> subp
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         try:
             if requests.get(f"http://127.0.0.1:{port}/ready", timeout=2).status_code == 200:
+                wait_for_seed(f"http://127.0.0.1:{port}", deadline)
                 return proc
         except requests.RequestException:
             pass
@@ -64,7 +65,20 @@ def start_service(port: int, workers: int, threads: int, data_dir: Path) -> subp
             raise SystemExit(f"service exited; see {data_dir / 'service.log'}")
         time.sleep(0.5)
     proc.terminate()
-    raise SystemExit("service did not become ready within 120 s")
+    raise SystemExit("service did not become ready within 180 s")
+
+
+def wait_for_seed(base: str, deadline: float) -> None:
+    """A fresh service seeds its knowledge base in the background (loading the embedding
+    model, embedding the starter documents: seconds of CPU); measure after it."""
+    headers = {"Authorization": f"Bearer {KEY}"}
+    while time.monotonic() < deadline:
+        r = requests.post(base + "/v1/knowledge/search", json={"query": "sidebet window"},
+                          headers=headers, timeout=60)  # fmt: skip
+        if r.status_code == 200 and r.json().get("chunks"):
+            time.sleep(2.0)  # the seed's last collections
+            return
+        time.sleep(1.0)
 
 
 def run_load(
