@@ -21,6 +21,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -79,6 +81,22 @@ def wait_for_seed(base: str, deadline: float) -> None:
             time.sleep(2.0)  # the seed's last collections
             return
         time.sleep(1.0)
+
+
+@contextmanager
+def service(url: str | None, workers: int, threads: int) -> Iterator[str]:
+    """The base URL to load: `url`, or a fresh service started here and stopped after."""
+    if url is not None:
+        yield url
+        return
+    with tempfile.TemporaryDirectory(prefix="agent-bench-") as tmp:
+        port = 18000 + os.getpid() % 1000
+        proc = start_service(port, workers, threads, Path(tmp))
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=60)
 
 
 def run_load(
@@ -156,29 +174,18 @@ def main() -> None:
     args = parser.parse_args()
     paths = args.path or ["/health", "/v1/info"]
 
-    proc = None
-    with tempfile.TemporaryDirectory(prefix="agent-bench-") as tmp:
-        base = args.url
-        if base is None:
-            port = 18000 + os.getpid() % 1000
-            proc = start_service(port, args.workers, args.threads, Path(tmp))
-            base = f"http://127.0.0.1:{port}"
-        try:
-            for path in paths:
-                result = run_load(base, path, args.key, args.rate, args.seconds, args.connections)
-                if args.json:
-                    print(json.dumps(result))
-                else:
-                    print(
-                        f"{path:<12} {result['requests']:>6} req  {result['errors']} err  "
-                        f"{result['achieved_rps']:>7} req/s (target {args.rate:g})  "
-                        f"p50 {result['p50_ms']} ms  p95 {result['p95_ms']} ms  "
-                        f"p99 {result['p99_ms']} ms  max {result['max_ms']} ms"
-                    )
-        finally:
-            if proc is not None:
-                proc.send_signal(signal.SIGTERM)
-                proc.wait(timeout=60)
+    with service(args.url, args.workers, args.threads) as base:
+        for path in paths:
+            result = run_load(base, path, args.key, args.rate, args.seconds, args.connections)
+            if args.json:
+                print(json.dumps(result))
+            else:
+                print(
+                    f"{path:<12} {result['requests']:>6} req  {result['errors']} err  "
+                    f"{result['achieved_rps']:>7} req/s (target {args.rate:g})  "
+                    f"p50 {result['p50_ms']} ms  p95 {result['p95_ms']} ms  "
+                    f"p99 {result['p99_ms']} ms  max {result['max_ms']} ms"
+                )
 
 
 if __name__ == "__main__":

@@ -10,17 +10,14 @@ latency from each request's scheduled start), and counts the decisions the log w
 from __future__ import annotations
 
 import argparse
-import os
-import signal
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from http_load import KEY, run_load, start_service
+from http_load import KEY, run_load, service
 
 BODY = {
     "state": {
@@ -53,33 +50,22 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
     args = parser.parse_args()
-    proc = None
-    with tempfile.TemporaryDirectory(prefix="agent-bench-") as tmp:
-        base = args.url
-        if base is None:
-            port = 18000 + os.getpid() % 1000
-            proc = start_service(port, args.workers, args.threads, Path(tmp))
-            base = f"http://127.0.0.1:{port}"
-        try:
-            run_load(base, "/v1/hybrid/decide", args.key, 50, 2, 4, "POST", BODY)  # warm up
-            time.sleep(1.0)  # let the log flush the warm-up
-            before = logged(base, args.key)
-            sent = 0
-            for rate in args.rates:
-                r = run_load(base, "/v1/hybrid/decide", args.key, rate, args.seconds,
-                             args.connections, "POST", BODY)  # fmt: skip
-                sent += r["requests"]
-                print(
-                    f"decide @ {rate:>5g}/s: {r['requests']:>6} req {r['errors']} err "
-                    f"{r['achieved_rps']:>7} req/s  p50 {r['p50_ms']} ms  p95 {r['p95_ms']} ms  "
-                    f"p99 {r['p99_ms']} ms  max {r['max_ms']} ms"
-                )
-            time.sleep(1.0)  # the log flushes every 0.2 s
-            print(f"decision log: {logged(base, args.key) - before} of {sent} decisions stored")
-        finally:
-            if proc is not None:
-                proc.send_signal(signal.SIGTERM)
-                proc.wait(timeout=60)
+    with service(args.url, args.workers, args.threads) as base:
+        run_load(base, "/v1/hybrid/decide", args.key, 50, 2, 4, "POST", BODY)  # warm up
+        time.sleep(1.0)  # let the log flush the warm-up
+        before = logged(base, args.key)
+        sent = 0
+        for rate in args.rates:
+            r = run_load(base, "/v1/hybrid/decide", args.key, rate, args.seconds,
+                         args.connections, "POST", BODY)  # fmt: skip
+            sent += r["requests"]
+            print(
+                f"decide @ {rate:>5g}/s: {r['requests']:>6} req {r['errors']} err "
+                f"{r['achieved_rps']:>7} req/s  p50 {r['p50_ms']} ms  p95 {r['p95_ms']} ms  "
+                f"p99 {r['p99_ms']} ms  max {r['max_ms']} ms"
+            )
+        time.sleep(1.0)  # the log flushes every 0.2 s
+        print(f"decision log: {logged(base, args.key) - before} of {sent} decisions stored")
 
 
 if __name__ == "__main__":
