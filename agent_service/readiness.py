@@ -101,7 +101,9 @@ def build_readiness(backends: Backends) -> Readiness:
         return None
 
     def qdrant() -> str:
-        return f"{ping_qdrant(backends.qdrant())} collections"
+        client = backends.qdrant()
+        with backends.qdrant_use_lock:
+            return f"{ping_qdrant(client)} collections"
 
     amqp_url = backends.amqp_url
 

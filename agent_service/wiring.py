@@ -104,13 +104,19 @@ def embedder_from(settings: Settings) -> Embedder:
     )
 
 
-def knowledge_base(settings: Settings, client: QdrantClient, embedder: Embedder) -> KnowledgeBase:
+def knowledge_base(
+    settings: Settings,
+    client: QdrantClient,
+    embedder: Embedder,
+    client_lock: threading.RLock | None = None,
+) -> KnowledgeBase:
     """The knowledge base as configured, over a client opened by the caller's process."""
     return KnowledgeBase(
         client,
         embedder,
         chunking=ChunkingConfig(settings.knowledge_chunk_chars, settings.knowledge_chunk_overlap),
         mirror_dir=settings.knowledge_mirror_path,
+        client_lock=client_lock,
     )
 
 
@@ -126,6 +132,7 @@ class Backends:
         )
         self._qdrant: QdrantClient | None = None
         self._qdrant_lock = threading.Lock()
+        self.qdrant_use_lock = threading.RLock()  # local mode's client is not thread-safe
         self._jobs: JobService | None = None
         self._jobs_lock = threading.Lock()
         self.models = ModelRegistry(
@@ -201,7 +208,9 @@ class Backends:
         client, embedder = self.qdrant(), self.embedder()
         with self._knowledge_lock:
             if self._knowledge is None:
-                self._knowledge = knowledge_base(self.settings, client, embedder)
+                self._knowledge = knowledge_base(
+                    self.settings, client, embedder, self.qdrant_use_lock
+                )
             return self._knowledge
 
     def close(self) -> None:

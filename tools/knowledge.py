@@ -138,6 +138,7 @@ class KnowledgeBase:
         chunking: ChunkingConfig | None = None,
         mirror_dir: Path | None = None,
         server_retry_s: float = 5.0,
+        client_lock: threading.RLock | None = None,
     ) -> None:
         self.client = client
         self.embedder = embedder
@@ -145,7 +146,8 @@ class KnowledgeBase:
         self.mirror = KnowledgeMirror(mirror_dir) if mirror_dir is not None else None
         options = client.init_options
         self.local = bool(options.get("path")) or options.get("location") == ":memory:"
-        self._client_lock = threading.RLock()
+        # Qdrant's local mode is not thread-safe: every user of the client shares one lock
+        self._client_lock = client_lock or threading.RLock()
         self._indexes: dict[str, VectorIndex] = {}
         self._ready = False
         self._server_retry_s = server_retry_s
