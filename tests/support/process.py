@@ -43,15 +43,14 @@ def run_cli(
 def start_cli(
     *args: str, env: dict[str, str], cwd: Path | None = None, log: Path | None = None
 ) -> subprocess.Popen[str]:
-    out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 - handed to the child
-    return subprocess.Popen(
-        [sys.executable, "-m", "agent_service", *args],
-        env=env,
-        cwd=cwd,
-        stdout=out,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    command = [sys.executable, "-m", "agent_service", *args]
+    if log is None:
+        return subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    with open(log, "w") as out:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            command, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, text=True
+        )
 
 
 def wait_http(url: str, within: float, proc: subprocess.Popen[str] | None = None) -> None:
