@@ -81,19 +81,8 @@ def _health(model: ChainModel, position: int, timeout: float) -> ModelBackend:
         detail, health = model.probe(timeout), "up"
     except Exception as exc:  # any failure of a probe means the server is down
         detail, health = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}", "down"
-    spec = model.spec
-    return ModelBackend(
-        position=position,
-        model=spec.key,
-        backend=spec.backend,
-        model_id=spec.model_id,
-        base_url=spec.base_url,
-        price_input_per_1k=spec.price.input_per_1k,
-        price_output_per_1k=spec.price.output_per_1k,
-        health=health,  # type: ignore[arg-type]
-        detail=detail,
-        latency_ms=round((time.perf_counter() - started) * 1000.0, 2),
-    )
+    latency_ms = round((time.perf_counter() - started) * 1000.0, 2)
+    return _backend(model, position, health, detail, latency_ms)
 
 
 def models_status(runtime: Runtime, *, probe_timeout_s: float) -> ModelsStatus:
@@ -153,6 +142,16 @@ def models_status(runtime: Runtime, *, probe_timeout_s: float) -> ModelsStatus:
 
 
 def _down(model: ChainModel, position: int) -> ModelBackend:
+    return _backend(model, position, "down", "probe timed out", 0.0)
+
+
+def _backend(
+    model: ChainModel,
+    position: int,
+    health: str,
+    detail: str | None,
+    latency_ms: float,
+) -> ModelBackend:
     spec = model.spec
     return ModelBackend(
         position=position,
@@ -162,7 +161,7 @@ def _down(model: ChainModel, position: int) -> ModelBackend:
         base_url=spec.base_url,
         price_input_per_1k=spec.price.input_per_1k,
         price_output_per_1k=spec.price.output_per_1k,
-        health="down",
-        detail="probe timed out",
-        latency_ms=0.0,
+        health=health,  # type: ignore[arg-type]
+        detail=detail,
+        latency_ms=latency_ms,
     )
