@@ -222,5 +222,11 @@ def load_mode(name: str) -> GameRules:
 
 def available_modes() -> list[str]:
     """Names of the packaged modes, sorted."""
+    return list(_packaged_modes())
+
+
+@lru_cache(maxsize=1)
+def _packaged_modes() -> tuple[str, ...]:
+    """The package's mode files, listed once: request validation asks on every call."""
     folder = resources.files(_MODES_PACKAGE)
-    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+    return tuple(sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml")))
