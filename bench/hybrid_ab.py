@@ -22,11 +22,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from capabilities.analyst.fit import simulated_decisions  # noqa: E402
 from capabilities.hybrid.bots import CoachFollower, HybridBot  # noqa: E402
 from capabilities.hybrid.policy import Thresholds  # noqa: E402
 from capabilities.models.registry import fit_model_set  # noqa: E402
 from game.harness import run_ab  # noqa: E402
-from game.observation import BET_START_TICK, round_observations  # noqa: E402
 from game.oracle import Oracle  # noqa: E402
 from game.rl_baseline import load_policy  # noqa: E402
 from game.rules import available_modes, load_mode  # noqa: E402
@@ -37,12 +37,7 @@ TRAIN_SEED, HELD_OUT_SEED = 7, 424242
 
 def flag_quality(hybrid: HybridBot, oracle: Oracle, rules, rounds: int, seed: int) -> dict:
     """Precision and recall of critical flags over every (round, tick >= 200) state."""
-    sim = simulate_rounds(rules, rounds, seed)
-    obs = round_observations(sim.prices)
-    ticks = np.arange(obs.shape[1])
-    live = (ticks[None, :] >= BET_START_TICK) & (ticks[None, :] < sim.rug_tick[:, None])
-    flat = obs[live]
-    rl = hybrid.rl_batch(flat)
+    flat, rl = simulated_decisions(hybrid.rl, rules.name, rounds, seed)
     truth = oracle.act_batch(flat)
     flagged = np.array(
         [hybrid.decision(int(t), int(a)).critical for t, a in zip(flat[:, 0], rl, strict=True)]
