@@ -110,6 +110,8 @@ def prepare_batch(
 def write_batch(conn: psycopg.Connection, batch: PreparedBatch, *, mode: str) -> BatchResult:
     """The writing half of `ingest_batch`: one statement per table, no commit."""
     check_mode(mode)
+    if conn.autocommit:
+        raise ValueError("ingestion writes in the caller's transaction: turn autocommit off")
     result = BatchResult(messages=batch.messages, rejected=list(batch.rejected))
     result.rejected.extend(batch.resolve_games(conn))
     result.rejected.sort()
@@ -191,13 +193,21 @@ class PreparedBatch:
         if update.active and not update.rugged:
             self.current_game = update.game_id
         for entry in update.leaderboard:
-            self._player(entry.id, entry.username, entry.level, time)
-            bet = entry.side_bet
-            if bet is not None and entry.sidebet_active is not False:
-                end = bet.end if bet.end is not None else bet.started_at_tick + self.window
+            self._player(entry["id"], entry.get("username"), entry.get("level"), time)
+            bet = entry.get("sideBet")
+            if bet is not None and entry.get("sidebetActive") is not False:
+                start = bet["startedAtTick"]
+                end = bet.get("end")
                 self._sidebet(
-                    (update.game_id, entry.id, bet.started_at_tick),
-                    [end, bet.bet_amount, bet.x_payout, "open", None, time],
+                    (update.game_id, entry["id"], start),
+                    [
+                        start + self.window if end is None else end,
+                        bet.get("betAmount"),
+                        bet.get("xPayout"),
+                        "open",
+                        None,
+                        time,
+                    ],
                 )
 
     def _trade(self, trade: NewTrade, time: datetime, digest: str) -> None:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import psycopg
+from psycopg.types.json import set_json_dumps
 
 if TYPE_CHECKING:
     from tools.ingest import BatchResult, PreparedBatch
@@ -46,17 +48,16 @@ def write_rows(
 ) -> None:
     """Write a prepared batch's rows, counting the new ones into `result`. Rows go in key
     order, so concurrent writers lock shared keys in the same order (no deadlock)."""
-    if _uses_timescale(conn):  # key checks must see rows committed by concurrent writers
+    timescale = _uses_timescale(conn)
+    if timescale:  # key checks must see rows committed by concurrent writers
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
-    events = _in_key_order(batch.events)
-    result.events = conn.execute(_INSERT_EVENTS, _columns(events, 6)).rowcount
+    result.events = _append(conn, _EVENTS, _in_key_order(batch.events), timescale)
     rounds = batch.rounds
     if rounds.ticks:
         ticks = [(g, t, *rest) for (g, t), rest in sorted(rounds.ticks.items())]
-        result.ticks = conn.execute(_INSERT_TICKS, _columns(ticks, 4)).rowcount
+        result.ticks = _append(conn, _TICKS, ticks, timescale)
     if batch.trades:
-        trades = _in_key_order(batch.trades)
-        result.trades = conn.execute(_INSERT_TRADES, _columns(trades, 11)).rowcount
+        result.trades = _append(conn, _TRADES, _in_key_order(batch.trades), timescale)
     if batch.players:
         players = [(k, *v) for k, v in sorted(batch.players.items())]
         result.players = _count(conn, _UPSERT_PLAYERS, _columns(players, 5))
@@ -105,36 +106,131 @@ def _in_key_order(rows: dict[Any, tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     return [rows[k] for k in sorted(rows)]
 
 
-# The NOT EXISTS checks make the keys unique on TimescaleDB (whose unique indexes include
-# time); on both paths they spare re-delivered rows the JSON parsing and the insert.
-_INSERT_EVENTS = """
+@dataclass(frozen=True)
+class _Table:
+    """How rows of one append-only table are written: the columns forming their natural
+    key, a query for the keys already stored, binary COPY, and the INSERT fallback."""
+
+    key: tuple[int, ...]
+    stored: str
+    copy: str
+    types: tuple[str, ...]
+    insert: str
+
+
+def _append(
+    conn: psycopg.Connection, table: _Table, rows: list[tuple[Any, ...]], check_first: bool
+) -> int:
+    """Store the rows not stored yet; returns how many were added.
+
+    Binary COPY is the server's cheapest load and costs us no per-value Python work, but
+    it stops at the first duplicate key. So rows are COPYed optimistically (the common
+    case: new data), in a savepoint; on a duplicate the savepoint is rolled back, the keys
+    already stored are looked up and dropped (sparing a re-import the JSON parsing of
+    every payload), and the rest go through INSERT ... ON CONFLICT DO NOTHING (a
+    concurrent writer may still store one meanwhile). `check_first` looks keys up before
+    COPY instead: on TimescaleDB, whose unique indexes include time, only that makes keys
+    unique (the caller holds the writers' lock)."""
+    if check_first:
+        rows = _unstored(conn, table, rows)
+    if not rows:
+        return 0
+    # an explicit savepoint: psycopg's transaction() would commit when none is open yet
+    conn.execute("SAVEPOINT ingest_append")
+    try:
+        with conn.cursor() as cur:
+            set_json_dumps(_serialized, cur)
+            with cur.copy(table.copy) as copy:
+                copy.set_types(list(table.types))
+                for row in rows:
+                    copy.write_row(row)
+    except psycopg.errors.UniqueViolation:
+        conn.execute("ROLLBACK TO SAVEPOINT ingest_append")
+        rows = _unstored(conn, table, rows)
+        if not rows:
+            return 0
+        return conn.execute(table.insert, _columns(rows, len(table.types))).rowcount
+    conn.execute("RELEASE SAVEPOINT ingest_append")
+    return len(rows)
+
+
+def _serialized(payload: str) -> str:
+    """Payloads are JSON text already (canonical, see tools.ingest)."""
+    return payload
+
+
+def _unstored(
+    conn: psycopg.Connection, table: _Table, rows: list[tuple[Any, ...]]
+) -> list[tuple[Any, ...]]:
+    """The rows whose natural key is not stored yet."""
+    key = table.key
+    stored = set(conn.execute(table.stored, [[row[i] for row in rows] for i in key]).fetchall())
+    if not stored:
+        return rows
+    return [row for row in rows if tuple(row[i] for i in key) not in stored]
+
+
+# The INSERTs (the fallback of COPY) unnest in the select list: set-returning functions
+# there stream their rows, where `FROM unnest(...)` would first copy the batch, payloads
+# included, into a tuplestore.
+_EVENTS = _Table(
+    (5,),
+    "SELECT event_key FROM websocket_events WHERE event_key = ANY(%b::text[])",
+    "COPY websocket_events (time, event_type, game_id, payload, source, event_key)"
+    " FROM STDIN (FORMAT BINARY)",
+    ("timestamptz", "text", "text", "jsonb", "text", "text"),
+    """
 INSERT INTO websocket_events (time, event_type, game_id, payload, source, event_key)
-SELECT s.time, s.event_type, s.game_id, s.payload::jsonb, s.source, s.event_key
-FROM unnest(%b::timestamptz[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[])
-     AS s(time, event_type, game_id, payload, source, event_key)
-WHERE NOT EXISTS (SELECT 1 FROM websocket_events x WHERE x.event_key = s.event_key)
+SELECT unnest(%b::timestamptz[]), unnest(%b::text[]), unnest(%b::text[]),
+       unnest(%b::text[])::jsonb, unnest(%b::text[]), unnest(%b::text[])
 ON CONFLICT DO NOTHING
-"""
+""",
+)
 
-_INSERT_TICKS = """
+_TICKS = _Table(
+    (0, 1),
+    """
+    SELECT x.game_id, x.tick FROM unnest(%b::text[], %b::int[]) AS k(game_id, tick)
+    JOIN ticks x ON x.game_id = k.game_id AND x.tick = k.tick
+    """,
+    "COPY ticks (game_id, tick, time, price) FROM STDIN (FORMAT BINARY)",
+    ("text", "int4", "timestamptz", "float8"),
+    """
 INSERT INTO ticks (game_id, tick, time, price)
-SELECT * FROM unnest(%b::text[], %b::int[], %b::timestamptz[], %b::float8[])
-     AS s(game_id, tick, time, price)
-WHERE NOT EXISTS (SELECT 1 FROM ticks x WHERE x.game_id = s.game_id AND x.tick = s.tick)
+SELECT unnest(%b::text[]), unnest(%b::int[]), unnest(%b::timestamptz[]),
+       unnest(%b::float8[])
 ON CONFLICT DO NOTHING
-"""
+""",
+)
 
-_INSERT_TRADES = """
+_TRADES = _Table(
+    (0,),
+    "SELECT trade_id FROM trades WHERE trade_id = ANY(%b::text[])",
+    "COPY trades (trade_id, game_id, tick, time, player_id, username, type, amount, qty,"
+    " price, leverage) FROM STDIN (FORMAT BINARY)",
+    (
+        "text",
+        "text",
+        "int4",
+        "timestamptz",
+        "text",
+        "text",
+        "text",
+        "float8",
+        "float8",
+        "float8",
+        "int4",
+    ),
+    """
 INSERT INTO trades (trade_id, game_id, tick, time, player_id, username, type, amount, qty,
                     price, leverage)
-SELECT * FROM unnest(%b::text[], %b::text[], %b::int[], %b::timestamptz[], %b::text[],
-                     %b::text[], %b::text[], %b::float8[], %b::float8[], %b::float8[],
-                     %b::int[])
-     AS s(trade_id, game_id, tick, time, player_id, username, type, amount, qty, price,
-          leverage)
-WHERE NOT EXISTS (SELECT 1 FROM trades x WHERE x.trade_id = s.trade_id)
+SELECT unnest(%b::text[]), unnest(%b::text[]), unnest(%b::int[]),
+       unnest(%b::timestamptz[]), unnest(%b::text[]), unnest(%b::text[]),
+       unnest(%b::text[]), unnest(%b::float8[]), unnest(%b::float8[]),
+       unnest(%b::float8[]), unnest(%b::int[])
 ON CONFLICT DO NOTHING
-"""
+""",
+)
 
 _UPSERT_PLAYERS = """
 WITH upserted AS (

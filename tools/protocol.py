@@ -18,10 +18,11 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Required
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
 _EVENT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_/.:-]{0,63}$")
 _MS_THRESHOLD = 1e11  # epoch numbers above this are milliseconds (year 5138 in seconds)
@@ -38,24 +39,27 @@ class _Model(BaseModel):
     )
 
 
-class SideBetInfo(_Model):
-    started_at_tick: Tick = Field(alias="startedAtTick")
-    end: Tick | None = None
-    bet_amount: float | None = Field(None, alias="betAmount", ge=0)
-    x_payout: float | None = Field(None, alias="xPayout", gt=0)
+class SideBetInfo(TypedDict, total=False):
+    """A leaderboard entry's open sidebet, keyed as on the wire."""
+
+    __pydantic_config__ = ConfigDict(extra="ignore", allow_inf_nan=False)  # type: ignore[misc]
+    startedAtTick: Required[Tick]
+    end: Tick | None
+    betAmount: Annotated[float, Field(ge=0)] | None
+    xPayout: Annotated[float, Field(gt=0)] | None
 
 
-class LeaderboardEntry(_Model):
-    id: str = Field(min_length=1, max_length=128)
-    username: str | None = None
-    level: Int4 | None = None
-    pnl: float | None = None
-    pnl_percent: float | None = Field(None, alias="pnlPercent")
-    position_qty: float | None = Field(None, alias="positionQty")
-    avg_cost: float | None = Field(None, alias="avgCost")
-    total_invested: float | None = Field(None, alias="totalInvested")
-    sidebet_active: bool | None = Field(None, alias="sidebetActive")
-    side_bet: SideBetInfo | None = Field(None, alias="sideBet")
+class LeaderboardEntry(TypedDict, total=False):
+    """One player on a tick's leaderboard: only what ingestion stores is validated (the
+    raw payload keeps the rest). A TypedDict rather than a model because a tick carries
+    ten of them: building model instances was most of the cost of parsing a tick."""
+
+    __pydantic_config__ = ConfigDict(extra="ignore")  # type: ignore[misc]
+    id: Required[Annotated[str, Field(min_length=1, max_length=128)]]
+    username: str | None
+    level: Int4 | None
+    sidebetActive: bool | None
+    sideBet: SideBetInfo | None
 
 
 class PartialPrices(_Model):
