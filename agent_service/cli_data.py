@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sys
 import time
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
@@ -39,13 +41,21 @@ _PROGRESS_EVERY_S = 2.0
     show_default=True,
     help="Lines per transaction.",
 )
-def import_recordings(paths: tuple[Path, ...], mode: str, batch_size: int) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(0, 32),
+    default=2,
+    show_default=True,
+    help="Processes that parse batches and write their raw events, ticks and trades in "
+    "parallel (each with a database connection); 0 imports in this process alone.",
+)
+def import_recordings(paths: tuple[Path, ...], mode: str, batch_size: int, workers: int) -> None:
     """Import legacy JSONL recordings ({seq, ts, event, data, source, direction}; .gz too).
 
     Importing the same file again adds nothing."""
     from agent_service.wiring import database_url
     from tools.errors import InvalidInput
-    from tools.importer import ImportStats, UnreadableFile, import_file
+    from tools.importer import ImportStats, ImportWorkers, UnreadableFile, import_file
     from tools.ingest import check_mode
     from tools.migrations import MigrationError, migrate
 
@@ -57,7 +67,11 @@ def import_recordings(paths: tuple[Path, ...], mode: str, batch_size: int) -> No
     unreadable = 0
     try:
         check_mode(mode)
-        with psycopg.connect(database_url(settings), connect_timeout=10) as conn:
+        dsn = database_url(settings)
+        with (
+            psycopg.connect(dsn, connect_timeout=10) as conn,
+            ImportWorkers(dsn, workers) if workers else nullcontext() as pool,
+        ):
             migrate(conn)
             conn.autocommit = False
             for path in paths:
@@ -81,6 +95,7 @@ def import_recordings(paths: tuple[Path, ...], mode: str, batch_size: int) -> No
                         mode=mode,
                         batch_size=batch_size,
                         stats=stats,
+                        workers=pool,
                         on_bad_line=bad_line,
                         on_batch=progress,
                     )
@@ -89,6 +104,8 @@ def import_recordings(paths: tuple[Path, ...], mode: str, batch_size: int) -> No
                     click.echo(str(exc), err=True)
     except (MigrationError, psycopg.Error, InvalidInput) as exc:
         raise click.ClickException(str(exc).strip()) from None
+    except BrokenProcessPool as exc:
+        raise click.ClickException(f"an import worker died: {exc} (try --workers 0)") from None
     rate = stats.lines / stats.seconds if stats.seconds else 0.0
     click.echo(
         f"imported {stats.lines} lines from {len(paths)} file(s) in {stats.seconds:.1f} s "

@@ -27,7 +27,7 @@ import orjson
 import psycopg
 
 from tools.errors import InvalidInput
-from tools.ingest_sql import write_rows
+from tools.ingest_sql import AppendRows, write_appends, write_facts
 from tools.protocol import (
     CurrentSidebet,
     CurrentSidebetResult,
@@ -108,15 +108,16 @@ def prepare_batch(
 
 
 def write_batch(conn: psycopg.Connection, batch: PreparedBatch, *, mode: str) -> BatchResult:
-    """The writing half of `ingest_batch`: one statement per table, no commit."""
+    """The writing half of `ingest_batch`: a few statements per table, no commit. Rows
+    an importer took already (`PreparedBatch.take_appends`) are not counted here."""
     check_mode(mode)
     if conn.autocommit:
         raise ValueError("ingestion writes in the caller's transaction: turn autocommit off")
     result = BatchResult(messages=batch.messages, rejected=list(batch.rejected))
     result.rejected.extend(batch.resolve_games(conn))
     result.rejected.sort()
-    if batch.events:
-        write_rows(conn, batch, mode, result)
+    write_appends(conn, batch.take_appends(), result)
+    write_facts(conn, batch, mode, result)
     return result
 
 
@@ -172,6 +173,18 @@ class PreparedBatch:
                 self._own_sidebet(message, game_id, time)
         return None
 
+    def take_appends(self) -> AppendRows:
+        """Hand over the rows of the append-only tables, in key order, keeping back the
+        raw events of sidebet messages not placed in a round yet (`resolve_games`). What
+        is taken depends on no other batch, so it can be written apart, in parallel."""
+        held = {digest for _, _, _, digest in self.unplaced}
+        events = [row for key, row in sorted(self.events.items()) if key not in held]
+        self.events = {key: row for key, row in self.events.items() if key in held}
+        ticks = [(g, t, *rest) for (g, t), rest in sorted(self.rounds.ticks.items())]
+        trades = [self.trades[k] for k in sorted(self.trades)]
+        self.rounds.ticks, self.trades = {}, {}
+        return AppendRows(events, ticks, trades)
+
     def resolve_games(self, conn: psycopg.Connection) -> list[tuple[int, str]]:
         """Place sidebet messages that name no round in the latest round stored."""
         if not self.unplaced:
@@ -186,6 +199,7 @@ class PreparedBatch:
                 del self.events[digest]
             else:
                 self._own_sidebet(message, row[0], time)
+        self.unplaced = []
         return rejected
 
     def _game_state(self, update: GameStateUpdate, time: datetime) -> None:

@@ -43,21 +43,34 @@ def _count(conn: psycopg.Connection, sql: str, params: Sequence[Any]) -> int:
     return int(row[0]) if row else 0
 
 
-def write_rows(
-    conn: psycopg.Connection, batch: PreparedBatch, mode: str, result: BatchResult
-) -> None:
-    """Write a prepared batch's rows, counting the new ones into `result`. Rows go in key
-    order, so concurrent writers lock shared keys in the same order (no deadlock)."""
+@dataclass
+class AppendRows:
+    """A batch's rows for the append-only tables (events, ticks, trades), in key order;
+    picklable, so another process can write them (see tools.importer)."""
+
+    events: list[tuple[Any, ...]]
+    ticks: list[tuple[Any, ...]]
+    trades: list[tuple[Any, ...]]
+
+
+def write_appends(conn: psycopg.Connection, rows: AppendRows, result: BatchResult) -> None:
+    """Store the rows not stored yet, counting them into `result`; no commit."""
     timescale = _uses_timescale(conn)
     if timescale:  # key checks must see rows committed by concurrent writers
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
-    result.events = _append(conn, _EVENTS, _in_key_order(batch.events), timescale)
+    result.events = _append(conn, _EVENTS, rows.events, timescale)
+    result.ticks = _append(conn, _TICKS, rows.ticks, timescale)
+    result.trades = _append(conn, _TRADES, rows.trades, timescale)
+
+
+def write_facts(
+    conn: psycopg.Connection, batch: PreparedBatch, mode: str, result: BatchResult
+) -> None:
+    """Merge what the batch tells about players, rounds and sidebets; no commit. Rows go
+    in key order, so concurrent writers lock shared keys in the same order (no deadlock).
+    Facts merge commutatively, except placing what names no round or start tick, which
+    takes the latest stored: batches of one stream go through here in order."""
     rounds = batch.rounds
-    if rounds.ticks:
-        ticks = [(g, t, *rest) for (g, t), rest in sorted(rounds.ticks.items())]
-        result.ticks = _append(conn, _TICKS, ticks, timescale)
-    if batch.trades:
-        result.trades = _append(conn, _TRADES, _in_key_order(batch.trades), timescale)
     if batch.players:
         players = [(k, *v) for k, v in sorted(batch.players.items())]
         result.players = _count(conn, _UPSERT_PLAYERS, _columns(players, 5))
@@ -102,10 +115,6 @@ def write_rows(
         )
 
 
-def _in_key_order(rows: dict[Any, tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    return [rows[k] for k in sorted(rows)]
-
-
 @dataclass(frozen=True)
 class _Table:
     """How rows of one append-only table are written: the columns forming their natural
@@ -131,7 +140,7 @@ def _append(
     concurrent writer may still store one meanwhile). `check_first` looks keys up before
     COPY instead: on TimescaleDB, whose unique indexes include time, only that makes keys
     unique (the caller holds the writers' lock)."""
-    if check_first:
+    if rows and check_first:
         rows = _unstored(conn, table, rows)
     if not rows:
         return 0

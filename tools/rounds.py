@@ -76,17 +76,17 @@ class RoundTracker:
             if facts.rug_tick is None or (tick, time) < (facts.rug_tick, facts.ended_at):
                 facts.rug_tick, facts.ended_at, facts.final_price = tick, time, update.price
             if fair is not None:
-                facts.server_seed = facts.server_seed or fair.server_seed
-                facts.server_seed_hash = facts.server_seed_hash or fair.server_seed_hash
+                facts.server_seed = facts.server_seed or fair.get("serverSeed")
+                facts.server_seed_hash = facts.server_seed_hash or fair.get("serverSeedHash")
         elif update.active and not update.rugged:
             if facts.started_at is None or time < facts.started_at:
                 facts.started_at = time
-            if fair is not None and fair.server_seed_hash:
-                facts.server_seed_hash = facts.server_seed_hash or fair.server_seed_hash
+            if fair is not None and fair.get("serverSeedHash"):
+                facts.server_seed_hash = facts.server_seed_hash or fair["serverSeedHash"]
             if tick is not None and update.price is not None:
                 self._price(facts, tick, time, update.price)
             if tick is not None and update.partial_prices is not None:
-                for t, price in update.partial_prices.values.items():
+                for t, price in update.partial_prices.get("values", {}).items():
                     if 0 <= t < tick and (facts.game_id, t) not in self.ticks:
                         when = time - timedelta(seconds=TICK_SECONDS * (tick - t))
                         self._price(facts, t, when, price)
@@ -95,9 +95,9 @@ class RoundTracker:
             if entry.peak_multiplier is not None:
                 past.peak = max(past.peak or 0.0, entry.peak_multiplier)
             if entry.provably_fair is not None:
-                past.server_seed = past.server_seed or entry.provably_fair.server_seed
-                past.server_seed_hash = (
-                    past.server_seed_hash or entry.provably_fair.server_seed_hash
+                past.server_seed = past.server_seed or entry.provably_fair.get("serverSeed")
+                past.server_seed_hash = past.server_seed_hash or entry.provably_fair.get(
+                    "serverSeedHash"
                 )
 
     @staticmethod
@@ -105,7 +105,7 @@ class RoundTracker:
         """Whether this update reports its own round's rug (see the module docstring)."""
         if not update.rugged or update.tick_count is None or update.tick_count < 1:
             return False
-        revealed = update.provably_fair is not None and bool(update.provably_fair.server_seed)
+        revealed = update.provably_fair is not None and bool(update.provably_fair.get("serverSeed"))
         in_cooldown = bool(update.cooldown_timer and update.cooldown_timer > 0)
         return revealed or not in_cooldown
 
