@@ -1,13 +1,15 @@
 """Write protocol messages into the event and game tables, idempotently, in batches.
 
 `ingest_batch` parses a batch, derives what it implies (raw events, rounds, ticks, trades,
-sidebets, players) and writes each table with one set-based statement over arrays
-(`unnest`), inside the caller's transaction: it never commits, so a consumer can ack
-only after its commit and an importer can commit per batch.
+sidebets, players) and writes it with a few set-based statements per table (binary COPY
+for the append-only tables, upserts over arrays for the facts), inside the caller's
+transaction: it never commits, so a consumer can ack only after its commit and an
+importer can commit per batch.
 
 Idempotence and order: every table has a natural key (see docs/data.md); rows already
-stored are left alone (`ON CONFLICT DO NOTHING`, plus a check of the key without its time
-column on TimescaleDB, whose unique indexes must include time), and facts that refine
+stored are left alone (a COPY meeting a stored key falls back to `ON CONFLICT DO
+NOTHING`; on TimescaleDB, whose unique indexes must include time, keys are checked
+first), and facts that refine
 with more evidence merge commutatively (`LEAST` rug tick and end time, `GREATEST` peak,
 `COALESCE` seeds). Redelivering a batch, or delivering its messages in another order or
 split differently, yields the same rows, except that a tick seen twice keeps the time of

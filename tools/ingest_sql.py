@@ -1,8 +1,9 @@
-"""The statements `tools.ingest` writes with: one per table, over arrays bound in binary.
+"""The statements `tools.ingest` writes with: binary COPY for the append-only tables,
+upserts over arrays for the facts.
 
 Kept apart from the parsing so each module stays about one thing. Every statement is
-static SQL with parameters; arrays travel in PostgreSQL's binary format (`%b`), which
-spares the server parsing quoted array literals of JSON text.
+static SQL with parameters; COPY rows and arrays travel in PostgreSQL's binary format
+(`%b`), which spares both sides quoting and parsing text.
 """
 
 from __future__ import annotations
