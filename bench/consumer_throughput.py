@@ -27,6 +27,7 @@ import psycopg
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.proc_cpu import cpu_seconds  # noqa: E402
 from tests.conftest import create_database, drop_database  # noqa: E402
 from tests.support.amqp import Topology  # noqa: E402
 from tests.support.protocol_stream import stored_counts, stream  # noqa: E402
@@ -60,18 +61,15 @@ class BackendCpu(threading.Thread):
         self.done = threading.Event()
 
     def run(self) -> None:
-        tick = os.sysconf("SC_CLK_TCK")
         with psycopg.connect(self.dsn, autocommit=True) as conn:
             while not self.done.wait(0.2):
                 row = conn.execute(
                     "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
                     "AND application_name = 'agent-service-consumer'"
                 ).fetchone()
-                try:
-                    fields = Path(f"/proc/{row[0]}/stat").read_text().rsplit(")", 1)[1].split()
-                except (TypeError, OSError):
-                    continue
-                self.seconds = (int(fields[11]) + int(fields[12])) / tick
+                seconds = None if row is None else cpu_seconds(row[0])
+                if seconds is not None:
+                    self.seconds = seconds
 
 
 def main() -> None:

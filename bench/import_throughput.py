@@ -33,6 +33,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.proc_cpu import cpu_seconds
 from tools.importer import ImportWorkers, import_file
 from tools.migrations import migrate
 
@@ -153,10 +154,7 @@ def generate(path: Path, n_events: int, seed: int, compress: bool) -> dict[str, 
 
 def _cpu_self() -> float:
     """CPU seconds of this process and of its live children (the import workers)."""
-    total = 0.0
-    for pid in [os.getpid(), *_children()]:
-        total += max(0.0, _cpu_process(pid))
-    return total
+    return sum(cpu_seconds(pid) or 0.0 for pid in [os.getpid(), *_children()])
 
 
 def _children() -> list[int]:
@@ -176,16 +174,7 @@ def _cpu_backends(admin_dsn: str, database: str) -> float:
                 "SELECT pid FROM pg_stat_activity WHERE datname = %s", (database,)
             )
         ]
-    return sum(max(0.0, _cpu_process(pid)) for pid in pids)
-
-
-def _cpu_process(pid: int) -> float:
-    """CPU seconds of a local process (the PostgreSQL backend); -1 when not readable."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return -1.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return sum(cpu_seconds(pid) or 0.0 for pid in pids)
 
 
 def main() -> None:
