@@ -40,10 +40,15 @@ class _Model(BaseModel):
     )
 
 
+# The wire's nested objects, validated as dicts keyed as sent: unknown keys are ignored
+# (the raw payload keeps them), non-finite numbers refused, as for the models.
+_WIRE = ConfigDict(extra="ignore", allow_inf_nan=False)
+
+
 class SideBetInfo(TypedDict, total=False):
     """A leaderboard entry's open sidebet, keyed as on the wire."""
 
-    __pydantic_config__ = ConfigDict(extra="ignore", allow_inf_nan=False)  # type: ignore[misc]
+    __pydantic_config__ = _WIRE  # type: ignore[misc]
     startedAtTick: Required[Tick]
     end: Tick | None
     betAmount: Annotated[float, Field(ge=0)] | None
@@ -55,7 +60,7 @@ class LeaderboardEntry(TypedDict, total=False):
     raw payload keeps the rest). A TypedDict rather than a model because a tick carries
     ten of them: building model instances was most of the cost of parsing a tick."""
 
-    __pydantic_config__ = ConfigDict(extra="ignore")  # type: ignore[misc]
+    __pydantic_config__ = _WIRE  # type: ignore[misc]
     id: Required[Annotated[str, Field(min_length=1, max_length=128)]]
     username: str | None
     level: Int4 | None
@@ -66,7 +71,7 @@ class LeaderboardEntry(TypedDict, total=False):
 class PartialPrices(TypedDict, total=False):
     """The last few ticks' prices, keyed by tick (the wire's keys are strings)."""
 
-    __pydantic_config__ = ConfigDict(extra="ignore", allow_inf_nan=False)  # type: ignore[misc]
+    __pydantic_config__ = _WIRE  # type: ignore[misc]
     startTick: Tick | None
     endTick: Tick | None
     values: dict[Tick, float]
@@ -75,7 +80,7 @@ class PartialPrices(TypedDict, total=False):
 class ProvablyFair(TypedDict, total=False):
     """A round's seed hash, and the seed itself once the round is over."""
 
-    __pydantic_config__ = ConfigDict(extra="ignore")  # type: ignore[misc]
+    __pydantic_config__ = _WIRE  # type: ignore[misc]
     serverSeed: str | None
     serverSeedHash: str | None
     version: str | None
