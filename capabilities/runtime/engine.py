@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic
 
 from capabilities.runtime import prompts
 from capabilities.runtime.agent import AttemptRecorder, RequestMeter, run_attempt
@@ -48,6 +48,24 @@ class RuntimePolicy:
     cache_ttl_s: int = 900
     router_min_outcomes: int = 10
     budget: BudgetPolicy = field(default_factory=BudgetPolicy)
+
+
+@dataclass(frozen=True)
+class _Narrating(Generic[Req, Resp]):
+    """One request's narration: what each model of the chain is given, and its clock
+    (the wall-clock budget covers the language-model work, not the compute)."""
+
+    capability: Capability[Req, Resp]
+    request: Req
+    evidence: Evidence
+    answer: Answer
+    run_id: str
+    meter: RequestMeter
+    budget_s: float
+    started: float = field(default_factory=time.perf_counter)
+
+    def remaining_s(self) -> float:
+        return self.budget_s - (time.perf_counter() - self.started)
 
 
 @dataclass
@@ -98,9 +116,9 @@ class Runtime:
 
         narration = _Narration()
         if capability.narrate:
-            # the wall-clock budget covers the language-model work, not the compute
+            budget_s = capability.budget_s or self.policy.budget_s
             narration = self._narrate(
-                capability, request, evidence, answer, run_id, meter, time.perf_counter()
+                _Narrating(capability, request, evidence, answer, run_id, meter, budget_s)
             )
         response = answer
         if narration.narrative is not None and narration.grounding is not None:
@@ -138,32 +156,22 @@ class Runtime:
         return response
 
     # -- narration over the chain
-    def _narrate(
-        self,
-        capability: Capability[Req, Resp],
-        request: Req,
-        evidence: Evidence,
-        answer: Answer,
-        run_id: str,
-        meter: RequestMeter,
-        started: float,
-    ) -> _Narration:
+    def _narrate(self, job: _Narrating[Req, Resp]) -> _Narration:
         if not self.models:
             return _Narration(reason="no_llm")
-        budget_s = capability.budget_s or self.policy.budget_s
         worst_cost = max(
             self.policy.budget.request_tokens
             / 1000.0
             * max(m.spec.price.input_per_1k, m.spec.price.output_per_1k)
             for m in self.models
         )
-        if not self.budget.reserve(run_id, cost_usd=worst_cost, ttl_s=budget_s + 60):
-            FALLBACKS.labels(capability=capability.name, reason="budget").inc()
+        if not self.budget.reserve(job.run_id, cost_usd=worst_cost, ttl_s=job.budget_s + 60):
+            FALLBACKS.labels(capability=job.capability.name, reason="budget").inc()
             return _Narration(reason="budget")
         try:
-            return self._try_chain(capability, request, evidence, answer, run_id, meter, started)
+            return self._try_chain(job)
         finally:
-            self.budget.release(run_id)
+            self.budget.release(job.run_id)
 
     def _ordered_models(self, capability: str) -> list[ChainModel]:
         if len(self.models) < 2:
@@ -172,22 +180,13 @@ class Runtime:
         keys = [m.key for m in self.models]
         return order_chain(self.models, keys, found, self.policy.router_min_outcomes)
 
-    def _try_chain(
-        self,
-        capability: Capability[Req, Resp],
-        request: Req,
-        evidence: Evidence,
-        answer: Answer,
-        run_id: str,
-        meter: RequestMeter,
-        started: float,
-    ) -> _Narration:
-        budget_s = capability.budget_s or self.policy.budget_s
+    def _try_chain(self, job: _Narrating[Req, Resp]) -> _Narration:
+        capability, evidence, answer, meter = job.capability, job.evidence, job.answer, job.meter
         task = prompts.render(
             "narrate",
             "task",
             capability=capability.name,
-            request_json=prompts.to_json(request.model_dump(mode="json")),
+            request_json=prompts.to_json(job.request.model_dump(mode="json")),
             evidence_json=prompts.to_json(_jsonable(evidence.items)),
             answer_json=prompts.to_json(computed_numbers(answer)),
             guidance=capability.instructions,
@@ -196,14 +195,14 @@ class Runtime:
         instructions = prompts.render("narrate", "instructions")
         reason: str | None = None
         for attempt, model in enumerate(self._ordered_models(capability.name), start=1):
-            remaining = budget_s - (time.perf_counter() - started)
+            remaining = job.remaining_s()
             if remaining <= 0:
                 reason = "timeout"
                 break
             if meter.spent >= meter.token_cap:
                 reason = "budget"
                 break
-            recorder = AttemptRecorder(self.database, run_id, attempt, model, meter)
+            recorder = AttemptRecorder(self.database, job.run_id, attempt, model, meter)
             result = run_attempt(
                 recorder=recorder,
                 tools=capability.tools,
