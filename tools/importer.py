@@ -30,34 +30,30 @@ from typing import BinaryIO
 
 import psycopg
 
-from tools.ingest import BatchResult, PreparedBatch, check_mode, prepare_batch, write_batch
+from tools.ingest import (
+    BatchResult,
+    PreparedBatch,
+    RowCounts,
+    check_mode,
+    prepare_batch,
+    write_batch,
+)
 from tools.ingest_sql import write_appends
 
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
 @dataclass
-class ImportStats:
+class ImportStats(RowCounts):
     """Totals over one or more files: lines read, rows added per table, bad lines."""
 
     lines: int = 0
-    events: int = 0
-    games: int = 0
-    ticks: int = 0
-    trades: int = 0
-    sidebets: int = 0
-    players: int = 0
     bad_lines: int = 0
     seconds: float = 0.0
 
     def add(self, result: BatchResult) -> None:
         self.lines += result.messages
-        self.events += result.events
-        self.games += result.games
-        self.ticks += result.ticks
-        self.trades += result.trades
-        self.sidebets += result.sidebets
-        self.players += result.players
+        self.add_counts(result)
         self.bad_lines += len(result.rejected)
 
 
@@ -117,8 +113,8 @@ class _LocalParser:
         self._thread.shutdown(wait=True, cancel_futures=True)
 
 
-# a parsed batch, and how many events, ticks and trades a worker added from it
-_Parsed = tuple[PreparedBatch, tuple[int, int, int]]
+# a parsed batch, and the rows a worker added from it (its raw events, ticks and trades)
+_Parsed = tuple[PreparedBatch, RowCounts]
 _connection: psycopg.Connection | None = None  # a worker process's own
 
 
@@ -132,21 +128,21 @@ def _open_connection(dsn: str) -> None:
 
 
 def _parse(lines: list[bytes], source: str) -> _Parsed:
-    return prepare_batch(lines, source=source), (0, 0, 0)
+    return prepare_batch(lines, source=source), RowCounts()
 
 
 def _parse_and_append(lines: list[bytes], source: str) -> _Parsed:
     """In a worker process: parse, then store the append-only rows in one transaction."""
     assert _connection is not None, "the pool's initializer opens the connection"
     batch = prepare_batch(lines, source=source)
-    result = BatchResult()
+    added = RowCounts()
     try:
-        write_appends(_connection, batch.take_appends(), result)
+        write_appends(_connection, batch.take_appends(), added)
         _connection.commit()
     except BaseException:
         _connection.rollback()
         raise
-    return batch, (result.events, result.ticks, result.trades)
+    return batch, added
 
 
 def import_file(
@@ -169,12 +165,10 @@ def import_file(
 
     def settle(numbers: list[int], parsed: Future[_Parsed]) -> None:
         nonlocal mark
-        batch, (events, ticks, trades) = parsed.result()
+        batch, appended = parsed.result()
         result = write_batch(conn, batch, mode=mode)
         conn.commit()
-        result.events += events
-        result.ticks += ticks
-        result.trades += trades
+        result.add_counts(appended)
         for index, reason in result.rejected:
             on_bad_line(numbers[index], reason)
         stats.add(result)

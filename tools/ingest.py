@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -47,16 +47,29 @@ SELF = "self"  # player id of the authenticated account when its messages do not
 
 
 @dataclass
-class BatchResult:
-    """What a batch added (new rows per table) and which messages it rejected, why."""
+class RowCounts:
+    """Rows added, per table."""
 
-    messages: int = 0
     events: int = 0
     games: int = 0
     ticks: int = 0
     trades: int = 0
     sidebets: int = 0
     players: int = 0
+
+    def add_counts(self, other: RowCounts) -> None:
+        for name in _COUNTED:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+_COUNTED = tuple(f.name for f in fields(RowCounts))
+
+
+@dataclass
+class BatchResult(RowCounts):
+    """What a batch added (new rows per table) and which messages it rejected, why."""
+
+    messages: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
 
     @property

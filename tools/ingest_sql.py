@@ -17,7 +17,7 @@ import psycopg
 from psycopg.types.json import set_json_dumps
 
 if TYPE_CHECKING:
-    from tools.ingest import BatchResult, PreparedBatch
+    from tools.ingest import PreparedBatch, RowCounts
 
 _LOCK_KEY = 0x5EC7A_0003  # serializes writers where a key check precedes the insert
 
@@ -54,7 +54,7 @@ class AppendRows:
     trades: list[tuple[Any, ...]]
 
 
-def write_appends(conn: psycopg.Connection, rows: AppendRows, result: BatchResult) -> None:
+def write_appends(conn: psycopg.Connection, rows: AppendRows, result: RowCounts) -> None:
     """Store the rows not stored yet, counting them into `result`; no commit."""
     timescale = _uses_timescale(conn)
     if timescale:  # key checks must see rows committed by concurrent writers
@@ -65,7 +65,7 @@ def write_appends(conn: psycopg.Connection, rows: AppendRows, result: BatchResul
 
 
 def write_facts(
-    conn: psycopg.Connection, batch: PreparedBatch, mode: str, result: BatchResult
+    conn: psycopg.Connection, batch: PreparedBatch, mode: str, result: RowCounts
 ) -> None:
     """Merge what the batch tells about players, rounds and sidebets; no commit. Rows go
     in key order, so concurrent writers lock shared keys in the same order (no deadlock).
