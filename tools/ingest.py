@@ -159,16 +159,15 @@ class PreparedBatch:
         if env.is_trace:
             return None
         try:
-            payload_bytes = orjson.dumps(env.data, option=orjson.OPT_SORT_KEYS)
+            payload = orjson.dumps(env.data, option=orjson.OPT_SORT_KEYS)
         except orjson.JSONEncodeError as exc:
             return f"data: cannot be stored as JSON: {exc}"
-        if b"\\u0000" in payload_bytes and _NUL_ESCAPE.search(payload_bytes):
+        if b"\\u0000" in payload and _NUL_ESCAPE.search(payload):
             return "data: contains a NUL character, which PostgreSQL cannot store"
         own = b"" if env.time is None else b"%d" % int(env.time.timestamp() * 1_000_000)
         digest = hashlib.blake2b(
-            b"\x1f".join((env.event.encode(), own, payload_bytes)), digest_size=16
+            b"\x1f".join((env.event.encode(), own, payload)), digest_size=16
         ).hexdigest()
-        payload = payload_bytes.decode()
         if "\x00" in env.source:
             return "source: contains a NUL character"
         time = env.time or self.received_at

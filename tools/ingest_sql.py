@@ -164,8 +164,8 @@ def _append(
     return len(rows)
 
 
-def _serialized(payload: str) -> str:
-    """Payloads are JSON text already (canonical, see tools.ingest)."""
+def _serialized(payload: bytes) -> bytes:
+    """Payloads are UTF-8 JSON already (canonical, see tools.ingest): sent as they are."""
     return payload
 
 
@@ -192,7 +192,8 @@ _EVENTS = _Table(
     """
 INSERT INTO websocket_events (time, event_type, game_id, payload, source, event_key)
 SELECT unnest(%b::timestamptz[]), unnest(%b::text[]), unnest(%b::text[]),
-       unnest(%b::text[])::jsonb, unnest(%b::text[]), unnest(%b::text[])
+       convert_from(unnest(%b::bytea[]), 'UTF8')::jsonb, unnest(%b::text[]),
+       unnest(%b::text[])
 ON CONFLICT DO NOTHING
 """,
 )
