@@ -27,7 +27,8 @@ def varied_texts(n_random: int = 220) -> list[str]:
         if p.strip()
     ]
     words = " ".join(paragraphs).split()
-    texts = paragraphs[:80] + [
+    texts = [
+        *paragraphs[:80],
         "",
         " ",
         "a",
