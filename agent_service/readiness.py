@@ -69,6 +69,12 @@ class Readiness:
             self._cached = (time.monotonic(), result)
             return result
 
+    def add(self, name: str, check: Check) -> None:
+        """One more component (the start-up warm-up registers itself here)."""
+        with self._lock:
+            self._checks = {**self._checks, name: check}
+            self._cached = None
+
     @staticmethod
     def is_ready(components: dict[str, ComponentStatus]) -> bool:
         return all(c.status == "up" for c in components.values() if c.required)

@@ -27,6 +27,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from http_load import run_load
 from service_harness import (
+    CAPABILITIES,
     KEY,
     REPO,
     Service,
@@ -51,7 +52,7 @@ def store_rounds(service: Service, games: int, recording: Path) -> None:
 def mixed_load(service: Service, seconds: float, rate: float) -> dict[str, int]:
     """Capability requests at `rate` per second over 4 connections; status counts."""
     reqs = requests_by_capability()
-    names = [n for n in reqs if n not in ("health", "info")]
+    names = list(CAPABILITIES)
     counts: dict[str, int] = {}
     lock = threading.Lock()
     stop = time.monotonic() + seconds

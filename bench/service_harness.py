@@ -5,6 +5,7 @@ compare), in one of two shapes, with its processes found in /proc.
 Shapes:
 - `embedded`: nothing configured (pgserver PostgreSQL and Qdrant local mode under a temp
   data dir, jobs in-process, one web worker).
+- `postgres`: external PostgreSQL only (a database of its own), the rest embedded.
 - `production`: external PostgreSQL (a database of its own on 127.0.0.1:5432, dropped
   afterwards), RabbitMQ (127.0.0.1:5672, jobs queue and events exchange of its own,
   deleted afterwards), 2 web workers. There is no Qdrant server on this host: QDRANT_URL
@@ -23,6 +24,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -124,7 +126,7 @@ class Service:
             "AGENT_THREADS": str(self.threads),
             "AGENT_LOG_LEVEL": "WARNING",
         }
-        if self.shape == "production":
+        if self.shape in ("production", "postgres"):
             env.update(self._production_env())
         env.update(self.extra_env)
         return env
@@ -138,8 +140,11 @@ class Service:
                 conn.execute(f'CREATE DATABASE "{self.database}"')
             tag = uuid.uuid4().hex[:8]
             self.amqp_names = [f"bench.jobs.{tag}", f"bench.events.{tag}"]
+        database = {"DATABASE_URL": self.database_url()}
+        if self.shape == "postgres":
+            return database
         return {
-            "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{self.database}",
+            **database,
             "AMQP_URL": AMQP,
             "AGENT_JOBS_QUEUE": self.amqp_names[0],
             "AGENT_AMQP_EVENTS_EXCHANGE": self.amqp_names[1],
@@ -147,10 +152,14 @@ class Service:
             "AGENT_KNOWLEDGE_SEED_ON_START": "false",
         }
 
+    def database_url(self, port: int = 5432) -> str:
+        return f"postgresql://postgres@127.0.0.1:{port}/{self.database}"
+
     def cli(self, *args: str, timeout: float = 600) -> str:
         done = subprocess.run(
             [sys.executable, "-m", "agent_service", *args],
             env=self.env(),
+            cwd=self.tree,  # `python -m` puts the working directory first on sys.path
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -168,6 +177,7 @@ class Service:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "agent_service", "serve"],
             env=self.env(),
+            cwd=self.tree,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -292,7 +302,13 @@ def requests_by_capability() -> dict[str, tuple[str, str, dict | None]]:
                     {"state": {"tick": 230, "price": 1.9}, "action": "hold"}),
         "info": ("GET", "/v1/info", None),
         "health": ("GET", "/health", None),
+        "stats": ("GET", "/v1/hybrid/stats?since_hours=1", None),
+        "jobs": ("GET", f"/v1/jobs/{uuid.UUID(int=7)}", None),
+        "ready": ("GET", "/ready", None),
     }  # fmt: skip
+
+
+CAPABILITIES = ("coach", "hybrid", "knowledge", "explain")
 
 
 def varied(name: str, body: dict | None, i: int) -> dict | None:
@@ -306,3 +322,88 @@ def varied(name: str, body: dict | None, i: int) -> dict | None:
     if name == "knowledge":
         body["query"] = f"{body['query']} {i}"
     return body
+
+
+@dataclass(frozen=True)
+class Sample:
+    route: str
+    scheduled: float  # seconds since the load began
+    status: int  # 0: no HTTP answer
+    latency_s: float  # from the scheduled start (no coordinated omission)
+
+
+def open_loop(
+    base: str,
+    plan: list[tuple[str, str, str, dict | None]],
+    *,
+    rate: float,
+    seconds: float,
+    connections: int = 16,
+    timeout: float = 30.0,
+    on_sample=None,  # type: ignore[no-untyped-def]
+) -> list[Sample]:
+    """`rate` requests per second for `seconds`, cycling through `plan` ((route name,
+    method, path, body); bodies varied per request by `varied`), over `connections`
+    keep-alive sessions; each request is timed from when it was due."""
+    interval = connections / rate
+    samples: list[Sample] = []
+    lock = threading.Lock()
+    begin = time.perf_counter() + 0.2
+
+    def worker(offset: int) -> None:
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {KEY}"
+        n = 0
+        while True:
+            due = begin + offset * (interval / connections) + n * interval
+            if due - begin > seconds:
+                return
+            if (delay := due - time.perf_counter()) > 0:
+                time.sleep(delay)
+            k = n * connections + offset
+            name, method, path, body = plan[k % len(plan)]
+            try:
+                r = session.request(method, base + path, json=varied(name, body, k % 997),
+                                    timeout=timeout)  # fmt: skip
+                status = r.status_code
+            except requests.RequestException:
+                status = 0
+            sample = Sample(name, due - begin, status, time.perf_counter() - due)
+            with lock:
+                samples.append(sample)
+            if on_sample is not None:
+                on_sample(sample)
+            n += 1
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return samples
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+
+
+def summarize(samples: list[Sample]) -> dict[str, dict]:
+    """Per route: count, statuses, p50/p99/max latency in ms."""
+    out: dict[str, dict] = {}
+    for route in dict.fromkeys(s.route for s in samples):
+        mine = [s for s in samples if s.route == route]
+        lat = [s.latency_s * 1000 for s in mine]
+        statuses: dict[int, int] = {}
+        for s in mine:
+            statuses[s.status] = statuses.get(s.status, 0) + 1
+        out[route] = {
+            "n": len(mine),
+            "statuses": dict(sorted(statuses.items())),
+            "p50_ms": round(percentile(lat, 50), 1),
+            "p99_ms": round(percentile(lat, 99), 1),
+            "max_ms": round(max(lat), 1),
+        }
+    return out
