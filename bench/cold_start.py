@@ -25,13 +25,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from memory import store_rounds
 from service_harness import (
     CAPABILITIES,
-    REPO,
     Service,
     load,
     percentile,
     requests_by_capability,
     running,
-    unpack_tree,
+    seed_mirror,
+    trees,
     varied,
 )
 
@@ -58,9 +58,7 @@ def first_requests(service: Service, n: int) -> dict[str, list[float]]:
 def run(tree: Path, shape: str, work: Path, args: argparse.Namespace) -> None:
     service = Service(tree=tree, shape=shape, data_dir=work / f"data-{shape}", workers=2)
     if shape == "production":
-        service.extra_env["AGENT_KNOWLEDGE_MIRROR_DIR"] = str(
-            work / "data-embedded" / "knowledge_mirror"
-        )
+        service.extra_env["AGENT_KNOWLEDGE_MIRROR_DIR"] = str(seed_mirror(tree, work))
     with running(service):
         store_rounds(service, args.games, work.parent / "rounds.jsonl")
         service.start()  # first start: seeds the knowledge base, migrates
@@ -93,20 +91,10 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="agent-cold-") as tmp:
         work = Path(tmp)
-        trees = []
-        if args.before:
-            trees.append((args.before, unpack_tree(args.before, work / "before-tree")))
-        trees.append(("this checkout", REPO))
-        for label, tree in trees:
+        for label, tree in trees(args.before, work):
             print(f"{label}, {args.shape} shape:", flush=True)
             run_dir = work / label.replace(" ", "-")
             run_dir.mkdir()
-            if args.shape == "production":  # the mirror it answers from (no Qdrant server)
-                seed = Service(tree=tree, shape="embedded", data_dir=run_dir / "data-embedded")
-                with running(seed):
-                    seed.start()
-                    seed.wait(seed.ready)
-                    seed.wait_seeded()
             run(tree, args.shape, run_dir, args)
 
 

@@ -24,14 +24,13 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from service_harness import (
-    REPO,
     Service,
     load,
     open_loop,
     requests_by_capability,
     running,
     summarize,
-    unpack_tree,
+    trees,
 )
 
 from tests.support.tcp_proxy import TcpProxy
@@ -112,11 +111,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="agent-outage-") as tmp:
         work = Path(tmp)
-        trees = []
-        if args.before:
-            trees.append((args.before, unpack_tree(args.before, work / "before-tree")))
-        trees.append(("this checkout", REPO))
-        for label, tree in trees:
+        for label, tree in trees(args.before, work):
             print(f"{label}: {args.rate:g} req/s over {', '.join(ROUTES)}", flush=True)
             (work / label).mkdir(exist_ok=True)
             run(tree, work / label, args)

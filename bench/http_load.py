@@ -19,7 +19,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,15 +26,11 @@ from pathlib import Path
 
 import requests
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from service_harness import open_loop, percentile
+
 REPO = Path(__file__).resolve().parents[1]
 KEY = "bench-key-0123456789abcdef"
-
-
-def percentile(sorted_values: list[float], q: float) -> float:
-    if not sorted_values:
-        return float("nan")
-    index = min(len(sorted_values) - 1, max(0, round(q / 100 * (len(sorted_values) - 1))))
-    return sorted_values[index]
 
 
 def start_service(port: int, workers: int, threads: int, data_dir: Path) -> subprocess.Popen:
@@ -109,48 +104,16 @@ def run_load(
     method: str = "GET",
     body: dict | None = None,
 ) -> dict:
-    interval = connections / rate
-    latencies: list[float] = []
-    errors = 0
-    lock = threading.Lock()
-    begin = time.perf_counter() + 0.2
-
-    def worker(offset: int) -> None:
-        nonlocal errors
-        session = requests.Session()
-        headers = {"Authorization": f"Bearer {key}"}
-        n = 0
-        while True:
-            scheduled = begin + offset * (interval / connections) + n * interval
-            if scheduled - begin > seconds:
-                return
-            delay = scheduled - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
-            try:
-                response = session.request(
-                    method, base + path, headers=headers, json=body, timeout=5
-                )
-                ok = response.status_code < 400
-            except requests.RequestException:
-                ok = False
-            elapsed = time.perf_counter() - scheduled
-            with lock:
-                latencies.append(elapsed)
-                errors += 0 if ok else 1
-            n += 1
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(connections)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - begin
-    ordered = sorted(latencies)
+    """`rate` requests per second to one endpoint (the same body every time)."""
+    begin = time.perf_counter()
+    samples = open_loop(base, [(path, method, path, body)], rate=rate, seconds=seconds,
+                        connections=connections, timeout=5, key=key, vary=False)  # fmt: skip
+    wall = time.perf_counter() - begin - 0.2  # open_loop starts 0.2 s after it is called
+    ordered = sorted(s.latency_s for s in samples)
     return {
         "path": path,
         "requests": len(ordered),
-        "errors": errors,
+        "errors": sum(1 for s in samples if not 0 < s.status < 400),
         "target_rps": rate,
         "achieved_rps": round(len(ordered) / wall, 1),
         "p50_ms": round(percentile(ordered, 50) * 1000, 2),

@@ -29,12 +29,12 @@ from http_load import run_load
 from service_harness import (
     CAPABILITIES,
     KEY,
-    REPO,
     Service,
     load,
     requests_by_capability,
     running,
-    unpack_tree,
+    seed_mirror,
+    trees,
     varied,
 )
 
@@ -104,8 +104,7 @@ def measure(tree: Path, shape: str, work: Path, args: argparse.Namespace) -> Non
     data = work / f"data-{shape}"
     service = Service(tree=tree, shape=shape, data_dir=data, workers=2)
     if shape == "production":
-        mirror = work / "data-embedded" / "knowledge_mirror"
-        service.extra_env["AGENT_KNOWLEDGE_MIRROR_DIR"] = str(mirror)
+        service.extra_env["AGENT_KNOWLEDGE_MIRROR_DIR"] = str(seed_mirror(tree, work))
     with running(service):
         store_rounds(service, args.games, work.parent / "rounds.jsonl")
         service.start()
@@ -136,22 +135,11 @@ def main() -> None:
     shapes = ["embedded", "production"] if args.shape == "both" else [args.shape]
     with tempfile.TemporaryDirectory(prefix="agent-memory-") as tmp:
         work = Path(tmp)
-        trees = []
-        if args.before:
-            trees.append((args.before, unpack_tree(args.before, work / "before-tree")))
-        trees.append(("this checkout", REPO))
-        for label, tree in trees:
+        for label, tree in trees(args.before, work):
             for shape in shapes:
                 print(f"{label}, {shape} shape:", flush=True)
                 run = work / label.replace(" ", "-")
                 run.mkdir(exist_ok=True)
-                if shape == "production" and not (run / "data-embedded").exists():
-                    # the mirror the production shape answers from (no Qdrant server)
-                    seed = Service(tree=tree, shape="embedded", data_dir=run / "data-embedded")
-                    with running(seed):
-                        seed.start()
-                        seed.wait(seed.ready)
-                        seed.wait_seeded()
                 measure(tree, shape, run, args)
 
 

@@ -277,6 +277,25 @@ def running(service: Service) -> Iterator[Service]:
         service.cleanup()
 
 
+def trees(before: str | None, work: Path) -> list[tuple[str, Path]]:
+    """(label, source tree) to measure: `before` unpacked (when given), then this checkout."""
+    found = [(before, unpack_tree(before, work / "before-tree"))] if before else []
+    return [*found, ("this checkout", REPO)]
+
+
+def seed_mirror(tree: Path, run_dir: Path) -> Path:
+    """The knowledge mirror the production shape answers from (no Qdrant server here):
+    written by an embedded run that seeds the starter base; returns its folder."""
+    data = run_dir / "data-embedded"
+    if not (data / "knowledge_mirror").exists():
+        seed = Service(tree=tree, shape="embedded", data_dir=data)
+        with running(seed):
+            seed.start()
+            seed.wait(seed.ready)
+            seed.wait_seeded()
+    return data / "knowledge_mirror"
+
+
 def unpack_tree(ref: str, into: Path) -> Path:
     """`git archive` of `ref` from this repository, unpacked into `into` (for `--before`)."""
     if into.exists():
@@ -341,10 +360,13 @@ def open_loop(
     connections: int = 16,
     timeout: float = 30.0,
     on_sample=None,  # type: ignore[no-untyped-def]
+    key: str = KEY,
+    vary: bool = True,
 ) -> list[Sample]:
     """`rate` requests per second for `seconds`, cycling through `plan` ((route name,
     method, path, body); bodies varied per request by `varied`), over `connections`
-    keep-alive sessions; each request is timed from when it was due."""
+    keep-alive sessions; each request is timed from when it was due (so a stalled server
+    is not hidden: no coordinated omission)."""
     interval = connections / rate
     samples: list[Sample] = []
     lock = threading.Lock()
@@ -352,7 +374,7 @@ def open_loop(
 
     def worker(offset: int) -> None:
         session = requests.Session()
-        session.headers["Authorization"] = f"Bearer {KEY}"
+        session.headers["Authorization"] = f"Bearer {key}"
         n = 0
         while True:
             due = begin + offset * (interval / connections) + n * interval
@@ -363,8 +385,8 @@ def open_loop(
             k = n * connections + offset
             name, method, path, body = plan[k % len(plan)]
             try:
-                r = session.request(method, base + path, json=varied(name, body, k % 997),
-                                    timeout=timeout)  # fmt: skip
+                sent = varied(name, body, k % 997) if vary else body
+                r = session.request(method, base + path, json=sent, timeout=timeout)
                 status = r.status_code
             except requests.RequestException:
                 status = 0
