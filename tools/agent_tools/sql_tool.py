@@ -19,6 +19,8 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "games": (
         "game_id", "mode", "started_at", "ended_at", "rug_tick", "peak_multiplier",
         "final_price", "server_seed", "server_seed_hash", "tick_count", "updated_at",
+        "game_version", "first_observed_tick", "source_format", "hash_ok", "replay_ok",
+        "verification", "verified_at",
     ),
     "ticks": ("game_id", "tick", "time", "price"),
     "trades": (
