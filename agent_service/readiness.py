@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from agent_service.metrics import BACKEND_CHECK_SECONDS, BACKEND_UP
 from agent_service.wiring import Backends
 from tools.amqp import ping_amqp
-from tools.llm.models import probe
+from tools.llm.specs import LLMConfig, ModelSpec
 from tools.qdrant_store import ping_qdrant
 
 
@@ -127,7 +127,13 @@ def build_readiness(backends: Backends) -> Readiness:
         "llm": Check(
             chain[0].key if chain else "none",  # no URL: /ready is open to anyone
             False,
-            (lambda: probe(chain[0], llm_config, timeout)) if chain else None,
+            (lambda: _probe_llm(chain[0], llm_config, timeout)) if chain else None,
         ),
     }
     return Readiness(checks, cache_s=settings.check_cache_s, timeout_s=timeout)
+
+
+def _probe_llm(spec: ModelSpec, config: LLMConfig, timeout: float) -> str:
+    from tools.llm.models import probe  # smolagents: only where a model is configured
+
+    return probe(spec, config, timeout)

@@ -19,22 +19,25 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Generic
+from typing import TYPE_CHECKING, Any, Generic
 
 from capabilities.runtime import prompts
-from capabilities.runtime.agent import AttemptRecorder, RequestMeter, run_attempt
 from capabilities.runtime.budget import Budget, BudgetPolicy
 from capabilities.runtime.cache import AnswerCache, input_hash
 from capabilities.runtime.evidence import Evidence
 from capabilities.runtime.grounding import Grounding
+from capabilities.runtime.meter import RequestMeter
 from capabilities.runtime.metrics import ANSWERS, CACHE, FALLBACKS, TOOL_CALLS, TOOL_SECONDS
 from capabilities.runtime.records import RunRecord, write_outcome, write_run
 from capabilities.runtime.router import order_chain, profiles
 from capabilities.runtime.spec import Answer, Capability, NumberSource, Req, Resp
 from capabilities.runtime.validation import Verdict, computed_numbers, judge
 from tools.errors import BackendUnavailable
-from tools.llm.models import ChainModel
 from tools.postgres import Database
+
+if TYPE_CHECKING:  # smolagents loads only when a model is configured and called
+    from capabilities.runtime.agent import AttemptRecorder
+    from tools.llm.models import ChainModel
 
 log = logging.getLogger(__name__)
 
@@ -208,6 +211,8 @@ class Runtime:
         return order_chain(self.models, keys, found, self.policy.router_min_outcomes)
 
     def _try_chain(self, job: _Narrating[Req, Resp]) -> _Narration:
+        from capabilities.runtime.agent import AttemptRecorder, run_attempt
+
         capability, evidence, answer, meter = job.capability, job.evidence, job.answer, job.meter
         task = prompts.render(
             "narrate",
