@@ -94,7 +94,7 @@ class _Report:
         hash_text = {True: "hash ok", False: "HASH WRONG", None: "no hash"}[verdict.hash_ok]
         line = f"{verdict.game_id}  {status:<7} {hash_text:<10}"
         if verdict.rug_tick is not None:
-            found = " (found)" if verdict.version_detected else ""
+            found = (" (found)" if verdict.ok else " (tried)") if verdict.version_detected else ""
             line += (
                 f" {verdict.version}{found}  rug tick {verdict.rug_tick}  "
                 f"peak {verdict.peak:.4f}x  max |diff| {_number(verdict.max_abs_diff)}"
@@ -144,6 +144,7 @@ def _verify_files(
 def _verify_database(only_pending: bool, engine: str, report: _Report) -> None:
     import psycopg
 
+    from agent_service.cli_data import quiet_cli_logging
     from agent_service.config import SettingsError, load_settings
     from agent_service.wiring import database_url
     from tools.migrations import MigrationError, migrate
@@ -155,8 +156,11 @@ def _verify_database(only_pending: bool, engine: str, report: _Report) -> None:
     except SettingsError as exc:
         click.echo(f"agent-service verify: {exc}", err=True)
         sys.exit(2)
+    quiet_cli_logging("tools.verification")  # the verdicts are printed here
     url = settings.amqp_url
-    publisher = EventPublisher(url.get_secret_value(), settings.amqp_events_exchange) if url else None
+    publisher = (
+        EventPublisher(url.get_secret_value(), settings.amqp_events_exchange) if url else None
+    )
     try:
         with psycopg.connect(database_url(settings), connect_timeout=10) as conn:
             migrate(conn)

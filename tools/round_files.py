@@ -105,7 +105,11 @@ def read_game_history(path: Path) -> Iterator[RoundRecord | BadRecord]:
     except UnicodeDecodeError as exc:
         raise UnreadableRounds(path, None, f"not UTF-8: {exc}") from None
     for line, value in _json_values(path, text):
-        if isinstance(value, dict) and "data" in value and ("event" in value or "event_type" in value):
+        if (
+            isinstance(value, dict)
+            and "data" in value
+            and ("event" in value or "event_type" in value)
+        ):
             yield BadRecord(line, "a recorded message, not a gameHistory record (import it, "
                             "then run `verify --from-db`)")  # fmt: skip
             continue

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,8 +22,9 @@ from typing import Any
 import numpy as np
 import psycopg
 
+from game.fairness.fast import Engine
 from game.fairness.records import RoundRecord
-from game.fairness.verify import Engine, Verdict, verify_records
+from game.fairness.verify import Verdict, verify_records
 from tools.errors import ServiceError
 from tools.postgres import Database
 from tools.publisher import EventPublisher
@@ -191,3 +193,48 @@ def _announce(publisher: EventPublisher | None, verdict: Verdict, mode: str) -> 
         return False
     return True
 
+
+class LiveVerifier:
+    """Verifies the rounds whose seeds the live consumer stored, every `interval_s`, on a
+    daemon thread with its own connection: off the consumer's path (a round replays in a
+    few milliseconds of pure Python; numba is not loaded). A database outage is logged
+    and the pass tried again at the next interval."""
+
+    def __init__(
+        self, dsn: str, interval_s: float, *, publisher: EventPublisher | None = None
+    ) -> None:
+        self._dsn, self._interval, self._publisher = dsn, interval_s, publisher
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="live-verifier", daemon=True)
+        self.verified = self.failed = 0
+
+    def start(self) -> LiveVerifier:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+        if self._publisher is not None:
+            self._publisher.close()
+
+    def _run(self) -> None:
+        conn: psycopg.Connection | None = None
+        while not self._stop.wait(self._interval):
+            try:
+                if conn is None or conn.closed:
+                    conn = psycopg.connect(
+                        self._dsn, connect_timeout=10, application_name="agent-service-verifier"
+                    )
+                done = verify_stored_rounds(conn, publisher=self._publisher, engine="python")
+                self.verified += done.verified
+                self.failed += done.failed
+                if done.rounds:
+                    log.info("rounds verified", extra=done.as_dict())
+            except psycopg.Error as exc:
+                log.warning("round verification skipped: database error", extra={"error": str(exc)})
+                if conn is not None:
+                    conn.close()
+                conn = None
+        if conn is not None:
+            conn.close()

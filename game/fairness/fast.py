@@ -20,10 +20,15 @@ import importlib.util
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Literal
 
 import numpy as np
 
-from game.fairness.engine import ENGINE_VERSIONS, EngineVersion, combined_seed
+from game.fairness.engine import ENGINE_VERSIONS, EngineVersion, combined_seed, replay
+
+Engine = Literal["auto", "python", "numba"]
+# below this many rounds, loading numba (~0.4 s) costs more than it saves
+BULK_MIN_ROUNDS = 200
 
 _VERSION_CODE = {version: code for code, version in enumerate(ENGINE_VERSIONS, start=1)}
 
@@ -58,7 +63,8 @@ def replay_batch(
     """Replay rounds i = 0.. from (server_seeds[i], game_ids[i]) with versions[i]."""
     if not len(server_seeds) == len(game_ids) == len(versions):
         raise ValueError("server_seeds, game_ids and versions must have the same length")
-    texts = [combined_seed(s, g).encode("utf-16-le") for s, g in zip(server_seeds, game_ids)]
+    pairs = zip(server_seeds, game_ids, strict=True)
+    texts = [combined_seed(seed, game).encode("utf-16-le") for seed, game in pairs]
     units = np.frombuffer(b"".join(texts), dtype="<u2").astype(np.int64)
     unit_offsets = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum([len(t) // 2 for t in texts], out=unit_offsets[1:])
@@ -72,9 +78,29 @@ def replay_batch(
     return ReplayBatch(prices, moves, offsets, rugs)
 
 
+def replay_many(
+    server_seeds: Sequence[str],
+    game_ids: Sequence[str],
+    versions: Sequence[EngineVersion],
+    *,
+    engine: Engine = "auto",
+) -> list[tuple[Sequence[float], int, bytes | np.ndarray]]:
+    """(prices, rug tick, moves) of each round, by numba (`engine="numba"`, or "auto"
+    with at least BULK_MIN_ROUNDS rounds and numba installed) or by the reference."""
+    bulk = engine == "numba" or (
+        engine == "auto" and len(server_seeds) >= BULK_MIN_ROUNDS and available()
+    )
+    if bulk:
+        batch = replay_batch(server_seeds, game_ids, versions)
+        return [
+            (batch.prices_of(i), int(batch.rug_ticks[i]), batch.moves_of(i))
+            for i in range(len(batch))
+        ]
+    played = [replay(s, g, v) for s, g, v in zip(server_seeds, game_ids, versions, strict=True)]
+    return [(p.prices, p.rug_tick, p.moves) for p in played]
+
+
 @lru_cache(maxsize=1)
 def available() -> bool:
     """Whether numba can be imported here (a platform without its wheels cannot)."""
     return importlib.util.find_spec("numba") is not None
-
-

@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 import numpy as np
 
-from game.fairness.engine import ENGINE_VERSIONS, EngineVersion, replay
+from game.fairness.engine import ENGINE_VERSIONS, EngineVersion
+from game.fairness.fast import Engine, replay_many
 from game.fairness.records import RoundRecord
-
-Engine = Literal["auto", "python", "numba"]
-# below this many seeded rounds, loading numba (~0.4 s) costs more than it saves
-BULK_MIN_ROUNDS = 200
 
 
 @dataclass(frozen=True)
@@ -144,18 +141,10 @@ def verify_round(record: RoundRecord, *, rel_tol: float = 0.0) -> Verdict:
     return verify_records([record], engine="python", rel_tol=rel_tol)[0]
 
 
-# replays rounds i (server_seeds[i], game_ids[i], versions[i]) -> (prices, rug tick) each
-Replayer = Callable[
-    [Sequence[str], Sequence[str], Sequence[EngineVersion]],
-    list[tuple[Sequence[float], int]],
-]
-
-
 def verify_records(
     records: Sequence[RoundRecord], *, engine: Engine = "auto", rel_tol: float = 0.0
 ) -> list[Verdict]:
-    """Verdicts for `records`, in order. `engine="auto"` compiles with numba when there
-    are at least BULK_MIN_ROUNDS seeded rounds and numba is installed."""
+    """Verdicts for `records`, in order; `engine` as `fast.replay_many`'s."""
     seeded = [i for i, r in enumerate(records) if r.server_seed]
     verdicts: list[Verdict | None] = [None] * len(records)
     for i, record in enumerate(records):
@@ -169,7 +158,6 @@ def verify_records(
                 reason="no revealed server seed: not verifiable",
                 source=record.source,
             )
-    replayer = _replayer(engine, len(seeded))
     named = {i: records[i].version for i in seeded if records[i].version in ENGINE_VERSIONS}
     # the named engine, else v3, then v2 and v1 for the unnamed rounds that do not match
     first_try: dict[int, Verdict] = {}
@@ -178,13 +166,14 @@ def verify_records(
         if not pending:
             break
         versions: list[EngineVersion] = [named.get(i, fallback) for i in pending]  # type: ignore[misc]
-        played = replayer(
+        played = replay_many(
             [records[i].server_seed or "" for i in pending],
             [records[i].game_id for i in pending],
             versions,
+            engine=engine,
         )
         retry = []
-        for i, version, (prices, rug) in zip(pending, versions, played):
+        for i, version, (prices, rug, _moves) in zip(pending, versions, played, strict=True):
             verdict = compare(records[i], prices, rug, version, rel_tol=rel_tol)
             if verdict.replay_ok is not False or i in named:
                 verdicts[i] = _finish(records[i], verdict, detected=i not in named)
@@ -206,42 +195,4 @@ def _finish(record: RoundRecord, verdict: Verdict, detected: bool) -> Verdict:
     if hash_ok is False:
         mismatch = "the seed's SHA-256 is not the published serverSeedHash"
         reason = f"{mismatch}; {reason}" if reason else mismatch
-    return Verdict(
-        **{
-            **asdict(verdict),
-            "hash_ok": hash_ok,
-            "version_detected": detected,
-            "reason": reason,
-        }
-    )
-
-
-def _replayer(engine: Engine, seeded: int) -> Replayer:
-    if engine == "numba" or (engine == "auto" and seeded >= BULK_MIN_ROUNDS and _has_numba()):
-        return _numba_replays
-    return _python_replays
-
-
-def _has_numba() -> bool:
-    from game.fairness.fast import available
-
-    return available()
-
-
-def _python_replays(
-    seeds: Sequence[str], game_ids: Sequence[str], versions: Sequence[EngineVersion]
-) -> list[tuple[Sequence[float], int]]:
-    out: list[tuple[Sequence[float], int]] = []
-    for seed, game_id, version in zip(seeds, game_ids, versions):
-        played = replay(seed, game_id, version)
-        out.append((played.prices, played.rug_tick))
-    return out
-
-
-def _numba_replays(
-    seeds: Sequence[str], game_ids: Sequence[str], versions: Sequence[EngineVersion]
-) -> list[tuple[Sequence[float], int]]:
-    from game.fairness.fast import replay_batch
-
-    batch = replay_batch(seeds, game_ids, versions)
-    return [(batch.prices_of(i), int(batch.rug_ticks[i])) for i in range(len(batch))]
+    return replace(verdict, hash_ok=hash_ok, version_detected=detected, reason=reason)
