@@ -141,8 +141,9 @@ def _json_values(path: Path, text: str) -> Iterator[tuple[int, object]]:
         pos = skip(pos + 1, " \t\r\n")
     while pos < len(text):
         if in_list and text.startswith("]", pos):
-            if skip(pos + 1, " \t\r\n") < len(text):
-                raise UnreadableRounds(path, line_at(pos), "text after the end of the list")
+            after = skip(pos + 1, " \t\r\n")
+            if after < len(text):
+                raise UnreadableRounds(path, line_at(after), "text after the end of the list")
             return
         start = line_at(pos)
         try:
@@ -151,7 +152,7 @@ def _json_values(path: Path, text: str) -> Iterator[tuple[int, object]]:
             raise UnreadableRounds(path, line_at(exc.pos), f"invalid JSON: {exc.msg}") from None
         yield start, value
         pos = skip(pos, " \t\r\n")
-        if in_list:
+        if in_list and pos < len(text):
             if text.startswith(",", pos):
                 pos = skip(pos + 1, " \t\r\n")
             elif not text.startswith("]", pos):
