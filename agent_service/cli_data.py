@@ -6,7 +6,6 @@ Exit 0 when every line was good, 1 when some were skipped or a file could not be
 
 from __future__ import annotations
 
-import logging
 import sys
 import time
 from concurrent.futures.process import BrokenProcessPool
@@ -143,6 +142,7 @@ def import_recordings(
 def _verify_imported(conn: psycopg.Connection, settings: Settings) -> VerificationSummary:
     """Verify the stored rounds with a seed and no verdict yet (what this import added, and
     any left over); each failure on stderr and announced on the events exchange."""
+    from agent_service.logs import quiet_cli_logging
     from tools.publisher import EventPublisher
     from tools.verification import verify_stored_rounds
 
@@ -160,10 +160,3 @@ def _verify_imported(conn: psycopg.Connection, settings: Settings) -> Verificati
     finally:
         if publisher is not None:
             publisher.close()
-
-
-def quiet_cli_logging(name: str) -> None:
-    """A command that prints what `name` logs need not see it twice on stderr (Python's
-    last-resort handler) when no logging is configured."""
-    if not logging.getLogger().handlers:
-        logging.getLogger(name).addHandler(logging.NullHandler())

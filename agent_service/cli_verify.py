@@ -144,8 +144,8 @@ def _verify_files(
 def _verify_database(only_pending: bool, engine: str, report: _Report) -> None:
     import psycopg
 
-    from agent_service.cli_data import quiet_cli_logging
     from agent_service.config import SettingsError, load_settings
+    from agent_service.logs import quiet_cli_logging
     from agent_service.wiring import database_url
     from tools.migrations import MigrationError, migrate
     from tools.publisher import EventPublisher

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import uuid
 from pathlib import Path
 
 import psycopg
@@ -109,13 +108,7 @@ def test_seedrandom_simulation_refuses_modes_no_engine_plays(tmp_path):
 @pytest.fixture
 def events(amqp_url):
     topology = Topology(amqp_url, prefix="importverify")
-    exchange = f"test.agent.events.{uuid.uuid4().hex[:10]}"
-    topology.exchanges.append(exchange)
-    ch = topology.channel
-    ch.exchange_declare(exchange, exchange_type="topic", durable=True)
-    ch.queue_declare(topology.queue, durable=True)
-    ch.queue_bind(topology.queue, exchange, routing_key="game.verification_failed")
-    yield topology, exchange
+    yield topology, topology.bind_exchange("game.verification_failed")
     topology.close()
 
 

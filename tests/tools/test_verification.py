@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 
 import psycopg
 import pytest
@@ -36,13 +35,7 @@ def seeded_db(tmp_path, fresh_pg_dsn):
 def events(amqp_url):
     """A unique events exchange with a queue bound to game.#."""
     topology = Topology(amqp_url, prefix="verify")
-    exchange = f"test.agent.events.{uuid.uuid4().hex[:10]}"
-    topology.exchanges.append(exchange)
-    ch = topology.channel
-    ch.exchange_declare(exchange, exchange_type="topic", durable=True)
-    ch.queue_declare(topology.queue, durable=True)
-    ch.queue_bind(topology.queue, exchange, routing_key="game.#")
-    yield topology, exchange
+    yield topology, topology.bind_exchange("game.#")
     topology.close()
 
 
