@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import psycopg
 
+from game.fairness.engine import MAX_TICKS
 from game.fairness.fast import Engine
 from game.fairness.records import RoundRecord
 from game.fairness.verify import Verdict, verify_records
@@ -162,8 +163,17 @@ def _records(conn: psycopg.Connection, rows: list[tuple[Any, ...]]) -> list[Roun
         prices: np.ndarray = np.empty(0)
         stored = ticks.get(game_id)
         if stored is not None:
-            prices = np.full(stored[0][-1] + 1, np.nan)
-            prices[stored[0]] = stored[1]
+            at, price = np.asarray(stored[0]), np.asarray(stored[1], dtype=np.float64)
+            # ticks at or past the rug are not compared; no round has one past MAX_TICKS,
+            # so any such tick stands at MAX_TICKS (past every replayed rug: a failure)
+            last = MAX_TICKS if rug_tick is None else min(rug_tick - 1, MAX_TICKS)
+            keep = at <= last
+            if rug_tick is None and not keep.all():
+                at, price = np.append(at[keep], MAX_TICKS), np.append(price[keep], price[~keep][0])
+            else:
+                at, price = at[keep], price[keep]
+            prices = np.full(int(at[-1]) + 1 if at.size else 0, np.nan)
+            prices[at] = price
         records.append(
             RoundRecord(
                 game_id=game_id,

@@ -108,3 +108,21 @@ def test_the_live_verifier_catches_up_in_the_background(seeded_db):
         verifier.stop()
     assert (verifier.verified, verifier.failed) == (8, 0)
     assert all(r for _, r, _, _ in _verdicts(seeded_db).values())
+
+
+def test_ticks_past_the_rug_are_ignored_and_without_a_rug_tick_they_fail(seeded_db):
+    with psycopg.connect(seeded_db) as conn:
+        first, second = (
+            g
+            for (g,) in conn.execute(
+                "SELECT game_id FROM games WHERE server_seed IS NOT NULL ORDER BY 1 LIMIT 2"
+            )
+        )
+        far = "INSERT INTO ticks (game_id, tick, time, price) VALUES (%s, %s, now(), 1.0)"
+        conn.execute(far, (first, 1_000_000))  # past its known rug tick: not a tick
+        conn.execute(far, (second, 1_000_000))  # and with no rug tick: past any replayed rug
+        conn.execute("UPDATE games SET rug_tick = NULL WHERE game_id = %s", (second,))
+        conn.commit()
+        summary = verify_stored_rounds(conn)
+    assert summary.failed_ids == [second]
+    assert "past the replayed rug tick" in _verdicts(seeded_db)[second][2]["reason"]
