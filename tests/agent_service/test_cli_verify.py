@@ -68,17 +68,17 @@ def test_unreadable_input_exits_2_naming_file_and_line(tmp_path):
 def test_simulate_import_verify_round_trip(tmp_path, fresh_pg_dsn):
     env = cli_env(DATABASE_URL=fresh_pg_dsn, AGENT_DATA_DIR=str(tmp_path / "data"))
     out = tmp_path / "fair.jsonl"
-    args = ["--games", "25", "--seed", "4", "--players", "4", "--leaderboard-size", "0"]
+    args = ["--games", "12", "--seed", "4", "--players", "4", "--leaderboard-size", "0"]
     sim = run_cli("simulate", *args, "--prng", "seedrandom", "--out", str(out), env=env)
     assert sim.returncode == 0, sim.stderr
     imported = run_cli("import", str(out), env=env)
     assert imported.returncode == 0, imported.stderr
-    assert "25 seeded rounds replayed" in imported.stdout
-    assert "25 verified, 0 failed" in imported.stdout
+    assert "12 seeded rounds replayed" in imported.stdout
+    assert "12 verified, 0 failed" in imported.stdout
     again = run_cli("verify", "--from-db", "--all", "--json", env=env)
     assert again.returncode == 0, again.stderr
     rows = [json.loads(line) for line in again.stdout.splitlines()]
-    assert len(rows) == 25 and all(r["replay_ok"] and r["hash_ok"] for r in rows)
+    assert len(rows) == 12 and all(r["replay_ok"] and r["hash_ok"] for r in rows)
     assert all(r["max_abs_diff"] == 0.0 and r["version"] == "v3" for r in rows)
 
     with psycopg.connect(fresh_pg_dsn) as conn:
@@ -94,7 +94,7 @@ def test_simulate_import_verify_round_trip(tmp_path, fresh_pg_dsn):
             "SELECT count(*) FILTER (WHERE replay_ok), count(*) FILTER (WHERE NOT replay_ok)"
             " FROM games"
         ).fetchone()
-    assert marked == (24, 1)
+    assert marked == (11, 1)
     assert run_cli("verify", "--from-db", env=env).stdout.startswith("0 rounds")  # none pending
 
 
