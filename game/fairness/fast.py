@@ -5,10 +5,10 @@ reference replays about 0.1 M ticks/s; numpy in lockstep across rounds cannot go
 past it, because RC4 is a byte-serial permutation walk (about 35 bytes a tick, each a
 gather and two scatters per round: 0.47 M ticks/s for the byte stream alone, before the
 doubles and the moves); numba compiles the scalar loop and replays several million ticks
-a second. numba and its llvmlite load in about 0.3 s and ~60 MB, so only the bulk paths
-import this module (`verify` of many rounds, the import's verification, the seedrandom
-simulator); the web workers and the live consumer replay one round at a time in pure
-Python (a few milliseconds).
+a second. numba and llvmlite load in about 0.4-0.7 s and ~130 MB, so the kernels
+(`_kernels.py`) are imported only when at least BULK_MIN_ROUNDS rounds are replayed at
+once (`verify` of files or of the database, the import's verification); the web workers
+and the live consumer replay one round at a time in pure Python (a few milliseconds).
 
 The kernels mirror `seedrandom.py` and `engine.py` line for line; tests replay thousands
 of random seeds through both and require every price to be equal.
