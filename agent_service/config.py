@@ -59,6 +59,8 @@ class Settings(BaseModel):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     api_keys: tuple[SecretStr, ...] = ()
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    header_timeout_s: float = Field(10.0, gt=0, le=300)
+    body_timeout_s: float = Field(30.0, gt=0, le=3600)
     # -- backends
     database_url: SecretStr | None = None
     db_pool_max: int = Field(10, ge=1, le=200)

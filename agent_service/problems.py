@@ -14,8 +14,13 @@ log = logging.getLogger(__name__)
 PROBLEM_TYPE = "urn:vectra-agent:problem:"
 
 
+def problem_document(status: int, title: str, detail: str, slug: str) -> dict[str, object]:
+    """The members every problem has (also written by the HTTP worker, outside Flask)."""
+    return {"type": PROBLEM_TYPE + slug, "title": title, "status": status, "detail": detail}
+
+
 def problem(status: int, title: str, detail: str, slug: str, **extra: object) -> Response:
-    body = {"type": PROBLEM_TYPE + slug, "title": title, "status": status, "detail": detail}
+    body = problem_document(status, title, detail, slug)
     if "request_id" in g:
         body["instance"] = f"urn:request:{g.request_id}"
     body.update(extra)
