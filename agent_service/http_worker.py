@@ -19,6 +19,7 @@ worker writes as problem+json, like every other error of the service.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import selectors
 import time
@@ -139,18 +140,14 @@ class BufferedThreadWorker(ThreadWorker):  # type: ignore[misc]
 
     def _leave(self, state: _Reading) -> None:
         self.reading.pop(state.conn.sock, None)
-        try:
+        with contextlib.suppress(KeyError, ValueError, OSError):
             self.poller.unregister(state.conn.sock)
-        except (KeyError, ValueError, OSError):
-            pass
 
     def _drop(self, state: _Reading, answer: bytes | None = None) -> None:
         self._leave(state)
         if answer is not None:
-            try:
-                state.conn.sock.send(answer)  # small; what does not fit is lost with the peer
-            except OSError:
-                pass
+            with contextlib.suppress(OSError):  # small: what does not fit is lost with the peer
+                state.conn.sock.send(answer)
         self.nr_conns -= 1
         state.conn.close()
 
@@ -205,10 +202,8 @@ class BufferedThreadWorker(ThreadWorker):  # type: ignore[misc]
             self._too_large(state)
             return False
         if headers.get(b"expect", b"").lower() == b"100-continue" and event.http_version == b"1.1":
-            try:
+            with contextlib.suppress(OSError):
                 state.conn.sock.send(b"HTTP/1.1 100 Continue\r\n\r\n")
-            except OSError:
-                pass
         state.deadline = time.monotonic() + self.limits.body_timeout_s
         return True
 
@@ -225,7 +220,11 @@ class BufferedThreadWorker(ThreadWorker):  # type: ignore[misc]
             if not state.data and (now >= state.deadline or not self.alive):
                 self._drop(state)  # idle: nothing to answer
             elif now >= state.deadline:
-                part = "body" if state.framing and state.framing.their_state is h11.SEND_BODY else "headers"
+                part = (
+                    "body"
+                    if state.framing and state.framing.their_state is h11.SEND_BODY
+                    else "headers"
+                )
                 timeout = (
                     self.limits.body_timeout_s if part == "body" else self.limits.header_timeout_s
                 )

@@ -88,9 +88,7 @@ def wait_for_seed(base: str, deadline: float) -> None:
 
 
 @contextmanager
-def service(
-    url: str | None, workers: int, threads: int, source: Path = REPO
-) -> Iterator[str]:
+def service(url: str | None, workers: int, threads: int, source: Path = REPO) -> Iterator[str]:
     """The base URL to load: `url`, or a fresh service (from `source`) started here and
     stopped after."""
     if url is not None:

@@ -196,7 +196,9 @@ def main() -> None:
     summary["this checkout"] = bench_server("after: this checkout", REPO, args)
     print("p99 with slow clients held open (floor 50 ms):")
     for name, held in summary.items():
-        figures = ", ".join(f"{path} {r['p99_ms']} ms ({r['errors']} err)" for path, r in held.items())
+        figures = ", ".join(
+            f"{path} {r['p99_ms']} ms ({r['errors']} err)" for path, r in held.items()
+        )
         print(f"  {name:<14} {figures}")
 
 
