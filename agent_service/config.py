@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from tools.llm.specs import LLMConfig, ModelSpec, Price, parse_models, parse_prices
+from tools.redact import mask_url
 
 _CONVENTIONAL = {
     "database_url": "DATABASE_URL",
@@ -320,7 +321,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
 
 
 def describe(settings: Settings) -> dict[str, Any]:
-    """Settings as a dict with every secret masked, for logs and `/v1/info`."""
+    """Settings as a dict with every secret masked (and credentials inside URLs), for
+    logs and `/v1/info`."""
     shown: dict[str, Any] = {}
     for field in Settings.model_fields:
         value = getattr(settings, field)
@@ -330,6 +332,8 @@ def describe(settings: Settings) -> dict[str, Any]:
             shown[field] = "***"
         elif isinstance(value, Path):
             shown[field] = str(value)
+        elif isinstance(value, str):
+            shown[field] = mask_url(value)
         else:
             shown[field] = value
     return shown

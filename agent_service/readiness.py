@@ -17,6 +17,7 @@ from agent_service.wiring import Backends
 from tools.amqp import ping_amqp
 from tools.llm.models import probe
 from tools.qdrant_store import ping_qdrant
+from tools.redact import mask_url
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,9 @@ class Readiness:
             detail = check.probe()
             status = "up"
         except Exception as exc:  # any failure of a probe means the component is down
-            detail = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            detail = mask_url(
+                f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            )
             status = "down"
         elapsed = time.perf_counter() - started
         BACKEND_CHECK_SECONDS.labels(component=name).observe(elapsed)

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from tools.redact import mask_url
+
 Backend = Literal["hf", "openai", "transformers"]
 BACKENDS: tuple[str, ...] = ("hf", "openai", "transformers")
 
@@ -41,7 +43,7 @@ class ModelSpec:
         return f"{self.backend}:{self.model_id}"
 
     def __str__(self) -> str:
-        return self.key + (f"@{self.base_url}" if self.base_url else "")
+        return self.key + (f"@{mask_url(self.base_url)}" if self.base_url else "")
 
 
 def parse_model(entry: str) -> ModelSpec:
