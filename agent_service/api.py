@@ -31,6 +31,7 @@ from tools.errors import FieldError, InvalidInput, MalformedRequest, Unsupported
 
 M = TypeVar("M", bound=BaseModel)
 F = TypeVar("F", bound=Callable[..., Any])
+NOT_FINITE = "must be a finite number (NaN and Infinity are not JSON)"
 MAX_DEPTH = 32  # objects and arrays inside one another; our deepest request has 5
 
 
@@ -134,9 +135,7 @@ def unacceptable_values(data: object, prefix: str = "") -> Iterator[FieldError]:
                 yield FieldError(path or "body", problem)
         elif isinstance(value, float):
             if not math.isfinite(value):
-                yield FieldError(
-                    path or "body", "must be a finite number (NaN and Infinity are not JSON)"
-                )
+                yield FieldError(path or "body", NOT_FINITE)
         elif isinstance(value, dict | list):
             if depth >= MAX_DEPTH:
                 raise MalformedRequest(f"the JSON is nested deeper than {MAX_DEPTH} levels")
@@ -162,16 +161,22 @@ def parse_query(model: type[M]) -> M:
     """Query parameters validated into `model` (422 with the parameter named)."""
     args = request.args.to_dict()
     errors = list(unacceptable_values(args, "query."))
+    errors += [
+        FieldError(f"query.{name}", NOT_FINITE) for name, text in args.items() if _non_finite(text)
+    ]
     if errors:
         raise InvalidInput("a query parameter is invalid", errors)
     try:
-        parsed = model.model_validate(args)
+        return model.model_validate(args)
     except ValidationError as exc:
         raise InvalidInput("a query parameter is invalid", field_errors(exc, "query.")) from None
-    errors = list(unacceptable_values(parsed.model_dump(), "query."))  # "nan", "1e999"
-    if errors:
-        raise InvalidInput("a query parameter is invalid", errors)
-    return parsed
+
+
+def _non_finite(text: str) -> bool:
+    try:
+        return not math.isfinite(float(text))  # "nan", "inf", "1e999"
+    except ValueError:
+        return False
 
 
 def json_response(payload: BaseModel | dict, status: int = 200) -> Response:
