@@ -44,5 +44,14 @@ def configure_logging(level: str) -> None:
     root.addHandler(handler)
     root.setLevel(level)
     # HTTP clients log each request's URL at INFO (httpx2 is what openai uses)
-    for noisy in ("pika", "httpx", "httpx2", "httpcore", "openai", "urllib3", "psycopg.pool"):
+    for noisy in (
+        "pika",
+        "httpx",
+        "httpx2",
+        "httpcore",
+        "httpcore2",
+        "openai",
+        "urllib3",
+        "psycopg.pool",
+    ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))

@@ -82,12 +82,11 @@ class Readiness:
             detail = check.probe()
             status = "up"
         except Exception as exc:  # any failure of a probe means the component is down
-            detail = mask_url(
-                f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            )
+            detail = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
             status = "down"
         elapsed = time.perf_counter() - started
         BACKEND_CHECK_SECONDS.labels(component=name).observe(elapsed)
+        detail = mask_url(detail) if detail else detail  # a probe may quote its URL
         return ComponentStatus(status, check.mode, check.required, round(elapsed * 1000, 2), detail)
 
     def close(self) -> None:
