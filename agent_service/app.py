@@ -74,6 +74,7 @@ def _register_blueprints(app: Flask) -> None:
         analyst,
         coach,
         features,
+        games,
         hybrid,
         info,
         jobs,
@@ -82,7 +83,7 @@ def _register_blueprints(app: Flask) -> None:
         system,
     )
 
-    for module in (system, info, jobs, models, knowledge, coach, features, analyst, hybrid):
+    for module in (system, info, jobs, models, knowledge, coach, features, analyst, hybrid, games):
         app.register_blueprint(module.bp)
 
 

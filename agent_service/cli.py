@@ -204,9 +204,10 @@ from agent_service.cli_consume import consume  # noqa: E402
 from agent_service.cli_data import import_recordings  # noqa: E402
 from agent_service.cli_game import simulate  # noqa: E402
 from agent_service.cli_knowledge import knowledge  # noqa: E402
+from agent_service.cli_verify import verify  # noqa: E402
 from agent_service.cli_worker import worker  # noqa: E402
 
-for _command in (consume, worker, simulate, import_recordings, knowledge):
+for _command in (consume, worker, simulate, import_recordings, knowledge, verify):
     main.add_command(_command)
 
 if __name__ == "__main__":
