@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,14 +27,21 @@ from pathlib import Path
 
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from service_harness import open_loop, percentile
-
 REPO = Path(__file__).resolve().parents[1]
 KEY = "bench-key-0123456789abcdef"
 
 
-def start_service(port: int, workers: int, threads: int, data_dir: Path) -> subprocess.Popen:
+def percentile(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    index = min(len(sorted_values) - 1, max(0, round(q / 100 * (len(sorted_values) - 1))))
+    return sorted_values[index]
+
+
+def start_service(
+    port: int, workers: int, threads: int, data_dir: Path, source: Path = REPO
+) -> subprocess.Popen:
+    """`agent-service serve` from the code in `source` (this checkout by default)."""
     env = {
         **os.environ,
         "AGENT_API_KEYS": KEY,
@@ -41,12 +49,13 @@ def start_service(port: int, workers: int, threads: int, data_dir: Path) -> subp
         "AGENT_DATA_DIR": str(data_dir),
         "AGENT_WORKERS": str(workers),
         "AGENT_THREADS": str(threads),
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(source), os.environ.get("PYTHONPATH")])),
     }
     log = open(data_dir / "service.log", "w")  # noqa: SIM115 - handed to the child
     proc = subprocess.Popen(
         [sys.executable, "-m", "agent_service", "serve"],
         env=env,
+        cwd=data_dir,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -79,14 +88,15 @@ def wait_for_seed(base: str, deadline: float) -> None:
 
 
 @contextmanager
-def service(url: str | None, workers: int, threads: int) -> Iterator[str]:
-    """The base URL to load: `url`, or a fresh service started here and stopped after."""
+def service(url: str | None, workers: int, threads: int, source: Path = REPO) -> Iterator[str]:
+    """The base URL to load: `url`, or a fresh service (from `source`) started here and
+    stopped after."""
     if url is not None:
         yield url
         return
     with tempfile.TemporaryDirectory(prefix="agent-bench-") as tmp:
         port = 18000 + os.getpid() % 1000
-        proc = start_service(port, workers, threads, Path(tmp))
+        proc = start_service(port, workers, threads, Path(tmp), source)
         try:
             yield f"http://127.0.0.1:{port}"
         finally:
@@ -103,17 +113,58 @@ def run_load(
     connections: int,
     method: str = "GET",
     body: dict | None = None,
+    give_up_after: float | None = None,
 ) -> dict:
-    """`rate` requests per second to one endpoint (the same body every time)."""
-    begin = time.perf_counter()
-    samples = open_loop(base, [(path, method, path, body)], rate=rate, seconds=seconds,
-                        connections=connections, timeout=5, key=key, vary=False)  # fmt: skip
-    wall = time.perf_counter() - begin - 0.2  # open_loop starts 0.2 s after it is called
-    ordered = sorted(s.latency_s for s in samples)
+    """`give_up_after` seconds past the end, requests not yet sent count as errors with
+    their delay so far (a stalled server would otherwise keep the run going for ever)."""
+    interval = connections / rate
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    begin = time.perf_counter() + 0.2
+
+    def worker(offset: int) -> None:
+        nonlocal errors
+        session = requests.Session()
+        headers = {"Authorization": f"Bearer {key}"}
+        n = 0
+        while True:
+            scheduled = begin + offset * (interval / connections) + n * interval
+            if scheduled - begin > seconds:
+                return
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            if give_up_after is not None and time.perf_counter() > begin + seconds + give_up_after:
+                with lock:
+                    latencies.append(time.perf_counter() - scheduled)
+                    errors += 1
+                n += 1
+                continue
+            try:
+                response = session.request(
+                    method, base + path, headers=headers, json=body, timeout=5
+                )
+                ok = response.status_code < 400
+            except requests.RequestException:
+                ok = False
+            elapsed = time.perf_counter() - scheduled
+            with lock:
+                latencies.append(elapsed)
+                errors += 0 if ok else 1
+            n += 1
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - begin
+    ordered = sorted(latencies)
     return {
         "path": path,
         "requests": len(ordered),
-        "errors": sum(1 for s in samples if not 0 < s.status < 400),
+        "errors": errors,
         "target_rps": rate,
         "achieved_rps": round(len(ordered) / wall, 1),
         "p50_ms": round(percentile(ordered, 50) * 1000, 2),
