@@ -28,6 +28,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -397,11 +398,8 @@ def open_loop(
                 on_sample(sample)
             n += 1
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(connections)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    with ThreadPoolExecutor(max_workers=connections) as pool:
+        list(pool.map(worker, range(connections)))  # one connection each; re-raises
     return samples
 
 
