@@ -53,7 +53,7 @@ def serve(host: str | None, port: int | None, workers: int | None, threads: int 
     _share_metrics_between_workers(settings.data_dir / "prometheus")
 
     from agent_service import serve as serving
-    from agent_service.wiring import prepare
+    from agent_service.startup import prepare
     from tools.errors import BackendUnavailable
 
     _describe_modes(settings)
@@ -120,6 +120,7 @@ def _describe_modes(settings: Settings) -> None:
 @main.command()
 def check() -> None:
     """Run every readiness check once and print it; exit 1 if a required one is down."""
+    from agent_service.cli_check import qdrant_through_service
     from agent_service.readiness import build_readiness
     from agent_service.wiring import Backends, prepare
     from tools.errors import BackendUnavailable
@@ -134,6 +135,7 @@ def check() -> None:
     readiness = build_readiness(backends)
     try:
         components = readiness.components()
+        components["qdrant"] = qdrant_through_service(settings, components["qdrant"])
         for name, c in components.items():
             latency = f"{c.latency_ms:.1f} ms" if c.latency_ms is not None else "-"
             required = "required" if c.required else "optional"

@@ -9,12 +9,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from agent_service.config import SettingsError, load_settings
 from tools.errors import BackendUnavailable, ServiceError
-from tools.knowledge import COLLECTIONS, TEXT_SUFFIXES, IngestReport, KnowledgeBase
+from tools.knowledge_collections import COLLECTIONS, TEXT_SUFFIXES
+
+if TYPE_CHECKING:  # the Qdrant client loads with the command that uses it
+    from tools.knowledge import IngestReport, KnowledgeBase
 
 
 @click.group()

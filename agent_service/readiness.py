@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from agent_service.metrics import BACKEND_CHECK_SECONDS, BACKEND_UP
 from agent_service.wiring import Backends
 from tools.amqp import ping_amqp
-from tools.llm.models import probe
+from tools.llm.specs import LLMConfig, ModelSpec
 from tools.qdrant_store import ping_qdrant
 from tools.redact import mask_url
 
@@ -70,6 +70,12 @@ class Readiness:
             self._cached = (time.monotonic(), result)
             return result
 
+    def add(self, name: str, check: Check) -> None:
+        """One more component (the start-up warm-up registers itself here)."""
+        with self._lock:
+            self._checks = {**self._checks, name: check}
+            self._cached = None
+
     @staticmethod
     def is_ready(components: dict[str, ComponentStatus]) -> bool:
         return all(c.status == "up" for c in components.values() if c.required)
@@ -123,7 +129,13 @@ def build_readiness(backends: Backends) -> Readiness:
         "llm": Check(
             chain[0].key if chain else "none",  # no URL: /ready is open to anyone
             False,
-            (lambda: probe(chain[0], llm_config, timeout)) if chain else None,
+            (lambda: _probe_llm(chain[0], llm_config, timeout)) if chain else None,
         ),
     }
     return Readiness(checks, cache_s=settings.check_cache_s, timeout_s=timeout)
+
+
+def _probe_llm(spec: ModelSpec, config: LLMConfig, timeout: float) -> str:
+    from tools.llm.models import probe  # smolagents: only where a model is configured
+
+    return probe(spec, config, timeout)

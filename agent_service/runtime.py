@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from agent_service.config import Settings
 from capabilities.runtime import BudgetPolicy, Runtime, RuntimePolicy
-from tools.llm.models import build_chain
 from tools.postgres import Database
 
 
@@ -25,9 +24,15 @@ def runtime_policy(settings: Settings) -> RuntimePolicy:
 
 
 def build_runtime(settings: Settings, database: Database) -> Runtime:
-    """Nothing is contacted here: models are built on first use."""
+    """Nothing is contacted here: models are built on first use (and smolagents is
+    imported only when a model is configured)."""
+    models: tuple = ()
+    if settings.llm_config.models:
+        from tools.llm.models import build_chain
+
+        models = build_chain(settings.llm_config)
     return Runtime(
         database=database,
-        models=build_chain(settings.llm_config),
+        models=models,
         policy=runtime_policy(settings),
     )

@@ -10,7 +10,7 @@ from gunicorn.app.base import BaseApplication
 from agent_service import gunicorn_conf
 from agent_service.config import Settings
 from agent_service.http_worker import ReadLimits
-from agent_service.wiring import Prepared
+from agent_service.startup import Prepared
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
@@ -35,9 +35,12 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
     def load(self) -> Any:
         # runs in each worker after the fork: pools and clients are created here
         from agent_service.app import create_app
+        from agent_service.warmup import WarmUp
 
         app = create_app(prepared=self._prepared)
-        app.extensions["agent"].backends.jobs()  # in-process mode: resume interrupted jobs
+        state = app.extensions["agent"]
+        state.backends.jobs()  # in-process mode: resume interrupted jobs
+        WarmUp(state.backends).start(state.readiness)  # /ready waits for it, /health not
         return app
 
 

@@ -58,7 +58,9 @@ class Evidence(BaseModel):
 
 class CoachAnswer(Answer):
     recommended_action: Action
-    strategy: Literal["aggressive", "conservative", "exit_now", "stay_out", "sidebet"]
+    strategy: Literal[
+        "aggressive", "conservative", "exit_now", "stay_out", "sidebet", "undecided"
+    ] = Field(description="the plan; `undecided` when the best action is not decisive")
     decisive: bool = Field(description="the recommendation wins under every model scenario")
     margin: float = Field(description="expected value of the best minus the runner-up, SOL")
     actions: list[ActionEstimate]

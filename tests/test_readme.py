@@ -46,6 +46,7 @@ def test_every_service_example_runs_as_written(tmp_path, pg_admin_dsn):
     proc = start_cli("serve", env=env, cwd=tmp_path, log=tmp_path / "serve.log")
     try:
         wait_http(f"http://127.0.0.1:{port}/health", within=90, proc=proc)
+        _wait_ready(f"http://127.0.0.1:{port}/ready", within=60)  # as a user would
         script = "\n".join(
             [
                 "set -euo pipefail",
@@ -63,3 +64,14 @@ def test_every_service_example_runs_as_written(tmp_path, pg_admin_dsn):
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
         drop_database(pg_admin_dsn, dsn)
+
+
+def _wait_ready(url: str, within: float) -> None:
+    """`/ready` turns 200 once the worker has warmed up (models, embedder, knowledge)."""
+    import time
+
+    import requests
+
+    deadline = time.monotonic() + within
+    while requests.get(url, timeout=10).status_code != 200 and time.monotonic() < deadline:
+        time.sleep(0.2)

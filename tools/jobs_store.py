@@ -269,14 +269,16 @@ class JobStore:
         return state is not None
 
     def fail_attempt(
-        self, job_id: uuid.UUID, worker_id: str, attempt: int, error: str
+        self, job_id: uuid.UUID, worker_id: str, attempt: int, error: str, *, final: bool = False
     ) -> JobState | None:
-        """Record a failed attempt: back to 'queued' while attempts remain, else 'failed'.
-        Returns the new state, None when the job was no longer this worker's."""
+        """Record a failed attempt: back to 'queued' while attempts remain, else 'failed';
+        `final`: 'failed' at once (another attempt cannot succeed). Returns the new state,
+        None when the job was no longer this worker's."""
+        retry = "false" if final else "attempts < max_attempts"
         return self._finish_attempt(  # type: ignore[return-value]
-            "state = CASE WHEN attempts < max_attempts THEN 'queued' ELSE 'failed' END,"
+            f"state = CASE WHEN {retry} THEN 'queued' ELSE 'failed' END,"
             " error = %(error)s, enqueued_at = now(),"
-            " finished_at = CASE WHEN attempts < max_attempts THEN NULL ELSE now() END",
+            f" finished_at = CASE WHEN {retry} THEN NULL ELSE now() END",
             "outcome = 'failed', error = %(error)s",
             job_id,
             worker_id,

@@ -36,9 +36,9 @@ from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedR
 from tools.chunking import ChunkingConfig, chunk_text
 from tools.embeddings import Embedder
 from tools.errors import BackendUnavailable, FieldError, InvalidInput
+from tools.knowledge_collections import COLLECTIONS, TEXT_SUFFIXES
 from tools.knowledge_mirror import KnowledgeMirror, VectorIndex
 
-COLLECTIONS = ("external_docs", "rugs_protocol", "rl_design", "agent_insights")
 # Payload keys a search may filter on, with their value types; extra payload given at
 # ingest uses the last three.
 FILTER_KEYS: dict[str, type] = {
@@ -51,7 +51,6 @@ FILTER_KEYS: dict[str, type] = {
     "tag": str,
 }
 EXTRA_KEYS = frozenset({"topic", "mode", "tag"})
-TEXT_SUFFIXES = {".md": True, ".markdown": True, ".txt": False, ".text": False}
 MAX_TOP_K = 50
 _ID_NAMESPACE = uuid.UUID("6f1b8a0e-9a53-4c1e-8f0e-3d0c2b7a4e11")
 _UPSERT_BATCH = 64

@@ -6,7 +6,11 @@ Routing keys name the kind: `alert.<what>`, `advice.<what>`, `decision.<what>`,
 `job.<state>`; subscribers bind patterns such as `alert.#`.
 
 One connection per publisher, guarded by a lock (pika connections are not thread-safe).
-A connection found dead on publish is replaced once; a second failure raises
+A blocking pika connection answers the broker's heartbeats only while something drives
+its I/O, so an idle publisher's connection would be closed by the broker after two
+missed heartbeats and its next publish would meet a dead socket (pika logging errors
+before the reconnect): a background thread drives the I/O of an idle connection every
+third of the heartbeat. A connection found dead on publish is replaced once; a second failure raises
 `BackendUnavailable("rabbitmq", ...)`. A retry after a lost confirm may deliver a message
 twice: consumers dedupe on `message_id`.
 """
@@ -46,14 +50,18 @@ class EventPublisher:
         *,
         timeout: float = 5.0,
         app_id: str = "agent-service",
+        heartbeat_s: int = 30,
     ) -> None:
         self._url = url
         self.exchange = exchange
         self._timeout = timeout
         self._app_id = app_id
+        self._heartbeat_s = heartbeat_s
         self._lock = threading.Lock()
         self._connection: pika.BlockingConnection | None = None
         self._channel: BlockingChannel | None = None
+        self._closed = threading.Event()
+        self._pump: threading.Thread | None = None
 
     def publish(
         self, routing_key: str, body: Mapping[str, Any], *, headers: Mapping[str, Any] | None = None
@@ -85,8 +93,24 @@ class EventPublisher:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def close(self) -> None:
+        self._closed.set()
         with self._lock:
             self._drop()
+
+    def _keep_alive(self) -> None:
+        """Drive the idle connection's I/O so heartbeats flow both ways; a connection that
+        died meanwhile is dropped quietly and reopened by the next publish."""
+        while not self._closed.wait(max(1.0, self._heartbeat_s / 3)):
+            with self._lock:
+                if self._connection is None:
+                    continue
+                try:
+                    self._connection.process_data_events(time_limit=0)
+                except (pika.exceptions.AMQPError, OSError) as exc:
+                    log.info(
+                        "publisher connection lost while idle", extra={"error": _describe(exc)}
+                    )
+                    self._drop()
 
     def __enter__(self) -> EventPublisher:
         return self
@@ -99,7 +123,7 @@ class EventPublisher:
             return self._channel
         self._drop()
         connection = pika.BlockingConnection(
-            connection_parameters(self._url, timeout=self._timeout)
+            connection_parameters(self._url, timeout=self._timeout, heartbeat=self._heartbeat_s)
         )
         try:
             channel = connection.channel()
@@ -110,6 +134,11 @@ class EventPublisher:
                 connection.close()
             raise
         self._connection, self._channel = connection, channel
+        if self._pump is None and self._heartbeat_s > 0:
+            self._pump = threading.Thread(
+                target=self._keep_alive, name="amqp-heartbeat", daemon=True
+            )
+            self._pump.start()
         return channel
 
     def _drop(self) -> None:

@@ -7,6 +7,7 @@ import psycopg
 
 from capabilities.discovery.panel import Panel, TradeLog, build_panel
 from capabilities.models.registry import load_history
+from tools.errors import NotFound
 
 _TRADES_SQL = """
 SELECT game_id, tick, player_id, type, amount, price FROM trades
@@ -20,7 +21,11 @@ def load_panel(conn: psycopg.Connection, mode: str, rounds: int) -> Panel:
     """The latest `rounds` rounds of `mode`, oldest first, with their trades and sidebets."""
     ids, rug, prices = load_history(conn, mode, rounds)
     if not ids:
-        raise ValueError(f"no finished rounds of mode {mode!r} are stored")
+        raise NotFound(
+            f"no finished rounds of mode {mode!r} are stored: import recordings with "
+            f"`agent-service import PATH... --mode {mode}` or store the live feed with "
+            "`agent-service consume`, then submit the job again"
+        )
     order = np.arange(len(ids))[::-1]  # the queries return newest first
     row_of = {game_id: i for i, game_id in enumerate(ids)}
     trades = conn.execute(_TRADES_SQL, {"ids": ids}).fetchall()

@@ -17,7 +17,8 @@ import itertools
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+
+from capabilities.models.hazard import normal_sf
 
 SPLIT = 0.6
 FOLDS = 5
@@ -43,7 +44,7 @@ def score_test(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     if var <= 0:
         return 0.0, 1.0
     z = float(np.sum(dx * dy) / np.sqrt(var))
-    return z, float(2 * stats.norm.sf(abs(z)))
+    return z, 2 * normal_sf(abs(z))
 
 
 def auc(x: np.ndarray, y: np.ndarray) -> float:
@@ -51,6 +52,8 @@ def auc(x: np.ndarray, y: np.ndarray) -> float:
     n1, n0 = int(positives.sum()), int((~positives).sum())
     if n1 == 0 or n0 == 0:
         return 0.5
+    from scipy import stats  # a job's import: scipy stays out of the web workers
+
     ranks = stats.rankdata(x)
     return float((ranks[positives].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
@@ -111,7 +114,12 @@ def score_feature(x: np.ndarray, y: np.ndarray, order: np.ndarray, binary: bool)
         return None
     x_te, y_te = x[test], y[test]
     z, p = score_test(x_te, y_te)
-    effect = auc(x_te, y_te) if binary else float(stats.spearmanr(x_te, y_te).statistic)
+    if binary:
+        effect = auc(x_te, y_te)
+    else:
+        from scipy import stats
+
+        effect = float(stats.spearmanr(x_te, y_te).statistic)
     if not np.isfinite(effect):
         effect = 0.5 if binary else 0.0
     edges = np.quantile(order, np.linspace(0, 1, FOLDS + 1))

@@ -143,6 +143,8 @@ class DecisionLog:
         while not self._stop.is_set():
             self._wake.wait(self._interval)
             self._wake.clear()
+            if not self._db.available:  # the breaker is open: keep queueing, try no write
+                continue
             while self.flush() >= self._max_batch:
                 pass
 

@@ -5,6 +5,7 @@ same state machine:
     queued --claim--> running --ok--> succeeded
                          |--error, attempts left--> queued (retry)
                          |--error, none left------> failed
+                         |--rejection (ServiceError)-> failed (no retry can succeed)
                          |--lease expired---------> reclaimed by another worker
 """
 
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from capabilities.jobs.context import bound_database
 from capabilities.jobs.metrics import JOB_ATTEMPTS, JOB_DURATION, JOBS_FINISHED
 from capabilities.jobs.registry import Progress, handler_for
-from tools.errors import BackendUnavailable
+from tools.errors import BackendUnavailable, ServiceError
 from tools.jobs_store import Job, JobStore
 
 log = logging.getLogger(__name__)
@@ -152,7 +153,12 @@ class JobRunner:
                 "job attempt failed",
                 extra={"job_id": str(job.id), "kind": job.kind, "attempt": attempt, "error": error},
             )
-            state = self.store.fail_attempt(job.id, worker_id, attempt, error)
+            # a ServiceError (bad input, missing data...) is the job's answer, not a fault:
+            # another attempt would meet it again
+            final = isinstance(exc, ServiceError)
+            if final:
+                error = exc.detail  # type: ignore[attr-defined]
+            state = self.store.fail_attempt(job.id, worker_id, attempt, error, final=final)
             if state == "queued":
                 return Outcome.RETRY
             return Outcome.FAILED if state == "failed" else Outcome.LOST

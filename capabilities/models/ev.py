@@ -201,7 +201,10 @@ def evaluate(
 
 
 def strategy_for(decision: Decision, state: Position) -> str:
-    """A one-word plan for the recommendation."""
+    """A one-word plan for the recommendation; `undecided` when the best action does not
+    win under every model scenario (a plan would claim more than the models resolve)."""
+    if not decision.decisive:
+        return "undecided"
     holding = state.position_qty * state.price > 0
     if decision.best == "sell":
         return "exit_now"

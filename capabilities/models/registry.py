@@ -26,9 +26,11 @@ from capabilities.models.hazard import HazardModel, fit_hazard
 from capabilities.models.price import PriceModel, fit_price
 from capabilities.models.truth import TrueHazard, TruePrice, economics
 from game.rules import load_mode
+from tools.errors import BackendUnavailable
 from tools.postgres import Database
 
 log = logging.getLogger(__name__)
+WARM_RETRY_S = 5.0
 
 _ROUNDS_SQL = """
 SELECT game_id, rug_tick FROM games
@@ -161,6 +163,7 @@ class ModelRegistry:
         self.check_interval_s = check_interval_s
         self._entries: dict[str, _Entry] = {}
         self._warming: set[str] = set()
+        self._failed_at: dict[str, float] = {}  # mode -> when its last warm-up failed
         self._lock = threading.Lock()
         self._fit_lock = threading.Lock()
 
@@ -186,9 +189,17 @@ class ModelRegistry:
         return entry.models
 
     def warm(self, modes: list[str]) -> None:
-        """Fit `modes` in a background thread (each at most once at a time)."""
+        """Fit `modes` in a background thread (each at most once at a time, and not again
+        within WARM_RETRY_S of a failure: an outage must not start a thread per call)."""
+        now = time.monotonic()
         with self._lock:
-            todo = [m for m in modes if m not in self._entries and m not in self._warming]
+            todo = [
+                m
+                for m in modes
+                if m not in self._entries
+                and m not in self._warming
+                and now - self._failed_at.get(m, float("-inf")) >= WARM_RETRY_S
+            ]
             self._warming.update(todo)
         if todo:
             threading.Thread(target=self._warm, args=(todo,), daemon=True).start()
@@ -197,7 +208,11 @@ class ModelRegistry:
         for mode in modes:
             try:
                 self.get(mode)
-            except Exception:  # the next request retries; the rules serve meanwhile
+            except BackendUnavailable as exc:  # the rules serve meanwhile
+                self._failed_at[mode] = time.monotonic()
+                log.warning("model warm-up failed", extra={"mode": mode, "error": exc.detail})
+            except Exception:  # a bug; the next request after WARM_RETRY_S retries
+                self._failed_at[mode] = time.monotonic()
                 log.exception("model warm-up failed", extra={"mode": mode})
             finally:
                 with self._lock:
@@ -249,7 +264,10 @@ class ModelRegistry:
                 self._entries[mode] = _Entry(models, count, time.monotonic())
             else:
                 entry.checked_at = time.monotonic()
-        except Exception:  # a failed refresh keeps serving the cached models
+        except BackendUnavailable as exc:  # a failed refresh keeps serving the cached models
+            log.warning("model refresh failed", extra={"mode": mode, "error": exc.detail})
+            entry.checked_at = time.monotonic()
+        except Exception:
             log.exception("model refresh failed", extra={"mode": mode})
             entry.checked_at = time.monotonic()
         finally:

@@ -19,22 +19,25 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Generic
+from typing import TYPE_CHECKING, Any, Generic
 
 from capabilities.runtime import prompts
-from capabilities.runtime.agent import AttemptRecorder, RequestMeter, run_attempt
 from capabilities.runtime.budget import Budget, BudgetPolicy
 from capabilities.runtime.cache import AnswerCache, input_hash
 from capabilities.runtime.evidence import Evidence
 from capabilities.runtime.grounding import Grounding
+from capabilities.runtime.meter import RequestMeter
 from capabilities.runtime.metrics import ANSWERS, CACHE, FALLBACKS, TOOL_CALLS, TOOL_SECONDS
 from capabilities.runtime.records import RunRecord, write_outcome, write_run
 from capabilities.runtime.router import order_chain, profiles
 from capabilities.runtime.spec import Answer, Capability, NumberSource, Req, Resp
 from capabilities.runtime.validation import Verdict, computed_numbers, judge
 from tools.errors import BackendUnavailable
-from tools.llm.models import ChainModel
 from tools.postgres import Database
+
+if TYPE_CHECKING:  # smolagents loads only when a model is configured and called
+    from capabilities.runtime.agent import AttemptRecorder
+    from tools.llm.models import ChainModel
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +99,7 @@ class Runtime:
         version = capability.data_version(self.database) if capability.data_version else ""
         ttl = self.policy.cache_ttl_s if capability.cache_ttl_s is None else capability.cache_ttl_s
         if ttl > 0:
-            hit = self.cache.get(capability.name, key, version)
+            hit = self._cached(capability.name, key, version)
             CACHE.labels(capability=capability.name, result="hit" if hit else "miss").inc()
             if hit is not None:
                 response = capability.response_model.model_validate(
@@ -152,8 +155,23 @@ class Runtime:
                 stored = response.model_dump(mode="json", exclude={"run_id", "cached"})
                 self.cache.put(capability.name, key, version, stored, ttl)
             except BackendUnavailable as exc:
-                log.warning("answer not cached", extra={"error": str(exc)})
+                self._degraded("answer not cached", exc)
         return response
+
+    # -- what PostgreSQL adds to an answer, none of which the answer needs: while the
+    # database is away (its breaker fails these at once) the request goes on without
+    def _cached(self, capability: str, key: str, version: str) -> dict[str, Any] | None:
+        try:
+            return self.cache.get(capability, key, version)
+        except BackendUnavailable as exc:
+            self._degraded("answer cache not read", exc)
+            return None
+
+    def _degraded(self, what: str, exc: BackendUnavailable) -> None:
+        """One line per skipped write while the database is up; while its breaker is
+        open the outage was logged once, and each request's misses are debug noise."""
+        level = logging.WARNING if self.database.available else logging.DEBUG
+        log.log(level, what, extra={"error": str(exc)})
 
     # -- narration over the chain
     def _narrate(self, job: _Narrating[Req, Resp]) -> _Narration:
@@ -165,22 +183,36 @@ class Runtime:
             * max(m.spec.price.input_per_1k, m.spec.price.output_per_1k)
             for m in self.models
         )
-        if not self.budget.reserve(job.run_id, cost_usd=worst_cost, ttl_s=job.budget_s + 60):
+        try:
+            reserved = self.budget.reserve(job.run_id, cost_usd=worst_cost, ttl_s=job.budget_s + 60)
+        except BackendUnavailable as exc:  # spend that cannot be checked is not spent
+            self._degraded("budget not checked: no model call", exc)
+            reserved = False
+        if not reserved:
             FALLBACKS.labels(capability=job.capability.name, reason="budget").inc()
             return _Narration(reason="budget")
         try:
             return self._try_chain(job)
         finally:
-            self.budget.release(job.run_id)
+            try:
+                self.budget.release(job.run_id)
+            except BackendUnavailable as exc:  # the reservation expires on its own
+                self._degraded("budget reservation not released", exc)
 
     def _ordered_models(self, capability: str) -> list[ChainModel]:
         if len(self.models) < 2:
             return list(self.models)
-        found = profiles(self.database, capability)
+        try:
+            found = profiles(self.database, capability)
+        except BackendUnavailable as exc:  # the configured order
+            self._degraded("router profiles not read", exc)
+            return list(self.models)
         keys = [m.key for m in self.models]
         return order_chain(self.models, keys, found, self.policy.router_min_outcomes)
 
     def _try_chain(self, job: _Narrating[Req, Resp]) -> _Narration:
+        from capabilities.runtime.agent import AttemptRecorder, run_attempt
+
         capability, evidence, answer, meter = job.capability, job.evidence, job.answer, job.meter
         task = prompts.render(
             "narrate",
@@ -252,7 +284,7 @@ class Runtime:
                 reason=verdict.failure,
             )
         except BackendUnavailable as exc:
-            log.warning("outcome not recorded", extra={"error": str(exc)})
+            self._degraded("outcome not recorded", exc)
 
     def _record(
         self,
@@ -286,7 +318,7 @@ class Runtime:
         try:
             write_run(self.database, run, evidence.calls if evidence else [])
         except BackendUnavailable as exc:
-            log.warning("run not recorded", extra={"run_id": run_id, "error": str(exc)})
+            self._degraded(f"run {run_id} not recorded", exc)
 
 
 def _jsonable(value: Any) -> Any:

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field
-from smolagents import Tool
 
 from capabilities.runtime.evidence import Evidence
 from tools.postgres import Database
+
+if TYPE_CHECKING:  # smolagents loads only when a model is called
+    from smolagents import Tool
 
 FallbackReason = Literal[
     "no_llm", "budget", "timeout", "model_error", "invalid_answer", "ungrounded"

@@ -6,14 +6,16 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
 from capabilities.runtime.engine import Runtime
 from capabilities.runtime.router import profiles
-from tools.llm.models import ChainModel
 from tools.redact import mask_url
+
+if TYPE_CHECKING:  # smolagents loads only when a model is configured
+    from tools.llm.models import ChainModel
 
 CACHE_WINDOW_HOURS = 24
 

@@ -46,12 +46,14 @@ def test_bad_requests_are_422_with_the_field(client, auth):
     assert r.json["errors"][0]["field"] == "targets"
 
 
-def test_a_mode_without_rounds_fails_the_job_with_a_reason(tmp_path, pg_dsn, auth):
-    app = create_app(make_settings(tmp_path, pg_dsn, jobs_max_attempts=1))
+def test_a_mode_without_rounds_fails_the_job_at_once_saying_how_to_import(tmp_path, pg_dsn, auth):
+    app = create_app(make_settings(tmp_path, pg_dsn, jobs_max_attempts=3, jobs_retry_delay_s=0))
     client = app.test_client()
     r = client.post("/v1/features/discover", json={"mode": "fast_rug"}, headers=auth)
     job = follow_job(client, auth, r.json["status_url"])
     app.extensions["agent"].backends.close()
     app.extensions["agent"].readiness.close()
     assert job["state"] == "failed"
-    assert "no finished rounds of mode 'fast_rug'" in job["error"]
+    assert job["attempts"] == 1, "a job that cannot succeed is not retried"
+    assert job["error"].startswith("no finished rounds of mode 'fast_rug' are stored")
+    assert "agent-service import PATH... --mode fast_rug" in job["error"]

@@ -153,3 +153,15 @@ def test_fitted_models_choose_the_oracles_action(mode):
         oracle = evaluate(state, truth_h, truth_p, econ, stake=0.01)
         agree += fitted.best == oracle.best
     assert agree >= 95, f"{mode}: {agree}/100 agree with the oracle"
+
+
+def test_tail_probabilities_match_scipy():
+    from scipy import stats
+
+    from capabilities.models.hazard import chi2_sf, normal_sf
+
+    for df in (1, 2, 3, 7, 10, 51, 200):
+        for x in (0.0, 1e-6, 0.3, 1.0, 4.0, 19.5, 80.0, 700.0):
+            assert chi2_sf(x, df) == pytest.approx(stats.chi2.sf(x, df), rel=1e-9, abs=1e-300)
+    for z in (-6.0, -1.0, 0.0, 0.5, 1.96, 8.0):
+        assert normal_sf(z) == pytest.approx(stats.norm.sf(z), rel=1e-12)

@@ -79,7 +79,7 @@ def test_local_minilm_gives_unit_float32_rows_that_rank_by_meaning(minilm: Local
 
 def test_local_minilm_is_loaded_once_and_safe_across_threads(minilm: LocalMiniLM):
     other = LocalMiniLM()
-    assert other._model() is minilm._model()
+    assert other._encoder() is minilm._encoder()
     expected = minilm.embed(["rug probability per tick"])
     results: list[np.ndarray] = []
     threads = [

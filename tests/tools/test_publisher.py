@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
+import time
 import uuid
 from urllib.parse import urlsplit
 
@@ -128,3 +130,19 @@ def test_threads_share_one_publisher(bound, amqp_url):
         data = json.loads(body)
         per_worker.setdefault(data["worker"], []).append(data["i"])
     assert all(seq == list(range(15)) for seq in per_worker.values())
+
+
+def test_an_idle_connection_keeps_its_heartbeats_and_publishes_without_errors(
+    bound, amqp_url, caplog
+):
+    topology, exchange = bound
+    with EventPublisher(amqp_url, exchange, heartbeat_s=2) as publisher:
+        publisher.publish("alert.first", {"n": 1})
+        connection = publisher._connection
+        time.sleep(9)  # the broker drops a connection after two missed heartbeats (~4 s)
+        with caplog.at_level(logging.INFO):
+            publisher.publish("alert.after_idle", {"n": 2})
+        assert publisher._connection is connection, "the connection was lost while idle"
+    noisy = [r for r in caplog.records if r.levelno >= logging.INFO and "pika" in r.name]
+    assert not noisy and "publisher reconnecting" not in caplog.text, caplog.text
+    assert [json.loads(body) for _, body in topology.drain(topology.queue)] == [{"n": 1}, {"n": 2}]
