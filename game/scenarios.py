@@ -1,0 +1,174 @@
+"""Training scenarios: simulator settings a curriculum chooses from, and their exact oracle.
+
+A scenario is a mode's rules with the rug hazard and the price volatility scaled, the
+tick from which a round is observed (the env fast-forwards to it; the features still
+cover the chart from tick 0, so what a policy sees at a tick is what it would see in the
+full round) and the range of rug ticks kept (rounds outside it are skipped, which
+conditions the rug distribution). The rug never looks at the chart, so every scenario's
+rug hazard is a function of the tick alone and its oracle stays exact: `hazard_curve()`
+is P(rug at t | alive at t-1) for the rounds the scenario keeps, and `Oracle(rules,
+hazard=...)` solves the betting problem on it.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from game.observation import BET_START_TICK
+from game.oracle import Oracle, optimal_bet_ticks, sidebet_ev_by_tick
+from game.rules import GameRules, load_mode
+
+MIN_ACCEPTANCE = 1e-3
+"""A scenario must keep at least this share of rounds (else an env would scan forever)."""
+
+
+class Scenario(BaseModel):
+    """Simulator settings of one training scenario (see module doc)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mode: str = Field("classic", description="the mode whose rules are scaled")
+    hazard_scale: float = Field(
+        1.0, gt=0, le=10, description="multiplies rug_prob, hazard_slope and hazard_cap"
+    )
+    volatility_scale: float = Field(
+        1.0, gt=0, le=3, description="multiplies the big-move sizes and the volatility term"
+    )
+    start_tick: int = Field(0, ge=0, le=4000, description="first tick observed (fast-forward)")
+    rug_min: int = Field(1, ge=1, le=5000, description="rounds rugging earlier are skipped")
+    rug_max: int | None = Field(
+        None, ge=1, le=5000, description="rounds rugging later are skipped (none: no limit)"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Scenario:
+        rules = self.rules  # raises on an unknown mode or invalid scaled rules
+        lo, hi = self.rug_range
+        if hi < lo:
+            raise ValueError(f"no rug tick in [{lo}, {hi}] (start_tick {self.start_tick})")
+        if self.acceptance < MIN_ACCEPTANCE:
+            raise ValueError(
+                f"only {self.acceptance:.2e} of {rules.name} rounds rug in [{lo}, {hi}]; "
+                f"a scenario must keep at least {MIN_ACCEPTANCE:g}"
+            )
+        return self
+
+    @property
+    def id(self) -> str:
+        """A stable readable name, e.g. `rising_hazard|h1|v1|s200|r201-`."""
+        hi = "" if self.rug_max is None else str(self.rug_max)
+        return (
+            f"{self.mode}|h{self.hazard_scale:g}|v{self.volatility_scale:g}"
+            f"|s{self.start_tick}|r{self.rug_min}-{hi}"
+        )
+
+    @cached_property
+    def rules(self) -> GameRules:
+        base = load_mode(self.mode)
+        if self.hazard_scale == 1.0 and self.volatility_scale == 1.0:
+            return base
+        h, v = self.hazard_scale, self.volatility_scale
+        values: dict[str, Any] = base.model_dump() | {
+            "rug_prob": min(1.0, base.rug_prob * h),
+            "hazard_slope": base.hazard_slope * h,
+            "hazard_cap": min(1.0, base.hazard_cap * h),
+            "big_move_min": base.big_move_min * v,
+            "big_move_max": base.big_move_max * v,
+            "vol_coef": base.vol_coef * v,
+            "description": f"{base.name} with hazard x{h:g}, volatility x{v:g}",
+        }
+        return GameRules.model_validate(values)
+
+    @property
+    def rug_range(self) -> tuple[int, int]:
+        """Rug ticks kept, inclusive: alive at `start_tick`, within [rug_min, rug_max]."""
+        top = self.rules.max_ticks if self.rug_max is None else min(self.rug_max, 5000)
+        return max(self.rug_min, self.start_tick + 1), min(top, self.rules.max_ticks)
+
+    def keeps(self, rug_tick: np.ndarray) -> np.ndarray:
+        lo, hi = self.rug_range
+        rug_tick = np.asarray(rug_tick)
+        return (rug_tick >= lo) & (rug_tick <= hi)
+
+    @cached_property
+    def _log_survival(self) -> np.ndarray:
+        """log P(rug > t) under the scaled rules, t = 0..max_ticks."""
+        rules = self.rules
+        with np.errstate(divide="ignore"):
+            steps = np.log1p(-rules.hazard(np.arange(1, rules.max_ticks + 1)))
+        return np.concatenate([[0.0], np.cumsum(steps)])
+
+    @property
+    def acceptance(self) -> float:
+        """Share of the scaled mode's rounds the scenario keeps."""
+        lo, hi = self.rug_range
+        s = np.exp(self._log_survival)
+        return float(s[lo - 1] - s[hi])
+
+    @cached_property
+    def hazard_curve(self) -> np.ndarray:
+        """P(rug at t | alive at t-1) for t = 1..max_ticks among the rounds kept (index
+        t-1), the shape `rules.hazard(np.arange(1, max_ticks + 1))` has."""
+        rules = self.rules
+        ticks = np.arange(1, rules.max_ticks + 1)
+        base = rules.hazard(ticks)
+        lo, hi = self.rug_range
+        log_s = self._log_survival
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            # P(rug <= hi | rug >= t) = 1 - S(hi) / S(t - 1)
+            reach = -np.expm1(log_s[hi] - log_s[ticks - 1])
+            curve = np.where(reach > 0, base / reach, 1.0)
+        curve = np.where(ticks < lo, 0.0, np.where(ticks >= hi, 1.0, curve))
+        return np.clip(curve, 0.0, 1.0)
+
+    def oracle(self, *, bet_start_tick: int = BET_START_TICK, name: str = "oracle") -> Oracle:
+        return Oracle(self.rules, bet_start_tick=bet_start_tick, name=name, hazard=self.hazard_curve)
+
+    def sidebet_ev(self) -> np.ndarray:
+        """EV per SOL staked of a sidebet placed at tick t (round alive), t = 0..max-1."""
+        return sidebet_ev_by_tick(self.rules, hazard=self.hazard_curve)
+
+    def oracle_value(self, *, bet_start_tick: int = BET_START_TICK) -> float:
+        """The oracle's expected PnL per episode (per SOL staked): it bets at its first
+        betting tick from `start_tick` if the round is alive then."""
+        bets = optimal_bet_ticks(self.rules, bet_start_tick, hazard=self.hazard_curve)
+        first = np.flatnonzero(bets[self.start_tick :])
+        if first.size == 0:
+            return 0.0
+        tick = self.start_tick + int(first[0])
+        alive = float(np.prod(1.0 - self.hazard_curve[self.start_tick : tick]))
+        return alive * float(self.sidebet_ev()[tick])
+
+
+def scenario_grid(
+    mode: str,
+    *,
+    hazard_scales: tuple[float, ...] = (0.5, 1.0, 2.0),
+    volatility_scales: tuple[float, ...] = (1.0, 2.0),
+    start_ticks: tuple[int, ...] = (0, 150, BET_START_TICK),
+    reach_zone: tuple[bool, ...] = (False, True),
+) -> list[Scenario]:
+    """The default scenario set around a mode: every combination of the four knobs;
+    `reach_zone` keeps only rounds that live past the first betting tick."""
+    out = []
+    for h in hazard_scales:
+        for v in volatility_scales:
+            for start in start_ticks:
+                for zone in reach_zone:
+                    rug_min = BET_START_TICK + 1 if zone else 1
+                    if zone and start >= BET_START_TICK:
+                        continue  # the same rounds as the scenario without the filter
+                    out.append(
+                        Scenario(
+                            mode=mode,
+                            hazard_scale=h,
+                            volatility_scale=v,
+                            start_tick=start,
+                            rug_min=rug_min,
+                        )
+                    )
+    return out
