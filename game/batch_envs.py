@@ -357,7 +357,7 @@ class TradingBatch(_BatchEnv):
         self.sidebet_start = np.full(n_envs, NO_BET, dtype=np.int64)
         self.sidebet_stake = z.copy()
         self.next_sidebet_tick = np.zeros(n_envs, dtype=np.int64)
-        self.traded = np.zeros(n_envs, dtype=bool)
+        self.trades = np.zeros(n_envs, dtype=np.int64)
         self._rules_arrays = np.zeros((n_envs, 5))  # commission, last-win offset, cooldown...
         super().__init__(rules, n_envs, seed, connected_players, queue, scenario)
 
@@ -365,7 +365,7 @@ class TradingBatch(_BatchEnv):
         self.cash[i] = self.qty[i] = self.cost[i] = self.sidebet_stake[i] = 0.0
         self.sidebet_start[i] = NO_BET
         self.next_sidebet_tick[i] = 0
-        self.traded[i] = False
+        self.trades[i] = 0
         rules = self._settings[i].rules
         last_win = rules.sidebet_window - (0 if rules.window_end_inclusive else 1)
         self._rules_arrays[i] = (
@@ -419,12 +419,11 @@ class TradingBatch(_BatchEnv):
         kind, amount = self._kind[actions], self._amount[actions]
         fee = 1.0 - self._rules_arrays[:, 0]
         accepted = self._apply(kind, amount, price, fee)
-        self.traded |= accepted & (kind != 0)
+        self.trades += accepted & (kind != 0)
         self.tick += 1
         self._settle_sidebets()
         done = self.tick >= self.rug_tick
         forced = done & (self.qty > 0)
-        self.traded |= forced
         self.cash[forced] += self.qty[forced] * self._rules_arrays[forced, 3] * fee[forced]
         self.qty[forced] = self.cost[forced] = 0.0
         reward = (self._equity(every, self._price_now(every)) - before).astype(np.float32)
@@ -433,7 +432,7 @@ class TradingBatch(_BatchEnv):
         infos = []
         for i in ended:
             info = self._info(i) | {"rejected": bool(not accepted[i]), "pnl": float(self.cash[i])}
-            info["traded"] = bool(self.traded[i])
+            info["trades"] = int(self.trades[i])  # the player's own, not the forced sell
             infos.append(info)
             self._start(int(i))
         obs = self._observe(every)

@@ -9,7 +9,7 @@ same episodes. Auto-reset as SB3 expects: a finished env's info carries
 `terminal_observation` and `TimeLimit.truncated` (always False: rounds end by the rug
 or the tick cap of the rules, never by a time limit) and the returned observation is
 the next episode's first; infos of finished episodes also carry `pnl`, `bet_tick`,
-`bet_won` (sidebet env) or `traded` (trading env), `rug_tick`, `round_index` and, under a
+`bet_won` (sidebet env) or `trades` (trading env), `rug_tick`, `round_index` and, under a
 scenario, `scenario` (its id). Infos of other steps are empty (the step envs' running
 counters are not needed by SB3 and cost a dict per env per step).
 
