@@ -80,9 +80,21 @@ def _register_blueprints(app: Flask) -> None:
         knowledge,
         models,
         system,
+        training,
     )
 
-    for module in (system, info, jobs, models, knowledge, coach, features, analyst, hybrid):
+    for module in (
+        system,
+        info,
+        jobs,
+        models,
+        knowledge,
+        coach,
+        features,
+        analyst,
+        hybrid,
+        training,
+    ):
         app.register_blueprint(module.bp)
 
 

@@ -137,8 +137,8 @@ class _RoundBatch:
                 env = int(envs[r])
                 self.rounds[env].append((int(index[r, c]), prices[k, : rug[r, c]]))
             got = take.sum(axis=1)
-            last = np.where(got > 0, np.max(np.where(take, index, -1), axis=1) + 1, index[:, -1] + 1)
-            self.scan[envs] = np.where(got >= want, last, index[:, -1] + 1)
+            after_taken = np.max(np.where(take, index, -1), axis=1) + 1
+            self.scan[envs] = np.where(got >= want, after_taken, index[:, -1] + 1)
             more = got < want
             envs, want = envs[more], (want - got)[more]
 

@@ -142,9 +142,7 @@ class _RoundEnv(gym.Env):
         super().reset(seed=seed)
         if seed is not None:
             self._seed = seed
-            self._source = RoundSource(
-                self.rules, seed, self._source.chunk, self._source.rug_range
-            )
+            self._source = RoundSource(self.rules, seed, self._source.chunk, self._source.rug_range)
             self._next_index = 0
         if self._pending is not None:
             self._apply_scenario(self._pending[0])

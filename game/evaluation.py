@@ -146,6 +146,7 @@ class SidebetHeldOut:
         self.tick = np.concatenate([p[2] for p in parts])
         oracle_bets = optimal_bet_ticks(rules, bet_start_tick, hazard=scenario.hazard_curve)
         later = np.flatnonzero(oracle_bets[scenario.start_tick :])
+        self.oracle_value = scenario.oracle_value(bet_start_tick=bet_start_tick)
         self.oracle = np.zeros(n_rounds)
         if later.size:
             oracle_tick = scenario.start_tick + int(later[0])
@@ -174,7 +175,7 @@ class SidebetHeldOut:
             win_rate=Estimate.proportion(int((pnl[placed] > 0).sum()), int(placed.sum())),
             bets_per_round=Estimate.of(placed.astype(float)),
             expected_pnl=Estimate.of(expected),
-            oracle_value=self.stake * self.scenario.oracle_value(bet_start_tick=self.bet_start_tick),
+            oracle_value=self.stake * self.oracle_value,
             regret=Estimate.of(self.oracle - expected),
         )
 

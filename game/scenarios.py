@@ -12,7 +12,7 @@ hazard=...)` solves the betting problem on it.
 
 from __future__ import annotations
 
-from functools import cached_property
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -66,27 +66,14 @@ class Scenario(BaseModel):
             f"|s{self.start_tick}|r{self.rug_min}-{hi}"
         )
 
-    @cached_property
+    @property
     def rules(self) -> GameRules:
-        base = load_mode(self.mode)
-        if self.hazard_scale == 1.0 and self.volatility_scale == 1.0:
-            return base
-        h, v = self.hazard_scale, self.volatility_scale
-        values: dict[str, Any] = base.model_dump() | {
-            "rug_prob": min(1.0, base.rug_prob * h),
-            "hazard_slope": base.hazard_slope * h,
-            "hazard_cap": min(1.0, base.hazard_cap * h),
-            "big_move_min": base.big_move_min * v,
-            "big_move_max": base.big_move_max * v,
-            "vol_coef": base.vol_coef * v,
-            "description": f"{base.name} with hazard x{h:g}, volatility x{v:g}",
-        }
-        return GameRules.model_validate(values)
+        return _scaled_rules(self.mode, self.hazard_scale, self.volatility_scale)
 
     @property
     def rug_range(self) -> tuple[int, int]:
         """Rug ticks kept, inclusive: alive at `start_tick`, within [rug_min, rug_max]."""
-        top = self.rules.max_ticks if self.rug_max is None else min(self.rug_max, 5000)
+        top = self.rules.max_ticks if self.rug_max is None else self.rug_max
         return max(self.rug_min, self.start_tick + 1), min(top, self.rules.max_ticks)
 
     def keeps(self, rug_tick: np.ndarray) -> np.ndarray:
@@ -94,43 +81,28 @@ class Scenario(BaseModel):
         rug_tick = np.asarray(rug_tick)
         return (rug_tick >= lo) & (rug_tick <= hi)
 
-    @cached_property
-    def _log_survival(self) -> np.ndarray:
-        """log P(rug > t) under the scaled rules, t = 0..max_ticks."""
-        rules = self.rules
-        with np.errstate(divide="ignore"):
-            steps = np.log1p(-rules.hazard(np.arange(1, rules.max_ticks + 1)))
-        return np.concatenate([[0.0], np.cumsum(steps)])
-
     @property
     def acceptance(self) -> float:
         """Share of the scaled mode's rounds the scenario keeps."""
         lo, hi = self.rug_range
-        s = np.exp(self._log_survival)
+        s = np.exp(_log_survival(self.mode, self.hazard_scale, self.volatility_scale))
         return float(s[lo - 1] - s[hi])
 
-    @cached_property
+    @property
     def hazard_curve(self) -> np.ndarray:
         """P(rug at t | alive at t-1) for t = 1..max_ticks among the rounds kept (index
-        t-1), the shape `rules.hazard(np.arange(1, max_ticks + 1))` has."""
-        rules = self.rules
-        ticks = np.arange(1, rules.max_ticks + 1)
-        base = rules.hazard(ticks)
+        t-1), the shape `rules.hazard(np.arange(1, max_ticks + 1))` has (read-only)."""
         lo, hi = self.rug_range
-        log_s = self._log_survival
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            # P(rug <= hi | rug >= t) = 1 - S(hi) / S(t - 1)
-            reach = -np.expm1(log_s[hi] - log_s[ticks - 1])
-            curve = np.where(reach > 0, base / reach, 1.0)
-        curve = np.where(ticks < lo, 0.0, np.where(ticks >= hi, 1.0, curve))
-        return np.clip(curve, 0.0, 1.0)
+        return _hazard_curve(self.mode, self.hazard_scale, self.volatility_scale, lo, hi)
 
     def oracle(self, *, bet_start_tick: int = BET_START_TICK, name: str = "oracle") -> Oracle:
-        return Oracle(self.rules, bet_start_tick=bet_start_tick, name=name, hazard=self.hazard_curve)
+        hazard = self.hazard_curve
+        return Oracle(self.rules, bet_start_tick=bet_start_tick, name=name, hazard=hazard)
 
     def sidebet_ev(self) -> np.ndarray:
         """EV per SOL staked of a sidebet placed at tick t (round alive), t = 0..max-1."""
-        return sidebet_ev_by_tick(self.rules, hazard=self.hazard_curve)
+        lo, hi = self.rug_range
+        return _sidebet_ev(self.mode, self.hazard_scale, self.volatility_scale, lo, hi)
 
     def oracle_value(self, *, bet_start_tick: int = BET_START_TICK) -> float:
         """The oracle's expected PnL per episode (per SOL staked): it bets at its first
@@ -142,6 +114,58 @@ class Scenario(BaseModel):
         tick = self.start_tick + int(first[0])
         alive = float(np.prod(1.0 - self.hazard_curve[self.start_tick : tick]))
         return alive * float(self.sidebet_ev()[tick])
+
+
+# Derived values are cached by the scenario's fields: a frozen model compares and hashes
+# by its fields, so nothing derived may live on the instance.
+@lru_cache(maxsize=256)
+def _scaled_rules(mode: str, h: float, v: float) -> GameRules:
+    base = load_mode(mode)
+    if h == 1.0 and v == 1.0:
+        return base
+    values: dict[str, Any] = base.model_dump() | {
+        "rug_prob": min(1.0, base.rug_prob * h),
+        "hazard_slope": base.hazard_slope * h,
+        "hazard_cap": min(1.0, base.hazard_cap * h),
+        "big_move_min": base.big_move_min * v,
+        "big_move_max": base.big_move_max * v,
+        "vol_coef": base.vol_coef * v,
+        "description": f"{base.name} with hazard x{h:g}, volatility x{v:g}",
+    }
+    return GameRules.model_validate(values)
+
+
+@lru_cache(maxsize=256)
+def _log_survival(mode: str, h: float, v: float) -> np.ndarray:
+    rules = _scaled_rules(mode, h, v)
+    with np.errstate(divide="ignore"):
+        steps = np.log1p(-rules.hazard(np.arange(1, rules.max_ticks + 1)))
+    out = np.concatenate([[0.0], np.cumsum(steps)])
+    out.flags.writeable = False
+    return out
+
+
+@lru_cache(maxsize=256)
+def _hazard_curve(mode: str, h: float, v: float, lo: int, hi: int) -> np.ndarray:
+    rules = _scaled_rules(mode, h, v)
+    ticks = np.arange(1, rules.max_ticks + 1)
+    base = rules.hazard(ticks)
+    log_s = _log_survival(mode, h, v)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        # P(rug <= hi | rug >= t) = 1 - S(hi) / S(t - 1)
+        reach = -np.expm1(log_s[hi] - log_s[ticks - 1])
+        curve = np.where(reach > 0, base / reach, 1.0)
+    curve = np.where(ticks < lo, 0.0, np.where(ticks >= hi, 1.0, curve))
+    out = np.clip(curve, 0.0, 1.0)
+    out.flags.writeable = False
+    return out
+
+
+@lru_cache(maxsize=256)
+def _sidebet_ev(mode: str, h: float, v: float, lo: int, hi: int) -> np.ndarray:
+    out = sidebet_ev_by_tick(_scaled_rules(mode, h, v), hazard=_hazard_curve(mode, h, v, lo, hi))
+    out.flags.writeable = False
+    return out
 
 
 def scenario_grid(

@@ -7,12 +7,12 @@ import pytest
 
 pytest.importorskip("stable_baselines3")
 
-from stable_baselines3.common.vec_env import DummyVecEnv  # noqa: E402
+from stable_baselines3.common.vec_env import DummyVecEnv
 
-from game.envs import SidebetV1Env, TradingEnv  # noqa: E402
-from game.rules import load_mode  # noqa: E402
-from game.scenarios import Scenario  # noqa: E402
-from game.vec_env import make_vec_env  # noqa: E402
+from game.envs import SidebetV1Env, TradingEnv
+from game.rules import load_mode
+from game.scenarios import Scenario
+from game.vec_env import make_vec_env
 
 STEP_ENVS = {"sidebet_v1": SidebetV1Env, "trading": TradingEnv}
 LATE = Scenario(

@@ -7,16 +7,16 @@ import pytest
 
 pytest.importorskip("stable_baselines3")
 
-import torch  # noqa: E402
-from stable_baselines3 import PPO  # noqa: E402
+import torch
+from stable_baselines3 import PPO
 
-from game.envs import SidebetV1Env, TradingEnv  # noqa: E402
-from game.harness import run_ab  # noqa: E402
-from game.observation import round_observations  # noqa: E402
-from game.policy_net import NetPolicy, ObsNormalization, PolicyNet, from_sb3  # noqa: E402
-from game.rl_baseline import baseline_path, load_policy  # noqa: E402
-from game.rules import load_mode  # noqa: E402
-from game.simulator import simulate_rounds  # noqa: E402
+from game.envs import SidebetV1Env, TradingEnv
+from game.harness import run_ab
+from game.observation import round_observations
+from game.policy_net import NetPolicy, ObsNormalization, PolicyNet, from_sb3
+from game.rl_baseline import baseline_path, load_policy
+from game.rules import load_mode
+from game.simulator import simulate_rounds
 
 
 def observations(n_rounds=40, seed=5) -> np.ndarray:
