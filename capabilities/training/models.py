@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from capabilities.state import ModeName
+from capabilities.training.rewards import validate_reward
 from game.rules import GameRules, load_mode
 from game.scenarios import Scenario
 
@@ -106,12 +107,15 @@ class TrainingSpec(BaseModel):
     )
     torch_threads: int = Field(1, ge=1, le=8)
 
+    @field_validator("reward")
+    @classmethod
+    def _trainable_reward(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None:
+            validate_reward(value)
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> TrainingSpec:
-        from capabilities.training.rewards import validate_reward
-
-        if self.reward is not None:
-            validate_reward(self.reward)
         if self.ppo.n_steps % self.n_envs:
             raise ValueError(f"ppo.n_steps ({self.ppo.n_steps}) must be a multiple of n_envs")
         if self.ppo.batch_size > self.ppo.n_steps:
