@@ -73,6 +73,7 @@ def _register_blueprints(app: Flask) -> None:
     from agent_service.views import (
         analyst,
         coach,
+        curriculum,
         features,
         hybrid,
         info,
@@ -94,6 +95,7 @@ def _register_blueprints(app: Flask) -> None:
         analyst,
         hybrid,
         training,
+        curriculum,
     ):
         app.register_blueprint(module.bp)
 

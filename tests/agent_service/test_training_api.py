@@ -34,9 +34,7 @@ def run(client, auth, spec):
     return client.get(r.json["run_url"], headers=auth).json, job
 
 
-def test_a_run_trains_stores_its_curve_and_a_policy_that_loads_without_torch(
-    app, client, auth
-):
+def test_a_run_trains_stores_its_curve_and_a_policy_that_loads_without_torch(app, client, auth):
     body, job = run(client, auth, TINY)
     assert body["state"] == "succeeded" and body["progress"] == 1.0
     steps = [p["step"] for p in body["curve"]]
