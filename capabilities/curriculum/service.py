@@ -23,10 +23,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from capabilities.curriculum.models import (
+    CurriculumAnswer,
     CurriculumRequest,
     Estimate,
     ScenarioAdvice,
@@ -83,6 +85,7 @@ def _first_bet_value(bets: np.ndarray, target: Scenario) -> float:
     return alive * float(target.sidebet_ev()[tick])
 
 
+@lru_cache(maxsize=1024)
 def relevance(scenario: Scenario, target: Scenario) -> float:
     """Share of the target oracle's value a policy keeps that plays the scenario's
     optimum from the scenario's first observed tick on (the target's before it)."""
@@ -247,4 +250,31 @@ def advice(state: ScenarioState) -> ScenarioAdvice:
         relevance=round(state.relevance, 4),
         steps_since_trained=state.steps_since_trained,
         reason=state.reason,
+    )
+
+
+METHOD = (
+    "regret against each scenario's exact oracle from the bot's episodes (expected value "
+    "of each bet at its tick); learning potential = falling regret (weighted least-squares "
+    "slope over training steps); rank-based priority with a staleness share, in the spirit "
+    "of prioritized level replay; scenarios whose optimum keeps less than min_relevance of "
+    "the target oracle's value are left out"
+)
+
+
+def next_scenarios(
+    request: CurriculumRequest,
+    *,
+    policy_results: Callable[[list[Scenario]], list[ScenarioResult]] | None = None,
+) -> CurriculumAnswer:
+    """The deterministic answer (what the runtime narrates when a model is configured)."""
+    target, states = plan(request, policy_results=policy_results)
+    chosen = [s for s in states if s.relevance >= request.min_relevance]
+    left_out = [s for s in states if s.relevance < request.min_relevance]
+    return CurriculumAnswer(
+        mode=request.mode,
+        target_oracle_value=target.oracle_value(),
+        scenarios=[advice(s) for s in chosen[: request.count]],
+        left_out=[advice(s) for s in left_out],
+        method=METHOD,
     )
