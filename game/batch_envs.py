@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from game.envs import TradingAction
+from game.envs import trading_actions
 from game.observation import (
     BET_START_TICK,
     COLUMN,
@@ -338,17 +338,7 @@ class TradingBatch(_BatchEnv):
         scenario: Scenario | None = None,
         queue: int | None = None,
     ) -> None:
-        for amount in (*buy_amounts, *sidebet_amounts):
-            if not rules.min_bet <= amount <= rules.max_bet:
-                raise ValueError(f"amount {amount} outside [{rules.min_bet}, {rules.max_bet}]")
-        if not all(0.0 < f <= 1.0 for f in sell_fractions):
-            raise ValueError("sell fractions must be in (0, 1]")
-        self.actions = [
-            TradingAction("hold"),
-            *(TradingAction("buy", a) for a in buy_amounts),
-            *(TradingAction("sell", f) for f in sell_fractions),
-            *(TradingAction("sidebet", a) for a in sidebet_amounts),
-        ]
+        self.actions = trading_actions(rules, buy_amounts, sell_fractions, sidebet_amounts)
         kinds = [a.kind for a in self.actions]
         self._kind = np.array([("hold", "buy", "sell", "sidebet").index(k) for k in kinds])
         self._amount = np.array([a.amount for a in self.actions])

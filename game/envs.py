@@ -229,6 +229,26 @@ class TradingAction:
     amount: float = 0.0
 
 
+def trading_actions(
+    rules: GameRules,
+    buy_amounts: tuple[float, ...],
+    sell_fractions: tuple[float, ...],
+    sidebet_amounts: tuple[float, ...],
+) -> list[TradingAction]:
+    """The trading envs' action list (index 0 holds), checked against the bet limits."""
+    for amount in (*buy_amounts, *sidebet_amounts):
+        if not rules.min_bet <= amount <= rules.max_bet:
+            raise ValueError(f"amount {amount} outside [{rules.min_bet}, {rules.max_bet}]")
+    if not all(0.0 < f <= 1.0 for f in sell_fractions):
+        raise ValueError("sell fractions must be in (0, 1]")
+    return [
+        TradingAction("hold"),
+        *(TradingAction("buy", a) for a in buy_amounts),
+        *(TradingAction("sell", f) for f in sell_fractions),
+        *(TradingAction("sidebet", a) for a in sidebet_amounts),
+    ]
+
+
 class TradingEnv(_RoundEnv):
     """Buy/sell/sidebet on simulated rounds, PnL in SOL under the mode's economics.
 
@@ -254,17 +274,7 @@ class TradingEnv(_RoundEnv):
         scenario: Scenario | None = None,
     ) -> None:
         super().__init__(rules, seed, connected_players, scenario)
-        for amount in (*buy_amounts, *sidebet_amounts):
-            if not rules.min_bet <= amount <= rules.max_bet:
-                raise ValueError(f"amount {amount} outside [{rules.min_bet}, {rules.max_bet}]")
-        if not all(0.0 < f <= 1.0 for f in sell_fractions):
-            raise ValueError("sell fractions must be in (0, 1]")
-        self.actions = [
-            TradingAction("hold"),
-            *(TradingAction("buy", a) for a in buy_amounts),
-            *(TradingAction("sell", f) for f in sell_fractions),
-            *(TradingAction("sidebet", a) for a in sidebet_amounts),
-        ]
+        self.actions = trading_actions(rules, buy_amounts, sell_fractions, sidebet_amounts)
         self.action_space = spaces.Discrete(len(self.actions))
         size = N_FEATURES + len(self.EXTRA_FEATURES)
         self.observation_space = spaces.Box(-np.inf, np.inf, shape=(size,), dtype=np.float32)

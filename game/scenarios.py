@@ -107,7 +107,13 @@ class Scenario(BaseModel):
     def oracle_value(self, *, bet_start_tick: int = BET_START_TICK) -> float:
         """The oracle's expected PnL per episode (per SOL staked): it bets at its first
         betting tick from `start_tick` if the round is alive then."""
-        bets = optimal_bet_ticks(self.rules, bet_start_tick, hazard=self.hazard_curve)
+        return self.value_of_bets(
+            optimal_bet_ticks(self.rules, bet_start_tick, hazard=self.hazard_curve)
+        )
+
+    def value_of_bets(self, bets: np.ndarray) -> float:
+        """Expected PnL per episode (per SOL staked) of a policy that bets at the first
+        tick from `start_tick` where `bets[tick]` holds, the round being alive then."""
         first = np.flatnonzero(bets[self.start_tick :])
         if first.size == 0:
             return 0.0

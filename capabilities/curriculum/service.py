@@ -74,17 +74,6 @@ class ScenarioState:
         return max(0.0, -(self.slope or 0.0))
 
 
-def _first_bet_value(bets: np.ndarray, target: Scenario) -> float:
-    """The target's expected value per episode of a policy that bets at the first tick
-    of `bets` from the target's first observed tick."""
-    later = np.flatnonzero(bets[target.start_tick :])
-    if later.size == 0:
-        return 0.0
-    tick = target.start_tick + int(later[0])
-    alive = float(np.prod(1.0 - target.hazard_curve[target.start_tick : tick]))
-    return alive * float(target.sidebet_ev()[tick])
-
-
 @lru_cache(maxsize=1024)
 def relevance(scenario: Scenario, target: Scenario) -> float:
     """Share of the target oracle's value a policy keeps that plays the scenario's
@@ -95,7 +84,7 @@ def relevance(scenario: Scenario, target: Scenario) -> float:
     shown = np.arange(len(own)) >= scenario.start_tick
     played = np.where(shown, own, target_bets)
     best = target.oracle_value()
-    lost = best - _first_bet_value(played, target)
+    lost = best - target.value_of_bets(played)
     return float(np.clip(1.0 - lost / max(best, 0.05), 0.0, 1.0))
 
 
