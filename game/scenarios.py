@@ -180,25 +180,36 @@ def scenario_grid(
     hazard_scales: tuple[float, ...] = (0.5, 1.0, 2.0),
     volatility_scales: tuple[float, ...] = (1.0, 2.0),
     start_ticks: tuple[int, ...] = (0, 150, BET_START_TICK),
-    reach_zone: tuple[bool, ...] = (False, True),
+    rug_ranges: tuple[str, ...] = ("all", "zone", "decided"),
 ) -> list[Scenario]:
-    """The default scenario set around a mode: every combination of the four knobs;
-    `reach_zone` keeps only rounds that live past the first betting tick."""
+    """The default scenario set around a mode: every combination of the four knobs.
+
+    Rug ranges: `all` rounds; `zone`, only rounds that live past the first betting tick;
+    `decided`, only those that also end within two sidebet windows of it, where a bet's
+    outcome depends on its tick alone (a late bet surely wins, an early one surely
+    loses): the timing lesson without the outcome noise."""
+    window = load_mode(mode).sidebet_window
+    bounds = {
+        "all": (1, None),
+        "zone": (BET_START_TICK + 1, None),
+        "decided": (BET_START_TICK + 1, BET_START_TICK + 2 * window),
+    }
     out = []
     for h in hazard_scales:
         for v in volatility_scales:
             for start in start_ticks:
-                for zone in reach_zone:
-                    rug_min = BET_START_TICK + 1 if zone else 1
-                    if zone and start >= BET_START_TICK:
-                        continue  # the same rounds as the scenario without the filter
+                for name in rug_ranges:
+                    lo, hi = bounds[name]
+                    if name == "zone" and start >= BET_START_TICK:
+                        continue  # the same rounds as `all` from that tick
                     out.append(
                         Scenario(
                             mode=mode,
                             hazard_scale=h,
                             volatility_scale=v,
                             start_tick=start,
-                            rug_min=rug_min,
+                            rug_min=lo,
+                            rug_max=hi,
                         )
                     )
     return out
