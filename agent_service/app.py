@@ -75,6 +75,7 @@ def _register_blueprints(app: Flask) -> None:
         coach,
         curriculum,
         features,
+        games,
         hybrid,
         info,
         jobs,
@@ -94,6 +95,7 @@ def _register_blueprints(app: Flask) -> None:
         features,
         analyst,
         hybrid,
+        games,
         training,
         curriculum,
     ):

@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING
 import click
 import psycopg
 
-from agent_service.config import SettingsError, load_settings
+from agent_service.config import Settings, SettingsError, load_settings
 from agent_service.logs import configure_logging
 
 if TYPE_CHECKING:
     from tools.consumer import ConsumerStats
+    from tools.verification import LiveVerifier
 
 
 @click.command()
@@ -123,6 +124,7 @@ def consume(
     except (MigrationError, psycopg.OperationalError, ValueError) as exc:
         raise click.ClickException(str(exc).splitlines()[0]) from None
     consumer = Consumer(config)
+    verifier = _live_verifier(settings, dsn)
     if metrics_port:
         try:
             _serve_metrics(consumer.stats, settings.host, metrics_port)
@@ -142,6 +144,26 @@ def consume(
         # a bug, not an outage: stop (unacknowledged messages go back to the queue)
         logging.getLogger("tools.consumer").exception("consumer failed")
         sys.exit(1)
+    finally:
+        if verifier is not None:
+            verifier.stop()
+
+
+def _live_verifier(settings: Settings, dsn: str) -> LiveVerifier | None:
+    """Rounds are verified as their seeds are revealed, every
+    AGENT_CONSUME_VERIFY_INTERVAL_S (0: not here; `verify --from-db` does it later)."""
+    if not settings.consume_verify_interval_s:
+        return None
+    from tools.publisher import EventPublisher
+    from tools.verification import LiveVerifier
+
+    assert settings.amqp_url is not None  # the consumer needs it
+    publisher = EventPublisher(
+        settings.amqp_url.get_secret_value(),
+        settings.amqp_events_exchange,
+        timeout=settings.check_timeout_s,
+    )
+    return LiveVerifier(dsn, settings.consume_verify_interval_s, publisher=publisher).start()
 
 
 def _serve_metrics(stats: ConsumerStats, host: str, port: int) -> None:

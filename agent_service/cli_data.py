@@ -11,11 +11,16 @@ import time
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import nullcontext
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import psycopg
 
-from agent_service.config import SettingsError, load_settings
+from agent_service.config import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from game.fairness.verify import Verdict
+    from tools.verification import VerificationSummary
 
 _PROGRESS_EVERY_S = 2.0
 
@@ -49,7 +54,16 @@ _PROGRESS_EVERY_S = 2.0
     help="Processes that parse batches and write their raw events, ticks and trades in "
     "parallel (each with a database connection); 0 imports in this process alone.",
 )
-def import_recordings(paths: tuple[Path, ...], mode: str, batch_size: int, workers: int) -> None:
+@click.option(
+    "--verify/--no-verify",
+    default=True,
+    show_default=True,
+    help="Replay every stored round with a revealed seed not verified yet, at the end; a "
+    "round that fails is kept, marked on `games` and announced (game.verification_failed).",
+)
+def import_recordings(
+    paths: tuple[Path, ...], mode: str, batch_size: int, workers: int, verify: bool
+) -> None:
     """Import legacy JSONL recordings ({seq, ts, event, data, source, direction}; .gz too).
 
     Importing the same file again adds nothing."""
@@ -65,6 +79,7 @@ def import_recordings(paths: tuple[Path, ...], mode: str, batch_size: int, worke
         raise click.ClickException(str(exc)) from None
     stats = ImportStats()
     unreadable = 0
+    checked: VerificationSummary | None = None
     try:
         check_mode(mode)
         dsn = database_url(settings)
@@ -102,6 +117,7 @@ def import_recordings(paths: tuple[Path, ...], mode: str, batch_size: int, worke
                 except UnreadableFile as exc:
                     unreadable += 1
                     click.echo(str(exc), err=True)
+            checked = _verify_imported(conn, settings) if verify else None
     except (MigrationError, psycopg.Error, InvalidInput) as exc:
         raise click.ClickException(str(exc).strip()) from None
     except BrokenProcessPool as exc:
@@ -112,5 +128,35 @@ def import_recordings(paths: tuple[Path, ...], mode: str, batch_size: int, worke
         f"({rate:,.0f} lines/s): {stats.games} games, {stats.ticks} ticks, "
         f"{stats.trades} trades, {stats.sidebets} sidebets, {stats.players} players, "
         f"{stats.events} events added; {stats.bad_lines} bad lines skipped"
+        + (
+            ""
+            if checked is None
+            else f"; {checked.rounds} seeded rounds replayed in {checked.seconds:.1f} s: "
+            f"{checked.verified} verified, {checked.failed} failed"
+            + (f" ({checked.unannounced} not announced)" if checked.unannounced else "")
+        )
     )
     sys.exit(1 if stats.bad_lines or unreadable else 0)
+
+
+def _verify_imported(conn: psycopg.Connection, settings: Settings) -> VerificationSummary:
+    """Verify the stored rounds with a seed and no verdict yet (what this import added, and
+    any left over); each failure on stderr and announced on the events exchange."""
+    from agent_service.logs import quiet_cli_logging
+    from tools.publisher import EventPublisher
+    from tools.verification import verify_stored_rounds
+
+    def failed(verdict: Verdict) -> None:
+        if verdict.failed:
+            click.echo(f"{verdict.game_id}: verification failed: {verdict.reason}", err=True)
+
+    quiet_cli_logging("tools.verification")
+    url = settings.amqp_url
+    publisher = (
+        EventPublisher(url.get_secret_value(), settings.amqp_events_exchange) if url else None
+    )
+    try:
+        return verify_stored_rounds(conn, only_pending=True, publisher=publisher, on_verdict=failed)
+    finally:
+        if publisher is not None:
+            publisher.close()

@@ -126,6 +126,15 @@ def _progress(total: int) -> Callable[[RecordingSummary], None]:
     show_default=True,
     help="Leaderboard entries per gameStateUpdate (0 = none, smaller files).",
 )
+@click.option(
+    "--prng",
+    type=click.Choice(["splitmix", "seedrandom"]),
+    default="splitmix",
+    show_default=True,
+    help="splitmix: the vectorized bulk simulator (no seed reveals the chart); seedrandom: "
+    "charts played by the provably-fair engine from random seeds, revealed at the rug, so "
+    "the rounds verify like real ones (modes with the classic chart only).",
+)
 @click.option("--publish", is_flag=True, help="Also send every event to RabbitMQ.")
 @click.option("--amqp-url", help="Broker URL for --publish (default: AMQP_URL).")
 @click.option("--queue", default="websocket_events", show_default=True, help="Queue to publish to.")
@@ -145,6 +154,7 @@ def simulate(
     truth: Path | None,
     players: int,
     leaderboard_size: int,
+    prng: str,
     publish: bool,
     amqp_url: str | None,
     queue: str,
@@ -157,6 +167,13 @@ def simulate(
     from game.recording import RecordingOptions, write_recording
 
     rules = _rules(mode)
+    if prng == "seedrandom":
+        from game.fairness.engine import engine_version
+
+        try:
+            engine_version(rules)
+        except ValueError as exc:
+            raise click.UsageError(f"--prng seedrandom: {exc}") from None
     report = _progress(games)
     with ExitStack() as stack:
         publisher = None
@@ -171,7 +188,7 @@ def simulate(
                 out,
                 truth=truth,
                 n_players=players,
-                options=RecordingOptions(leaderboard_size=leaderboard_size),
+                options=RecordingOptions(leaderboard_size=leaderboard_size, prng=prng),  # type: ignore[arg-type]
                 on_line=publisher.publish if publisher else None,
                 on_round=report,
             )

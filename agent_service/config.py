@@ -100,6 +100,7 @@ class Settings(BaseModel):
     amqp_events_exchange: str = Field("agent.events", min_length=1)
     consume_batch_size: int = Field(500, ge=1, le=65535)
     consume_batch_wait_s: float = Field(0.5, gt=0, le=60)
+    consume_verify_interval_s: float = Field(10.0, ge=0, le=3600)
     # -- jobs
     jobs_queue: str = Field("agent.jobs", pattern=r"^[A-Za-z0-9_.:-]{1,200}$")
     jobs_max_attempts: int = Field(3, ge=1, le=100)

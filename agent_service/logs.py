@@ -43,3 +43,10 @@ def configure_logging(level: str) -> None:
     root.setLevel(level)
     for noisy in ("pika", "httpx", "urllib3", "psycopg.pool"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+def quiet_cli_logging(name: str) -> None:
+    """A command that prints what logger `name` reports need not show it twice on stderr
+    (through Python's last-resort handler) when no logging is configured."""
+    if not logging.getLogger().handlers:
+        logging.getLogger(name).addHandler(logging.NullHandler())

@@ -5,7 +5,9 @@ cooldown (settle, then presale with `allowPreRoundBuys`), one `gameStateUpdate` 
 tick (`tick_seconds` apart), `standard/newTrade` for each trade, `currentSidebet` /
 `currentSidebetResult` for sidebets, and the rug sequence: two back-to-back updates,
 the first with `rugged=true` (still `active=true`), the rug price and the revealed
-`serverSeed`, the second carrying the next `gameId`; both carry `gameHistory`.
+`serverSeed`, the second carrying the next `gameId`; both carry `gameHistory`. Seeds are
+revealed only for rounds the provably-fair engine played from them (`prng="seedrandom"`):
+the SplitMix simulator's charts do not derive from a seed, so their rounds reveal none.
 Everything derives from (rules, seed, players), so one seed gives byte-identical files.
 Rounds are simulated in chunks and written as they come: memory does not grow with N.
 """
@@ -20,10 +22,11 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 import numpy as np
 
+from game.fairness.simulate import seedrandom_rounds
 from game.leaderboard import RoundLeaderboard
 from game.personas import BUY, Activity, Player, make_players, simulate_players
 from game.rules import GameRules
@@ -46,6 +49,9 @@ class RecordingOptions:
     partial_prices: int = 5  # ticks in partialPrices
     trace_every: int = 0  # every Nth message preceded by a {"__trace": true} object
     chunk_rounds: int = 100
+    # "seedrandom": charts played by the provably-fair engine from the revealed seeds (they
+    # verify like real rounds; classic-law modes only); "splitmix": the bulk simulator's
+    prng: Literal["splitmix", "seedrandom"] = "splitmix"
 
 
 @dataclass
@@ -88,6 +94,9 @@ class _Round:
         prices, self.rug = rounds.round(row)
         self.prices = prices.tolist()
         self.seed = server_seed(rounds.seed, self.index)
+        # only rounds played from their seed reveal it: a SplitMix round's would not replay
+        self.fair_version = rounds.provably_fair
+        self.version = self.fair_version or "v3"
         t = activity.trades
         self.trades = _slice({k: getattr(t, k) for k in t.__dataclass_fields__}, t.row, row)
         s = activity.sidebets
@@ -150,7 +159,7 @@ class _Round:
             "connectedPlayers": len(self.ctx.players),
             "partialPrices": {"startTick": lo, "endTick": tick, "values": values},
             "leaderboard": self.board.at(tick),
-            "provablyFair": {"serverSeedHash": _seed_hash(self.seed), "version": "v3"},
+            "provablyFair": {"serverSeedHash": _seed_hash(self.seed), "version": self.version},
         }
 
     def _tick(self, tick: int) -> dict[str, Any]:
@@ -169,7 +178,7 @@ class _Round:
             "allowPreRoundBuys": presale,
             "connectedPlayers": len(self.ctx.players),
             "leaderboard": [],
-            "provablyFair": {"serverSeedHash": _seed_hash(self.seed), "version": "v3"},
+            "provablyFair": {"serverSeedHash": _seed_hash(self.seed), "version": self.version},
         }
 
     def history_entry(self, rug_ms: int) -> dict[str, Any]:
@@ -183,16 +192,20 @@ class _Round:
             "godCandleTicks": self.god_ticks,
             "globalTrades": [],
             "globalSidebets": [],
-            "provablyFair": {"serverSeed": self.seed, "serverSeedHash": _seed_hash(self.seed)},
-            "gameVersion": "v3",
+            "provablyFair": self._revealed(),
+            "gameVersion": self.version,
         }
+
+    def _revealed(self) -> dict[str, str]:
+        fair = {"serverSeedHash": _seed_hash(self.seed)}
+        if self.fair_version:
+            fair["serverSeed"] = self.seed
+        return fair
 
     def _rug_reveal(self, rug_ms: int) -> dict[str, Any]:
         data = self._common(self.rug, self.rules.rug_price)
         data["rugged"] = True
-        data["provablyFair"] = {
-            "serverSeed": self.seed, "serverSeedHash": _seed_hash(self.seed), "version": "v3",
-        }  # fmt: skip
+        data["provablyFair"] = {**self._revealed(), "version": self.version}
         data["gameHistory"] = self.ctx.push_history(self.history_entry(rug_ms))
         return data
 
@@ -200,7 +213,7 @@ class _Round:
         data = self._cooldown(round(self.rules.cooldown_seconds * 1000), False)
         data["gameId"] = self.next_id
         next_seed = server_seed(self.ctx.seed, self.index + 1)
-        data["provablyFair"] = {"serverSeedHash": _seed_hash(next_seed), "version": "v3"}
+        data["provablyFair"] = {"serverSeedHash": _seed_hash(next_seed), "version": self.version}
         data["gameHistory"] = list(self.ctx.history)
         return data
 
@@ -255,7 +268,7 @@ class _Round:
             "rug_tick": self.rug,
             "instarug": self.rug <= self.rules.instarug_ticks,
             "peak": max(self.prices),
-            "server_seed": self.seed,
+            "server_seed": self.seed if self.fair_version else None,
             "trades": len(self.trades["tick"]),
             "forced_sells": int(self.trades["forced"].sum()),
             "sidebets": len(self.bets["start_tick"]),
@@ -300,7 +313,10 @@ def simulate_recording(
     leader = None
     for lo in range(first_round, first_round + n_games, options.chunk_rounds):
         n = min(options.chunk_rounds, first_round + n_games - lo)
-        rounds = simulate_rounds(rules, n, seed, first_round=lo)
+        if options.prng == "seedrandom":
+            rounds = seedrandom_rounds(rules, n, seed, first_round=lo)
+        else:
+            rounds = simulate_rounds(rules, n, seed, first_round=lo)
         activity = simulate_players(rules, rounds, ctx.players, leader=leader)
         leader = activity.leader
         for row in range(n):

@@ -104,6 +104,8 @@ class Rounds:
 
     `prices[i, t]` is the price at tickCount t for t < rug_tick[i], NaN afterwards;
     `big_move`/`god_candle[i, t]` say which move produced that price (False at t = 0).
+    `provably_fair` names the engine (`v3`, ...) when the rounds were played from their
+    server seeds (`game.fairness.simulate`), None for this module's SplitMix rounds.
     """
 
     prices: np.ndarray
@@ -114,6 +116,7 @@ class Rounds:
     seed: int
     first_round: int
     mode: str
+    provably_fair: str | None = None
 
     def __len__(self) -> int:
         return len(self.rug_tick)

@@ -71,12 +71,14 @@ def test_ticks_and_rug_sequence_match_the_simulated_rounds(recording):
         assert updates[k + 1][0] > updates[k][0]
         assert reveal["active"] is True and reveal["tickCount"] == rug
         assert reveal["price"] == CLASSIC.rug_price
-        seed = reveal["provablyFair"]["serverSeed"]
-        assert hashes == {hashlib.sha256(seed.encode()).hexdigest()}
-        assert not any(
-            "serverSeed" in d["provablyFair"] for _, d in updates[:k] if d["gameId"] == game
-        )
+        # a SplitMix chart is not played from a seed: none is revealed, one hash committed
+        assert len(hashes) == 1 and reveal["provablyFair"]["serverSeedHash"] in hashes
+        assert not any("serverSeed" in d["provablyFair"] for _, d in updates if d["gameId"] == game)
+        assert truth["games"][game]["server_seed"] is None
         history = reveal["gameHistory"][0]
+        assert history["provablyFair"] == {
+            "serverSeedHash": reveal["provablyFair"]["serverSeedHash"]
+        }
         assert history["id"] == game and history["prices"] == [*prices.tolist(), CLASSIC.rug_price]
         assert history["peakMultiplier"] == prices.max()
         assert following["active"] is False and following["gameId"] != game
@@ -163,3 +165,36 @@ def test_lines_can_go_to_a_callback_without_a_file(recording):
     )  # fmt: skip
     assert lines == out.read_text().splitlines() and summary.events == len(lines)
     assert progress == list(range(1, 13))
+
+
+def test_seedrandom_rounds_reveal_seeds_that_replay_to_their_ticks(tmp_path):
+    from game.fairness.engine import replay
+
+    out, truth_path = tmp_path / "fair.jsonl", tmp_path / "fair.truth.json"
+    options = RecordingOptions(prng="seedrandom", leaderboard_size=0)
+    write_recording(CLASSIC, 6, 8, out, truth=truth_path, n_players=5, options=options)
+    truth = json.loads(truth_path.read_text())["games"]
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    updates = [x["data"] for x in lines if x["event"] == "gameStateUpdate"]
+    for game, facts in truth.items():
+        ticks = [d for d in updates if d["gameId"] == game and d["active"] and not d["rugged"]]
+        (reveal,) = [d for d in updates if d["gameId"] == game and d["rugged"]]
+        fair = reveal["provablyFair"]
+        assert fair["serverSeed"] == facts["server_seed"] and fair["version"] == "v3"
+        assert hashlib.sha256(fair["serverSeed"].encode()).hexdigest() == fair["serverSeedHash"]
+        assert {d["provablyFair"]["serverSeedHash"] for d in ticks} == {fair["serverSeedHash"]}
+        played = replay(fair["serverSeed"], game, "v3")
+        assert [d["price"] for d in ticks] == played.prices
+        assert played.rug_tick == facts["rug_tick"] == reveal["tickCount"]
+        history = reveal["gameHistory"][0]
+        assert history["provablyFair"]["serverSeed"] == fair["serverSeed"]
+        assert history["gameVersion"] == "v3"
+
+
+def test_seedrandom_refuses_a_mode_no_engine_plays():
+    with pytest.raises(ValueError, match="fast_rug"):
+        next(
+            simulate_recording(
+                load_mode("fast_rug"), 1, 0, options=RecordingOptions(prng="seedrandom")
+            )
+        )

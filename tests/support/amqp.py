@@ -42,6 +42,17 @@ class Topology:
         )
         return self
 
+    def bind_exchange(self, *routing_keys: str) -> str:
+        """A new, uniquely named durable topic exchange (deleted by `close`), with this
+        topology's queue bound to it by each routing key; returns its name."""
+        exchange = f"test.agent.events.{uuid.uuid4().hex[:10]}"
+        self.exchanges.append(exchange)
+        self.channel.exchange_declare(exchange, exchange_type="topic", durable=True)
+        self.channel.queue_declare(self.queue, durable=True)
+        for key in routing_keys:
+            self.channel.queue_bind(self.queue, exchange, routing_key=key)
+        return exchange
+
     def publish(self, *bodies: Any) -> None:
         """Publish each body (dicts and lists as JSON, bytes as they are) to the queue."""
         for body in bodies:

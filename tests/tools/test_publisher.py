@@ -20,14 +20,7 @@ from tools.publisher import EventPublisher
 def bound(amqp_url):
     """A unique topic exchange with a queue bound to `alert.#` and `job.*`."""
     topology = Topology(amqp_url, prefix="pub")
-    exchange = f"test.agent.events.{uuid.uuid4().hex[:10]}"
-    topology.exchanges.append(exchange)
-    ch = topology.channel
-    ch.exchange_declare(exchange, exchange_type="topic", durable=True)
-    ch.queue_declare(topology.queue, durable=True)
-    ch.queue_bind(topology.queue, exchange, routing_key="alert.#")
-    ch.queue_bind(topology.queue, exchange, routing_key="job.*")
-    yield topology, exchange
+    yield topology, topology.bind_exchange("alert.#", "job.*")
     topology.close()
 
 

@@ -18,6 +18,7 @@ from tools.agent_tools.analytics import ANALYTICS_TOOLS
 from tools.agent_tools.base import ToolError
 from tools.agent_tools.knowledge_tool import KnowledgeSearchTool
 from tools.agent_tools.sql_guard import SqlLimits
+from tools.agent_tools.sql_session import SqlLogin
 from tools.agent_tools.sql_tool import SqlQueryTool
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from tools.postgres import Database
     from tools.publisher import EventPublisher
 
-__all__ = ["SqlLimits", "ToolError", "build_tools"]
+__all__ = ["SqlLimits", "SqlLogin", "ToolError", "build_tools"]
 
 
 def build_tools(
@@ -34,16 +35,20 @@ def build_tools(
     knowledge: KnowledgeBase | None,
     publisher: EventPublisher | None,
     sql_limits: SqlLimits | None = None,
+    sql_login: SqlLogin | None = None,
     modes: Sequence[str] | None = None,
 ) -> list[Tool]:
     """The agents' tools; those whose backend is not configured (None) are left out.
+
+    The SQL tool runs as `sql_login` (default: the `agent_sql` login on the service's own
+    server and database, which works where the server trusts local logins).
 
     `modes`, when given (e.g. `game.rules.available_modes()`), becomes the enum of the
     analytics tools' `mode` input; otherwise any well-formed mode is accepted and an
     empty answer lists the modes that have data.
     """
     tools: list[Tool] = [cls(database, modes) for cls in ANALYTICS_TOOLS]
-    tools.append(SqlQueryTool(database, sql_limits))
+    tools.append(SqlQueryTool(sql_login or SqlLogin.beside(database.dsn), sql_limits))
     if knowledge is not None:
         tools.append(KnowledgeSearchTool(knowledge))
     if publisher is not None:

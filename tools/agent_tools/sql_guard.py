@@ -5,13 +5,22 @@ quotes, nested comments, `E''` escapes and `;` inside strings are read exactly a
 server would read them; a home-made tokenizer would have to re-implement all of that
 and would be the weak point). The parse tree must be one SELECT (or WITH ... SELECT)
 made only of known node types, reading only allow-listed tables, calling only
-allow-listed functions and casting only to plain types. What runs is the tree printed
-back by pglast with every table qualified by `public`, so comments and anything the
-parser ignored never reach the server, and the search path can be `pg_catalog` alone.
+allow-listed functions in any syntax and casting only to plain types. PostgreSQL reads
+`(x).f` and `t.f` as the call `f(x)` when `f` is no column, so a name in field position
+that names any other function of the server's catalog is refused too. What runs is the
+tree printed back by pglast with every table qualified by `public`, so comments and
+anything the parser ignored never reach the server, and the search path can be
+`pg_catalog` alone.
 
-Execution is the second line of defence: a `READ ONLY` transaction, `SET LOCAL ROLE` to a
-role that can only SELECT the allow-listed tables (migration 0008), a statement timeout,
-a server-side cursor read up to a row cap, and a rollback at the end.
+Execution (`sql_session.py`) is the second line of defence: the query runs on a
+connection of its own, logged in as `agent_sql` (migration 0090), a role that is a
+member of no other role (so there is no role to switch to), owns nothing and may only
+SELECT the allow-listed tables; the tool checks that before every query and refuses a
+login with more rights. The connection is closed after the query, so nothing a query
+could leave on a session (an advisory lock, a setting) outlives it. Inside: a `READ
+ONLY` transaction, a statement timeout, a server-side cursor read up to a row cap, and
+a cap on each row's bytes computed by the server, so an oversized value never crosses
+the wire.
 """
 
 from __future__ import annotations
@@ -20,22 +29,41 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
 from pglast import ast, parse_sql
 from pglast.parser import ParseError
 from pglast.stream import RawStream
-from psycopg import errors as pg_errors
-from psycopg import sql
 
 from tools.agent_tools.base import ToolError
-from tools.postgres import Database
 
 TOOL = "query_database"
 MAX_QUERY_CHARS = 8000
+DEFAULT_LOGIN = "agent_sql"
 
-ALLOWED_TABLES = frozenset(
-    {"games", "ticks", "trades", "sidebets", "players", "websocket_events", "game_stats_minute"}
-)
+# What the model needs to write correct SQL; tests check every column here exists.
+TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "games": (
+        "game_id", "mode", "started_at", "ended_at", "rug_tick", "peak_multiplier",
+        "final_price", "server_seed", "server_seed_hash", "tick_count", "updated_at",
+        "game_version", "first_observed_tick", "source_format", "hash_ok", "replay_ok",
+        "verification", "verified_at",
+    ),
+    "ticks": ("game_id", "tick", "time", "price"),
+    "trades": (
+        "trade_id", "game_id", "tick", "time", "player_id", "username", "type", "amount",
+        "qty", "price", "leverage",
+    ),
+    "sidebets": (
+        "game_id", "player_id", "start_tick", "end_tick", "amount", "payout_factor",
+        "outcome", "payout", "time",
+    ),
+    "players": ("player_id", "username", "level", "first_seen", "last_seen"),
+    "websocket_events": ("time", "event_type", "game_id", "payload", "source", "event_key"),
+    "game_stats_minute": ("bucket", "games", "mean_rug_tick", "mean_peak", "trades"),
+}  # fmt: skip
+ALLOWED_TABLES = frozenset(TABLE_COLUMNS)
+# Names a query may use in field position (`t.f`, `(x).f`) even where a function of that
+# name exists: a column of an allowed table resolves before any function does.
+COLUMN_NAMES = frozenset(name for columns in TABLE_COLUMNS.values() for name in columns)
 
 
 def _words(text: str) -> frozenset[str]:
@@ -102,15 +130,20 @@ STATEMENT_WORDS = {
 
 @dataclass(frozen=True)
 class SqlLimits:
-    """How much one query may read, for how long, and as whom."""
+    """How much one query may read and for how long."""
 
     max_rows: int = 200
     timeout_ms: int = 5000
-    role: str = "agent_reader"
+    max_row_bytes: int = 8192
 
 
-def validate_query(text: str) -> str:
-    """The normalised text of one permitted SELECT; raises ToolError saying what is refused."""
+def validate_query(text: str, function_names: frozenset[str] = frozenset()) -> str:
+    """The normalised text of one permitted SELECT; raises ToolError saying what is refused.
+
+    `function_names` are the functions the server knows (`SqlLogin.function_names()`):
+    a name in field position that is one of them, and not allowed, is refused. Without
+    it only the side-effect prefixes are caught in field position.
+    """
     if not isinstance(text, str) or not text.strip():
         raise ToolError(TOOL, "the query is empty; send one SELECT statement", "sql")
     if len(text) > MAX_QUERY_CHARS:
@@ -131,55 +164,86 @@ def validate_query(text: str) -> str:
         word = STATEMENT_WORDS.get(type(statement), type(statement).__name__)
         raise ToolError(TOOL, f"{word} is refused: only SELECT (or WITH ... SELECT) runs", "sql")
     try:
-        _check(statement, frozenset())
+        _Guard(function_names).check(statement, frozenset())
     except RecursionError as exc:
         raise ToolError(TOOL, "the query is nested too deeply; simplify it", "sql") from exc
     return RawStream()(statements[0])
 
 
-def _check(node: ast.Node, ctes: frozenset[str]) -> None:
-    """Walk the tree; `ctes` are the WITH names visible here (they shadow no real table)."""
-    kind = type(node)
-    if kind not in ALLOWED_NODES:
-        word = STATEMENT_WORDS.get(kind)
-        if word:
-            raise ToolError(TOOL, f"{word} is refused, also inside WITH: the tool is read-only")
-        raise ToolError(TOOL, f"the SQL construct {kind.__name__} is not supported by this tool")
-    if isinstance(node, ast.SelectStmt):
-        _check_select(node, ctes)
-        return
-    if isinstance(node, ast.RangeVar):
-        _check_table(node, ctes)
-    elif isinstance(node, ast.FuncCall):
-        _check_function(_names(node.funcname))
-    elif isinstance(node, ast.TypeName):
-        _check_type(_names(node.names))
-    elif isinstance(node, ast.A_Expr) and node.name and len(node.name) > 1:
-        schema = _names(node.name)[0]
-        if schema != "pg_catalog":
-            raise ToolError(TOOL, f"operators from schema {schema!r} are not allowed")
-    for child in _children(node):
-        _check(child, ctes)
+@dataclass(frozen=True)
+class _Guard:
+    """One walk of a parse tree; `functions` are the server's function names."""
 
+    functions: frozenset[str]
 
-def _check_select(node: ast.SelectStmt, ctes: frozenset[str]) -> None:
-    if node.intoClause is not None:
-        raise ToolError(TOOL, "SELECT INTO creates a table and is refused: the tool is read-only")
-    if node.lockingClause:
-        raise ToolError(TOOL, "FOR UPDATE/SHARE locks rows and is refused: the tool is read-only")
-    visible = ctes
-    if node.withClause is not None:
-        names = [cte.ctename for cte in node.withClause.ctes]
-        for index, cte in enumerate(node.withClause.ctes):
-            # a recursive WITH sees all its names; a plain one only the earlier ones
-            scope = names if node.withClause.recursive else names[:index]
-            _check(cte, ctes | frozenset(scope))
-        visible = ctes | frozenset(names)
-    for name in type(node).__slots__:
-        if name == "withClause":
-            continue
-        for child in _nodes(getattr(node, name)):
-            _check(child, visible)
+    def check(self, node: ast.Node, ctes: frozenset[str]) -> None:
+        """Walk the tree; `ctes` are the WITH names visible here (they shadow no table)."""
+        kind = type(node)
+        if kind not in ALLOWED_NODES:
+            word = STATEMENT_WORDS.get(kind)
+            if word:
+                raise ToolError(TOOL, f"{word} is refused, also inside WITH: the tool reads only")
+            raise ToolError(TOOL, f"the SQL construct {kind.__name__} is not supported here")
+        if isinstance(node, ast.SelectStmt):
+            self._check_select(node, ctes)
+            return
+        if isinstance(node, ast.RangeVar):
+            _check_table(node, ctes)
+        elif isinstance(node, ast.FuncCall):
+            _check_function(_names(node.funcname))
+        elif isinstance(node, ast.TypeName):
+            _check_type(_names(node.names))
+        elif isinstance(node, ast.ColumnRef):
+            for field in node.fields[1:]:
+                if isinstance(field, ast.String):
+                    self._check_field(field.sval)
+        elif isinstance(node, ast.A_Indirection):
+            for item in node.indirection:
+                if isinstance(item, ast.String):
+                    self._check_field(item.sval)
+        elif isinstance(node, ast.A_Expr) and node.name and len(node.name) > 1:
+            _check_operator(node.name)
+        elif isinstance(node, ast.SortBy) and node.useOp and len(node.useOp) > 1:
+            _check_operator(node.useOp)
+        for child in _children(node):
+            self.check(child, ctes)
+
+    def _check_select(self, node: ast.SelectStmt, ctes: frozenset[str]) -> None:
+        if node.intoClause is not None:
+            raise ToolError(
+                TOOL, "SELECT INTO creates a table and is refused: the tool is read-only"
+            )
+        if node.lockingClause:
+            raise ToolError(
+                TOOL, "FOR UPDATE/SHARE locks rows and is refused: the tool is read-only"
+            )
+        visible = ctes
+        if node.withClause is not None:
+            names = [cte.ctename for cte in node.withClause.ctes]
+            for index, cte in enumerate(node.withClause.ctes):
+                # a recursive WITH sees all its names; a plain one only the earlier ones
+                scope = names if node.withClause.recursive else names[:index]
+                self.check(cte, ctes | frozenset(scope))
+            visible = ctes | frozenset(names)
+        for name in type(node).__slots__:
+            if name == "withClause":
+                continue
+            for child in _nodes(getattr(node, name)):
+                self.check(child, visible)
+
+    def _check_field(self, name: str) -> None:
+        """`t.f` and `(x).f` run `f(t)` / `f(x)` when f is no column: a field name that
+        is a function of the server's, and neither allowed nor a column of an allowed
+        table (a column resolves first), is a call the allow-list never saw."""
+        if name in ALLOWED_FUNCTIONS or name in COLUMN_NAMES:
+            return
+        if name in self.functions or name.startswith(SIDE_EFFECT_PREFIXES):
+            raise ToolError(
+                TOOL,
+                f"field .{name} is refused: PostgreSQL reads (x).{name} and t.{name} as the "
+                f"call {name}(x) when {name} is no column, and {name}() is not on the allowed "
+                "list; name your columns after what they hold",
+            )
 
 
 def _check_table(node: ast.RangeVar, ctes: frozenset[str]) -> None:
@@ -214,6 +278,12 @@ def _check_function(names: list[str]) -> None:
     )
 
 
+def _check_operator(names: tuple[ast.String, ...]) -> None:
+    schema = _names(names)[0]
+    if schema != "pg_catalog":
+        raise ToolError(TOOL, f"operators from schema {schema!r} are not allowed")
+
+
 def _check_type(names: list[str]) -> None:
     *schema, name = names
     if (schema and schema != ["pg_catalog"]) or name not in ALLOWED_TYPES:
@@ -241,63 +311,3 @@ def _nodes(value: Any) -> Iterator[ast.Node]:
 def _children(node: ast.Node) -> Iterator[ast.Node]:
     for name in type(node).__slots__:
         yield from _nodes(getattr(node, name))
-
-
-def run_readonly_query(database: Database, text: str, limits: SqlLimits) -> dict[str, Any]:
-    """Validate, then run in a read-only transaction as the reader role; rows up to the cap."""
-    query = validate_query(text)
-    with database.connection() as conn:
-        try:
-            conn.execute("SET TRANSACTION READ ONLY")
-            _assume_role(conn, limits.role)
-            conn.execute(
-                "SELECT set_config('statement_timeout', %s, true),"
-                " set_config('search_path', 'pg_catalog', true)",
-                (f"{limits.timeout_ms}ms",),
-            )
-            with conn.cursor(name="agent_query") as cursor:
-                cursor.execute(query)
-                rows = cursor.fetchmany(limits.max_rows + 1)
-                columns = [c.name for c in cursor.description or []]
-        except pg_errors.QueryCanceled as exc:
-            raise ToolError(
-                TOOL,
-                f"the query ran past the {limits.timeout_ms} ms statement timeout and was "
-                "cancelled; narrow it (WHERE on time or game_id, fewer joins, aggregate first)",
-                "sql",
-            ) from exc
-        except psycopg.DatabaseError as exc:
-            if isinstance(exc, psycopg.OperationalError):
-                raise
-            refusal = f"PostgreSQL refused the query: {_pg_message(exc)}"
-            raise ToolError(TOOL, refusal, "sql") from exc
-        finally:
-            conn.rollback()
-    truncated = len(rows) > limits.max_rows
-    return {
-        "columns": columns,
-        "rows": [list(row) for row in rows[: limits.max_rows]],
-        "row_count": min(len(rows), limits.max_rows),
-        "truncated": truncated,
-        "max_rows": limits.max_rows,
-    }
-
-
-def _assume_role(conn: psycopg.Connection, role: str) -> None:
-    try:
-        conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
-    except (pg_errors.InvalidParameterValue, pg_errors.InsufficientPrivilege) as exc:
-        raise ToolError(
-            TOOL,
-            f"the SQL tool is disabled: the read-only role {role!r} is missing or not granted "
-            "to the service's database user (an operator must create it: see "
-            "docs/agent_tools.md); use the named analytics tools instead",
-        ) from exc
-
-
-def _pg_message(exc: psycopg.Error) -> str:
-    diag = exc.diag
-    text = diag.message_primary or str(exc).splitlines()[0]
-    if diag.message_hint:
-        text += f" (hint: {diag.message_hint})"
-    return text

@@ -9,30 +9,10 @@ from typing import Any
 from smolagents import Tool
 
 from tools.agent_tools.base import check_int, jsonable, to_json
-from tools.agent_tools.sql_guard import TOOL, SqlLimits, run_readonly_query
-from tools.postgres import Database
+from tools.agent_tools.sql_guard import TABLE_COLUMNS, TOOL, SqlLimits
+from tools.agent_tools.sql_session import SqlLogin, run_readonly_query
 
 MAX_OUTPUT_CHARS = 20_000  # about 5k tokens: more would crowd the model's context
-
-# What the model needs to write correct SQL; tests check every column here exists.
-TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
-    "games": (
-        "game_id", "mode", "started_at", "ended_at", "rug_tick", "peak_multiplier",
-        "final_price", "server_seed", "server_seed_hash", "tick_count", "updated_at",
-    ),
-    "ticks": ("game_id", "tick", "time", "price"),
-    "trades": (
-        "trade_id", "game_id", "tick", "time", "player_id", "username", "type", "amount",
-        "qty", "price", "leverage",
-    ),
-    "sidebets": (
-        "game_id", "player_id", "start_tick", "end_tick", "amount", "payout_factor",
-        "outcome", "payout", "time",
-    ),
-    "players": ("player_id", "username", "level", "first_seen", "last_seen"),
-    "websocket_events": ("time", "event_type", "game_id", "payload", "source", "event_key"),
-    "game_stats_minute": ("bucket", "games", "mean_rug_tick", "mean_peak", "trades"),
-}  # fmt: skip
 
 
 def _schema_text() -> str:
@@ -64,9 +44,9 @@ class SqlQueryTool(Tool):
     }
     output_type = "string"
 
-    def __init__(self, database: Database, limits: SqlLimits | None = None) -> None:
+    def __init__(self, login: SqlLogin, limits: SqlLimits | None = None) -> None:
         super().__init__()
-        self._database = database
+        self._login = login
         self._limits = limits or SqlLimits()
         self.inputs = {**self.inputs, "max_rows": {**self.inputs["max_rows"]}}
         self.inputs["max_rows"]["maximum"] = self._limits.max_rows
@@ -77,7 +57,7 @@ class SqlQueryTool(Tool):
         if max_rows is not None:
             cap = check_int(TOOL, "max_rows", max_rows, 1, limits.max_rows)
             limits = replace(limits, max_rows=cap)
-        return to_json(_fit(run_readonly_query(self._database, sql, limits)))
+        return to_json(_fit(run_readonly_query(self._login, sql, limits)))
 
 
 def _fit(result: dict[str, Any], budget: int = MAX_OUTPUT_CHARS) -> dict[str, Any]:

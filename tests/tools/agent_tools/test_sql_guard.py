@@ -12,6 +12,7 @@ import pytest
 from tests.tools.agent_tools.conftest import table_fingerprint
 from tools.agent_tools.base import ToolError
 from tools.agent_tools.sql_guard import SqlLimits, validate_query
+from tools.agent_tools.sql_session import SqlLogin
 from tools.agent_tools.sql_tool import TABLE_COLUMNS, SqlQueryTool
 from tools.postgres import Database
 
@@ -89,7 +90,7 @@ def test_cte_window_functions_and_casts_are_permitted():
 
 
 def _tool(db: Database, **limits) -> SqlQueryTool:
-    return SqlQueryTool(db, SqlLimits(**limits))
+    return SqlQueryTool(SqlLogin.beside(db.dsn), SqlLimits(**limits))
 
 
 def test_refusals_through_the_tool_leave_the_database_unchanged(seeded_db, seeded_dsn):
@@ -140,25 +141,10 @@ def test_runtime_errors_come_back_as_tool_errors(seeded_db):
         _tool(seeded_db)(sql="SELECT nope FROM games")
 
 
-def test_the_role_cannot_write_even_past_the_parser(seeded_dsn):
-    """Second line of defence: the session settings the tool uses refuse writes."""
-    with psycopg.connect(seeded_dsn) as conn:
-        conn.execute("SET TRANSACTION READ ONLY")
-        conn.execute("SET LOCAL ROLE agent_reader")
-        assert conn.execute("SELECT count(*) FROM games").fetchone() == (6,)
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            conn.execute("SELECT count(*) FROM schema_migrations")
-        conn.rollback()
-        conn.execute("SET LOCAL ROLE agent_reader")
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            conn.execute("DELETE FROM games")
-        conn.rollback()
-
-
-def test_missing_role_disables_the_tool_with_a_clear_error(seeded_db):
-    tool = _tool(seeded_db, role="agent_reader_that_does_not_exist")
+def test_a_missing_login_disables_the_tool_with_a_clear_error(seeded_db):
+    login = SqlLogin.beside(seeded_db.dsn, user="agent_sql_that_does_not_exist")
     with pytest.raises(ToolError, match=r"SQL tool is disabled.*operator must create it"):
-        tool(sql="SELECT 1")
+        SqlQueryTool(login)(sql="SELECT 1")
 
 
 def test_description_names_only_real_columns(seeded_dsn):
@@ -169,20 +155,6 @@ def test_description_names_only_real_columns(seeded_dsn):
                 (table,),
             ).fetchall()
             assert set(columns) == {r[0] for r in rows}, table
-
-
-def test_a_user_not_granted_the_role_gets_a_clear_error(seeded_dsn, pg_admin_dsn):
-    name = f"agent_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_admin_dsn, autocommit=True) as admin:
-        admin.execute(f'CREATE ROLE "{name}" LOGIN')
-    database = Database(psycopg.conninfo.make_conninfo(seeded_dsn, user=name), max_size=1)
-    try:
-        with pytest.raises(ToolError, match="role 'agent_reader' is missing or not granted"):
-            SqlQueryTool(database)(sql="SELECT count(*) FROM games")
-    finally:
-        database.close()
-        with psycopg.connect(pg_admin_dsn, autocommit=True) as admin:
-            admin.execute(f'DROP ROLE "{name}"')
 
 
 def test_large_output_is_cut_to_whole_rows_within_the_budget(seeded_db):
