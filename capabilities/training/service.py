@@ -175,9 +175,10 @@ def train(
     callbacks: Sequence[Any] = (),
 ) -> TrainingResult:
     """Train PPO as `spec` says (seed: `spec.seed` unless given); `warm_start` is an SB3
-    zip to continue from; `callbacks` are extra SB3 callbacks (e.g. a curriculum)."""
+    zip to continue from; `callbacks` are extra SB3 callbacks or plain `(locals, globals)
+    -> bool` callables (e.g. the client's `CurriculumCallback`)."""
     import torch
-    from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+    from stable_baselines3.common.callbacks import BaseCallback, CallbackList, ConvertCallback
 
     seed = spec.seed if seed is None else seed
     torch.set_num_threads(spec.torch_threads)
@@ -217,7 +218,8 @@ def train(
             return True
 
     point(0)
-    model.learn(total_timesteps=spec.steps, callback=CallbackList([_Curve(), *callbacks]))
+    extra = [c if isinstance(c, BaseCallback) else ConvertCallback(c) for c in callbacks]
+    model.learn(total_timesteps=spec.steps, callback=CallbackList([_Curve(), *extra]))
     if curve[-1].step != model.num_timesteps:
         point(model.num_timesteps)
     total = time.perf_counter() - clock["started"]
