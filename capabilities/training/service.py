@@ -59,8 +59,8 @@ def share_envs(weights: Sequence[float], n_envs: int) -> list[int]:
     w = np.asarray(weights, dtype=float)
     exact = w / w.sum() * n_envs
     counts = np.maximum(1, np.floor(exact).astype(int))
-    while counts.sum() > n_envs:
-        counts[np.argmax(counts - exact)] -= 1
+    while counts.sum() > n_envs:  # take from the most over-served that keeps one
+        counts[np.argmax(np.where(counts > 1, counts - exact, -np.inf))] -= 1
     while counts.sum() < n_envs:
         counts[np.argmax(exact - counts)] += 1
     return [i for i, c in enumerate(counts) for _ in range(c)]
@@ -201,27 +201,32 @@ def train(
             on_point(entry)
         return evaluation
 
+    def report(evaluation: Evaluation, step: int) -> None:
+        if progress is not None:
+            progress(min(1.0, step / spec.steps),
+                     f"{step} of {spec.steps} steps; {_describe(evaluation)}")  # fmt: skip
+
     class _Curve(BaseCallback):
+        """Evaluates when a rollout starts: the network has then been trained on every
+        step collected so far (during a rollout it lags one update behind)."""
+
         def __init__(self) -> None:
             super().__init__()
             self.next_eval = spec.evaluation.every_steps
 
-        def _on_step(self) -> bool:
+        def _on_rollout_start(self) -> None:
             if self.num_timesteps >= self.next_eval:
-                evaluation = point(self.num_timesteps)
-                self.next_eval += spec.evaluation.every_steps
-                if progress is not None:
-                    progress(
-                        min(1.0, self.num_timesteps / spec.steps),
-                        f"{self.num_timesteps} of {spec.steps} steps; {_describe(evaluation)}",
-                    )
+                report(point(self.num_timesteps), self.num_timesteps)
+                while self.next_eval <= self.num_timesteps:
+                    self.next_eval += spec.evaluation.every_steps
+
+        def _on_step(self) -> bool:
             return True
 
     point(0)
     extra = [c if isinstance(c, BaseCallback) else ConvertCallback(c) for c in callbacks]
     model.learn(total_timesteps=spec.steps, callback=CallbackList([_Curve(), *extra]))
-    if curve[-1].step != model.num_timesteps:
-        point(model.num_timesteps)
+    report(point(model.num_timesteps), model.num_timesteps)
     total = time.perf_counter() - clock["started"]
     seconds = total - clock["eval"]
     facts = {
