@@ -82,9 +82,11 @@ def run_arm(arm: str, args: argparse.Namespace, seed: int, grid: list[Scenario])
         callbacks.append(CurriculumCallback(mode=args.mode, every_episodes=args.every_episodes,
                                             ask=ask, request=request, seed=seed))  # fmt: skip
     reached: list[int] = []
+    best = [float("-inf")]
 
     def on_point(point: Any) -> None:
         value = point.evaluation["expected_pnl"]["mean"]
+        best[0] = max(best[0], value)
         if not reached and point.step > 0 and value >= goal:
             reached.append(point.step)
             raise Reached
@@ -95,6 +97,7 @@ def run_arm(arm: str, args: argparse.Namespace, seed: int, grid: list[Scenario])
     return {
         "steps": reached[0] if reached else args.budget,
         "censored": not reached,
+        "best_share": best[0] / target.oracle_value(),
         "seconds": time.perf_counter() - started,
     }
 
@@ -143,8 +146,9 @@ def main() -> None:
             found[arm].append(r)
             mark = ">" if r["censored"] else ""
             load = "/".join(f"{x:.1f}" for x in os.getloadavg())
-            print(f"  seed {seed} {arm:<10} {mark}{r['steps']:>8} steps  {r['seconds']:6.1f} s  "
-                  f"load {load}", flush=True)  # fmt: skip
+            print(f"  seed {seed} {arm:<10} {mark}{r['steps']:>8} steps  best "
+                  f"{r['best_share']:.0%} of the oracle  {r['seconds']:6.1f} s  load {load}",
+                  flush=True)  # fmt: skip
     steps = {arm: np.array([r["steps"] for r in found[arm]], dtype=float) for arm in arms}
     print()
     for arm in arms:
