@@ -81,7 +81,7 @@ class _Panel:
                           f'stroke-width="2"{extra}/>')  # fmt: skip
 
     def legend(self, x: float, text: str, color: str, dash: str = "") -> None:
-        y = self.top + 14
+        y = self.top - 12  # on the panel's title line, clear of the data
         extra = f' stroke-dasharray="{dash}"' if dash else ""
         self.parts.append(f'<line x1="{x}" x2="{x + 22}" y1="{y}" y2="{y}" stroke="{color}" '
                           f'stroke-width="2"{extra}/><text x="{x + 27}" y="{y + 4}">'
