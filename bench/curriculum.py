@@ -1,13 +1,14 @@
 """Does the curriculum cut training time? Env steps to reach 90 % of the oracle's value.
 
 Target task: a mode where skill exists (default rising_hazard: the oracle waits until
-tick 241, then bets, for +0.38 SOL a round). In classic the oracle's value is 0 (never
-bet): "90 % of 0" is reached by any policy that never bets, so the question has no
-meaning there; the bench says so and does not train on it.
+tick 241, then bets, for +0.38 SOL a round). In classic the oracle's value is 0 (no
+sidebet is +EV before the tick cap): "90 % of 0" is reached by any policy that never
+bets, so the question has no meaning there; the bench says so and does not train on it.
 
 Arms, each over the same scenario set (the default grid around the mode: hazard x0.5/1/2,
-volatility x1/2, first observed tick 0/150/200, all rounds or only those reaching the
-betting zone) and the same PPO settings and budget, for every training seed:
+volatility x1/2, first observed tick 0/150/200, all rounds, those reaching the betting
+zone or those decided within two windows of it) and the same PPO settings and budget,
+for every training seed:
 - `curriculum`: `CurriculumCallback` (the bot's client callback) asking the curriculum
   service (in-process) every N episodes, and playing what it answers;
 - `uniform`: the same callback, every scenario of the set equally likely;
@@ -130,8 +131,9 @@ def main() -> None:
     )
     if value < 1e-6:
         print(
-            f"{args.mode}: the oracle never bets (value {value:.2e}); 90 % of it is met by "
-            "any policy that never bets, so steps-to-90 % measures nothing here. Not trained."
+            f"{args.mode}: the oracle's value is {value:.1e} SOL/round (sidebets are -EV until "
+            "the tick cap): 90 % of it is met by any policy that never bets, so steps-to-90 % "
+            "measures nothing here. Not trained."
         )
         return
     grid = scenario_grid(args.mode)
