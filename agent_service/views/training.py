@@ -23,11 +23,12 @@ from capabilities.training.models import (
 from capabilities.training.runs import create_run, get_run, list_runs
 from tools.errors import FieldError, InvalidInput, NotFound
 from tools.policy_store import parse_policy_id, policy_store
+from tools.postgres import Database
 
 bp = Blueprint("training", __name__, url_prefix="/v1")
 
 
-def _database():  # type: ignore[no-untyped-def]
+def _database() -> Database:
     return current_app.extensions["agent"].backends.database
 
 
