@@ -18,14 +18,16 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from capabilities.training.models import CurvePoint, TrainingSpec
 from capabilities.training.rewards import wrap_reward
-from game.evaluation import Evaluation, SidebetHeldOut, evaluate_trading
 from game.policy_net import NetPolicy, ObsNormalization, PolicyNet
+
+if TYPE_CHECKING:  # the envs (gymnasium, the `rl` extra) load when a run starts
+    from game.evaluation import Evaluation
 
 Progress = Callable[[float, str], None]
 OnPoint = Callable[[CurvePoint], None]
@@ -70,6 +72,8 @@ class _Evaluator:
     """Scores the current policy on the held-out rounds of the target scenario."""
 
     def __init__(self, spec: TrainingSpec) -> None:
+        from game.evaluation import SidebetHeldOut
+
         self.spec = spec
         self.target = spec.target()
         held = spec.evaluation
@@ -80,6 +84,8 @@ class _Evaluator:
         )
 
     def __call__(self, network: PolicyNet) -> Evaluation:
+        from game.evaluation import evaluate_trading
+
         policy = NetPolicy(network, "current")
         if self._sidebet is not None:
             return self._sidebet.score(policy)

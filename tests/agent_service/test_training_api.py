@@ -107,3 +107,33 @@ def test_unknown_runs_and_policies_are_404(client, auth):
     assert client.get("/v1/policies/baseline:nope", headers=auth).status_code == 422
     r = client.post("/v1/training/runs", json=TINY | {"warm_start": missing}, headers=auth)
     assert r.status_code == 404
+
+
+def test_the_web_app_loads_without_the_rl_extra():
+    """gymnasium, stable-baselines3 and torch load only when a run starts."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        """
+        import sys
+
+        class Block:
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in {"gymnasium", "stable_baselines3", "torch"}:
+                    raise ImportError(f"blocked: {name}")
+
+        sys.meta_path.insert(0, Block())
+        import agent_service.app, agent_service.views.training, agent_service.views.curriculum
+        from capabilities.jobs.registry import load_handler_modules
+        assert "capabilities.training.jobs" in load_handler_modules()
+        from tools.policy_store import load_policy
+        print(load_policy("baseline:classic").act([[0.0] * 15]))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() in {"[0]", "[1]"}  # one row of a batch: one action
