@@ -159,10 +159,20 @@ def main() -> None:
             f"{arm:<10} steps to 90 %: median {np.median(steps[arm]):.0f}, "
             f"per seed {steps[arm].astype(int).tolist()} ({censored} censored at the budget)"
         )
+    censored = {arm: [r["censored"] for r in found[arm]] for arm in arms}
+    if all(censored["curriculum"]) and all(censored["uniform"]):
+        print(f"ratio curriculum / uniform: undefined: no run of either arm reached 90 % of the "
+              f"oracle within {args.budget} steps; floor <= 0.5: not met")  # fmt: skip
+        return
     ratio, low, high = log_ratio_interval(steps["curriculum"], steps["uniform"])
+    caveat = (
+        " (censored runs count at the budget: a bound, not a time)"
+        if any(censored["curriculum"] + censored["uniform"])
+        else ""
+    )
     print(
         f"ratio curriculum / uniform: {ratio:.3f}, 95 % CI [{low:.3f}, {high:.3f}] "
-        f"(paired log-ratio t-interval, n = {args.seeds}); floor <= 0.5: "
+        f"(paired log-ratio t-interval, n = {args.seeds}){caveat}; floor <= 0.5: "
         f"{'met' if high <= 0.5 else ('point estimate met' if ratio <= 0.5 else 'not met')}"
     )
     if args.with_target:
