@@ -2,22 +2,37 @@
 
 Views carry an `Operation` so the OpenAPI document is generated from the same pydantic
 models that validate requests; the two cannot drift apart.
+
+The input rules every endpoint gets from `parse_body` and `parse_query` (no per-view
+work; docs/http.md lists them for callers):
+- a body is JSON by its Content-Type (`application/json` or `*/*+json`), else 415;
+- unparsable JSON, or nested deeper than MAX_DEPTH, is 400;
+- no string (value or key) may hold NUL or a lone surrogate, and no number may be NaN
+  or +-Infinity (not JSON; Python's parser takes them): 422 naming the field;
+- the model validates the JSON strictly: a boolean is not a number nor a number a
+  boolean, a string is not a number; an integer field takes 3 or 3.0 (JSON Schema's
+  integer), never 3.5;
+- rules spanning several fields raise `capabilities.rules.rule_broken` and are listed
+  under `x-cross-field-rules` of the model's schema in openapi.yaml.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from flask import Response, request
 from pydantic import BaseModel, ValidationError
 
-from tools.errors import FieldError, InvalidInput, MalformedRequest
+from tools.errors import FieldError, InvalidInput, MalformedRequest, UnsupportedMedia
 
 M = TypeVar("M", bound=BaseModel)
 F = TypeVar("F", bound=Callable[..., Any])
+NOT_FINITE = "must be a finite number (NaN and Infinity are not JSON)"
+MAX_DEPTH = 32  # objects and arrays inside one another; our deepest request has 5
 
 
 @dataclass(frozen=True)
@@ -55,31 +70,113 @@ def field_errors(exc: ValidationError, prefix: str = "") -> list[FieldError]:
     return errors
 
 
+def is_json_media(mimetype: str) -> bool:
+    return mimetype == "application/json" or (
+        mimetype.startswith("application/") and mimetype.endswith("+json")
+    )
+
+
 def parse_body(model: type[M]) -> M:
-    """The request's JSON body validated into `model` (400 unparsable, 422 invalid)."""
+    """The request's JSON body validated into `model` (415 not JSON by its type, 400
+    unparsable or too deep, 422 invalid: the module docstring has the rules)."""
+    if not is_json_media(request.mimetype):
+        given = request.mimetype or "no Content-Type"
+        raise UnsupportedMedia(f"send the body as application/json (got {given})")
     raw = request.get_data(cache=True)
     if not raw.strip():
         raise MalformedRequest("the request body is empty; send a JSON object")
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedRequest(f"the request body is not valid JSON: {exc}") from None
+    data, canonical = decode_json(raw)
     if not isinstance(data, dict):
         raise InvalidInput(
             "the request body must be a JSON object", [FieldError("body", "expected a JSON object")]
         )
+    errors = list(unacceptable_values(data))
+    if errors:
+        raise InvalidInput("the request body is invalid", errors)
     try:
-        return model.model_validate(data)
+        return model.model_validate_json(canonical, strict=True)
     except ValidationError as exc:
         raise InvalidInput("the request body is invalid", field_errors(exc)) from None
 
 
+def decode_json(raw: bytes) -> tuple[Any, bytes]:
+    """The parsed JSON (400 when unparsable or too deep), and the text to validate
+    strictly: the same, with integral numbers (3.0) written as integers (3)."""
+    integral = False
+
+    def number(text: str) -> float | int:
+        # JSON Schema's integer is any number without a fraction: 3.0 is the integer 3
+        nonlocal integral
+        value = float(text)
+        if value.is_integer():
+            integral = True
+            return int(value)
+        return value
+
+    try:
+        data = json.loads(raw, parse_float=number)
+    except RecursionError:
+        raise MalformedRequest(f"the JSON is nested deeper than {MAX_DEPTH} levels") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedRequest(f"the request body is not valid JSON: {exc}") from None
+    return data, (json.dumps(data).encode() if integral else raw)
+
+
+def unacceptable_values(data: object, prefix: str = "") -> Iterator[FieldError]:
+    """What JSON parsers let through and no field accepts, each with its path: NUL and
+    lone surrogates in strings (PostgreSQL and UTF-8 refuse them), NaN and Infinity.
+    Raises MalformedRequest past MAX_DEPTH."""
+    stack: list[tuple[object, str, int]] = [(data, prefix.rstrip("."), 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if isinstance(value, str):
+            problem = _bad_text(value)
+            if problem:
+                yield FieldError(path or "body", problem)
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                yield FieldError(path or "body", NOT_FINITE)
+        elif isinstance(value, dict | list):
+            if depth >= MAX_DEPTH:
+                raise MalformedRequest(f"the JSON is nested deeper than {MAX_DEPTH} levels")
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                child = f"{path}.{key}" if path else str(key)
+                if isinstance(key, str) and _bad_text(key):
+                    yield FieldError(child, "the key " + _bad_text(key))
+                stack.append((item, child, depth + 1))
+
+
+def _bad_text(text: str) -> str | None:
+    if "\x00" in text:
+        return "contains a NUL character (\\u0000)"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "contains a lone surrogate (\\ud800-\\udfff), which is not Unicode text"
+    return None
+
+
 def parse_query(model: type[M]) -> M:
     """Query parameters validated into `model` (422 with the parameter named)."""
+    args = request.args.to_dict()
+    errors = list(unacceptable_values(args, "query."))
+    errors += [
+        FieldError(f"query.{name}", NOT_FINITE) for name, text in args.items() if _non_finite(text)
+    ]
+    if errors:
+        raise InvalidInput("a query parameter is invalid", errors)
     try:
-        return model.model_validate(request.args.to_dict())
+        return model.model_validate(args)
     except ValidationError as exc:
         raise InvalidInput("a query parameter is invalid", field_errors(exc, "query.")) from None
+
+
+def _non_finite(text: str) -> bool:
+    try:
+        return not math.isfinite(float(text))  # "nan", "inf", "1e999"
+    except ValueError:
+        return False
 
 
 def json_response(payload: BaseModel | dict, status: int = 200) -> Response:

@@ -12,6 +12,7 @@ import click
 
 from agent_service import __version__
 from agent_service.config import Settings, SettingsError, load_settings
+from tools.redact import mask_url
 
 METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -23,7 +24,19 @@ def _settings(**overrides: object) -> Settings:
         raise click.ClickException(str(exc)) from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _MaskedErrors(click.Group):
+    """Every command's error message with URL credentials masked (a backend's error often
+    quotes the URL it was given)."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as exc:
+            exc.message = mask_url(exc.message)
+            raise
+
+
+@click.group(cls=_MaskedErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="agent-service")
 def main() -> None:
     """VECTRA Agent Service: strategic intelligence for the VECTRA-PLAYER bot."""
@@ -89,7 +102,7 @@ def _describe_modes(settings: Settings) -> None:
         else f"embedded (pgserver in {settings.postgres_dir})"
     )
     qd = (
-        f"external ({settings.qdrant_url})"
+        f"external ({mask_url(settings.qdrant_url or '')})"
         if settings.qdrant_mode == "external"
         else f"embedded (local mode in {settings.qdrant_path})"
     )
@@ -115,7 +128,7 @@ def check() -> None:
     try:
         prepared = prepare(settings, run_migrations=False)
     except BackendUnavailable as exc:
-        click.echo(f"postgres   down  {exc.detail}")
+        click.echo(f"postgres   down  {mask_url(exc.detail)}")
         sys.exit(1)
     backends = Backends(prepared)
     readiness = build_readiness(backends)

@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from tools.llm.specs import LLMConfig, ModelSpec, Price, parse_models, parse_prices
+from tools.redact import mask_url
 
 _CONVENTIONAL = {
     "database_url": "DATABASE_URL",
@@ -59,6 +60,8 @@ class Settings(BaseModel):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     api_keys: tuple[SecretStr, ...] = ()
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    header_timeout_s: float = Field(10.0, gt=0, le=300)
+    body_timeout_s: float = Field(30.0, gt=0, le=3600)
     # -- backends
     database_url: SecretStr | None = None
     db_pool_max: int = Field(10, ge=1, le=200)
@@ -319,7 +322,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
 
 
 def describe(settings: Settings) -> dict[str, Any]:
-    """Settings as a dict with every secret masked, for logs and `/v1/info`."""
+    """Settings as a dict with every secret masked (and credentials inside URLs), for
+    logs and `/v1/info`."""
     shown: dict[str, Any] = {}
     for field in Settings.model_fields:
         value = getattr(settings, field)
@@ -329,6 +333,8 @@ def describe(settings: Settings) -> dict[str, Any]:
             shown[field] = "***"
         elif isinstance(value, Path):
             shown[field] = str(value)
+        elif isinstance(value, str):
+            shown[field] = mask_url(value)
         else:
             shown[field] = value
     return shown

@@ -1,7 +1,9 @@
 """Gunicorn configuration used by `agent-service serve`.
 
-gthread workers: each request is a thread, so a slow backend call does not block the
-worker. The app is not preloaded, so every worker builds its own pools after the fork.
+gthread workers whose event loop reads each request whole before a pool thread takes it
+(`agent_service.http_worker`): a slow backend call does not block the worker, and a slow
+client does not hold a thread. The app is not preloaded, so every worker builds its own
+pools after the fork.
 """
 
 from __future__ import annotations
@@ -9,13 +11,16 @@ from __future__ import annotations
 import os
 from typing import Any
 
-worker_class = "gthread"
+worker_class = "agent_service.http_worker.BufferedThreadWorker"
 preload_app = False
 accesslog = None  # the app writes its own JSON access lines
 errorlog = "-"
 keepalive = 5
 max_requests = 0
 forwarded_allow_ips = "127.0.0.1"
+# the service is mounted at /: no client (not even a local proxy) rewrites SCRIPT_NAME or
+# PATH_INFO through headers (gunicorn answered such a header with a 500)
+forwarder_headers = ""
 control_socket_disable = True  # gunicorn >= 27: no socket under $HOME (read-only under systemd)
 
 

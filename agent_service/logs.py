@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 
 from flask import g, has_request_context
 
+from tools.redact import mask_url
+
 _STANDARD = set(vars(logging.makeLogRecord({})))
 
 
@@ -18,15 +20,15 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": mask_url(record.getMessage()),
         }
         if has_request_context() and "request_id" in g:
             entry["request_id"] = g.request_id
         for key, value in vars(record).items():
             if key not in _STANDARD and key not in entry:
-                entry[key] = value
+                entry[key] = mask_url(value) if isinstance(value, str) else value
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = mask_url(self.formatException(record.exc_info))
         return json.dumps(entry, default=str)
 
 
@@ -41,7 +43,17 @@ def configure_logging(level: str) -> None:
     handler._agent_json = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
-    for noisy in ("pika", "httpx", "urllib3", "psycopg.pool"):
+    # HTTP clients log each request's URL at INFO (httpx2 is what openai uses)
+    for noisy in (
+        "pika",
+        "httpx",
+        "httpx2",
+        "httpcore",
+        "httpcore2",
+        "openai",
+        "urllib3",
+        "psycopg.pool",
+    ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 

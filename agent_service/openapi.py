@@ -21,15 +21,26 @@ _PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
 _REF = "#/components/schemas/{model}"
 _PATH_SCHEMAS = {"int": {"type": "integer"}, "uuid": {"type": "string", "format": "uuid"}}
 _ERROR_TEXT = {
-    400: "Malformed request (unparsable JSON)",
+    400: "Malformed request (unparsable JSON, or nested deeper than 32 levels)",
     401: "Missing or invalid API key",
     404: "Not found",
     405: "Method not allowed",
     413: "Request body too large",
+    415: "The body is not sent as application/json (or a +json type)",
     422: "Validation error; `errors` names each field at fault",
     500: "Unexpected error (logged with the request id)",
     503: "A backend is unavailable; retry after `Retry-After` seconds",
 }
+
+
+_DESCRIPTION = """Strategic intelligence for the VECTRA-PLAYER rugs.fun bot.
+
+Rules for every request body (docs/http.md): send it as `application/json`; it is
+parsed as I-JSON (RFC 7493): no string holds NUL (\\u0000) or a lone surrogate, no number
+is NaN or Infinity, objects and arrays nest at most 32 deep; strings, numbers and
+booleans are not converted into one another (3.0 is the integer 3, 3.5 is no integer).
+Rules that span fields (or that JSON Schema cannot state) are listed under
+`x-cross-field-rules` of each schema; breaking one is a 422 naming the field."""
 
 
 class _Components:
@@ -71,7 +82,7 @@ def build_spec(app: Flask) -> dict[str, Any]:
         "info": {
             "title": "VECTRA Agent Service",
             "version": __version__,
-            "description": "Strategic intelligence for the VECTRA-PLAYER rugs.fun bot.",
+            "description": _DESCRIPTION,
         },
         "paths": paths,
         "components": {
@@ -129,7 +140,7 @@ def _operation(
         errors |= {401}
         out["security"] = [{"bearer": []}]
     if op.request is not None:
-        errors |= {400, 413, 422}
+        errors |= {400, 413, 415, 422}
     if op.query is not None or parameters:
         errors |= {422}
     if "<" in rule.rule:

@@ -9,13 +9,19 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from tools.errors import BackendUnavailable, InvalidInput, ServiceError
+from tools.redact import mask_url
 
 log = logging.getLogger(__name__)
 PROBLEM_TYPE = "urn:vectra-agent:problem:"
 
 
+def problem_document(status: int, title: str, detail: str, slug: str) -> dict[str, object]:
+    """The members every problem has (also written by the HTTP worker, outside Flask)."""
+    return {"type": PROBLEM_TYPE + slug, "title": title, "status": status, "detail": detail}
+
+
 def problem(status: int, title: str, detail: str, slug: str, **extra: object) -> Response:
-    body = {"type": PROBLEM_TYPE + slug, "title": title, "status": status, "detail": detail}
+    body = problem_document(status, title, detail, slug)
     if "request_id" in g:
         body["instance"] = f"urn:request:{g.request_id}"
     body.update(extra)
@@ -26,10 +32,11 @@ def _service_error(exc: ServiceError) -> Response:
     extra: dict[str, object] = {}
     if isinstance(exc, InvalidInput):
         extra["errors"] = [{"field": e.field, "message": e.message} for e in exc.errors]
-    response = problem(exc.status, exc.title, exc.detail, exc.type_slug, **extra)
+    detail = mask_url(exc.detail)  # a backend's error may quote its URL
+    response = problem(exc.status, exc.title, detail, exc.type_slug, **extra)
     if isinstance(exc, BackendUnavailable):
         response.headers["Retry-After"] = str(exc.retry_after)
-        log.warning("backend unavailable", extra={"backend": exc.backend, "detail": exc.detail})
+        log.warning("backend unavailable", extra={"backend": exc.backend, "detail": detail})
     return response
 
 

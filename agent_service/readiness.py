@@ -17,6 +17,7 @@ from agent_service.wiring import Backends
 from tools.amqp import ping_amqp
 from tools.llm.models import probe
 from tools.qdrant_store import ping_qdrant
+from tools.redact import mask_url
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ class Readiness:
             status = "down"
         elapsed = time.perf_counter() - started
         BACKEND_CHECK_SECONDS.labels(component=name).observe(elapsed)
+        detail = mask_url(detail) if detail else detail  # a probe may quote its URL
         return ComponentStatus(status, check.mode, check.required, round(elapsed * 1000, 2), detail)
 
     def close(self) -> None:

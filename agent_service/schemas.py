@@ -44,8 +44,17 @@ class Ready(BaseModel):
     components: dict[str, Component]
 
 
+class Serving(BaseModel):
+    workers: int = Field(description="web worker processes running (one with embedded Qdrant)")
+    threads: int = Field(description="request threads per worker")
+
+
 class Info(BaseModel):
     version: str
     modes: dict[str, str] = Field(description="active mode of each backend")
-    capabilities: list[str] = Field(description="capabilities this instance serves")
+    capabilities: list[str] = Field(
+        description="capability endpoints this instance serves, named by path "
+        "(/v1/coach/strategy: coach_strategy)"
+    )
+    serving: Serving
     settings: dict[str, object] = Field(description="effective settings, secrets masked")

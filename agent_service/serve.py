@@ -9,6 +9,7 @@ from gunicorn.app.base import BaseApplication
 
 from agent_service import gunicorn_conf
 from agent_service.config import Settings
+from agent_service.http_worker import ReadLimits
 from agent_service.wiring import Prepared
 
 
@@ -16,6 +17,11 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
     def __init__(self, prepared: Prepared, options: dict[str, Any]) -> None:
         self._prepared = prepared
         self._options = options
+        settings = prepared.settings
+        # read by the worker (agent_service.http_worker) before it reads any request
+        self.read_limits = ReadLimits(
+            settings.header_timeout_s, settings.body_timeout_s, settings.max_body_bytes
+        )
         super().__init__()
 
     def load_config(self) -> None:

@@ -38,7 +38,10 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[index]
 
 
-def start_service(port: int, workers: int, threads: int, data_dir: Path) -> subprocess.Popen:
+def start_service(
+    port: int, workers: int, threads: int, data_dir: Path, source: Path = REPO
+) -> subprocess.Popen:
+    """`agent-service serve` from the code in `source` (this checkout by default)."""
     env = {
         **os.environ,
         "AGENT_API_KEYS": KEY,
@@ -46,12 +49,13 @@ def start_service(port: int, workers: int, threads: int, data_dir: Path) -> subp
         "AGENT_DATA_DIR": str(data_dir),
         "AGENT_WORKERS": str(workers),
         "AGENT_THREADS": str(threads),
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(source), os.environ.get("PYTHONPATH")])),
     }
     log = open(data_dir / "service.log", "w")  # noqa: SIM115 - handed to the child
     proc = subprocess.Popen(
         [sys.executable, "-m", "agent_service", "serve"],
         env=env,
+        cwd=data_dir,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -84,14 +88,15 @@ def wait_for_seed(base: str, deadline: float) -> None:
 
 
 @contextmanager
-def service(url: str | None, workers: int, threads: int) -> Iterator[str]:
-    """The base URL to load: `url`, or a fresh service started here and stopped after."""
+def service(url: str | None, workers: int, threads: int, source: Path = REPO) -> Iterator[str]:
+    """The base URL to load: `url`, or a fresh service (from `source`) started here and
+    stopped after."""
     if url is not None:
         yield url
         return
     with tempfile.TemporaryDirectory(prefix="agent-bench-") as tmp:
         port = 18000 + os.getpid() % 1000
-        proc = start_service(port, workers, threads, Path(tmp))
+        proc = start_service(port, workers, threads, Path(tmp), source)
         try:
             yield f"http://127.0.0.1:{port}"
         finally:
@@ -108,7 +113,10 @@ def run_load(
     connections: int,
     method: str = "GET",
     body: dict | None = None,
+    give_up_after: float | None = None,
 ) -> dict:
+    """`give_up_after` seconds past the end, requests not yet sent count as errors with
+    their delay so far (a stalled server would otherwise keep the run going for ever)."""
     interval = connections / rate
     latencies: list[float] = []
     errors = 0
@@ -127,6 +135,12 @@ def run_load(
             delay = scheduled - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
+            if give_up_after is not None and time.perf_counter() > begin + seconds + give_up_after:
+                with lock:
+                    latencies.append(time.perf_counter() - scheduled)
+                    errors += 1
+                n += 1
+                continue
             try:
                 response = session.request(
                     method, base + path, headers=headers, json=body, timeout=5

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from capabilities.models.ev import ACTIONS
+from capabilities.rules import cross_field_rules, rule_broken
 from game.rules import available_modes
 
 
@@ -25,6 +35,15 @@ Probability = Annotated[float, Field(ge=0, le=1)]
 Feature = Annotated[float, Field(ge=-1e9, le=1e9)]  # one value of a bot's observation
 GAME_ID_PATTERN = r"^\d{8}-[0-9a-f]{16}$"
 SIDEBET_ENV_ACTIONS = {0: "hold", 1: "sidebet"}  # the bot's SidebetV1Env: 0 HOLD, 1 BET
+
+
+def _not_bool(value: object) -> object:
+    if isinstance(value, bool):  # Python's True == 1: a Literal[0, 1] alone would take it
+        raise PydanticCustomError("int_type", "the sidebet env's actions are 0 and 1, not booleans")
+    return value
+
+
+EnvAction = Annotated[Literal[0, 1], BeforeValidator(_not_bool)]
 
 
 def action_name(value: str | int) -> str:
@@ -63,7 +82,12 @@ class LeaderboardEntry(BaseModel):
 class GameState(BaseModel):
     """A live game state as the bot sees it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra=cross_field_rules(
+            "sidebet.start_tick <= tick: a sidebet cannot start after the current tick"
+        ),
+    )
 
     mode: ModeName = Field("classic", description="game mode (rules) the round is played under")
     game_id: str | None = Field(None, pattern=GAME_ID_PATTERN)
@@ -85,5 +109,5 @@ class GameState(BaseModel):
     ) -> OpenSidebet | None:
         tick = info.data.get("tick")
         if value is not None and tick is not None and value.start_tick > tick:
-            raise ValueError(f"start_tick {value.start_tick} is after the current tick {tick}")
+            raise rule_broken(f"start_tick {value.start_tick} is after the current tick {tick}")
         return value

@@ -2,6 +2,7 @@
 
 ServiceError
  +-- InvalidInput        bad request body or parameters (422, 400 when unparsable)
+ +-- UnsupportedMedia    a body that is not JSON by its Content-Type (415)
  +-- NotFound            a resource that does not exist (404)
  +-- Unauthorized        missing or wrong credentials (401)
  +-- Conflict            a state clash (409)
@@ -50,6 +51,12 @@ class MalformedRequest(ServiceError):
     status = 400
     title = "Bad Request"
     type_slug = "malformed"
+
+
+class UnsupportedMedia(ServiceError):
+    status = 415
+    title = "Unsupported Media Type"
+    type_slug = "unsupported-media-type"
 
 
 class NotFound(ServiceError):

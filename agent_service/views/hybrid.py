@@ -21,7 +21,7 @@ from capabilities.hybrid.policy import HybridInput, Thresholds, decide
 from capabilities.hybrid.stats import hybrid_stats
 from capabilities.models.ev import ACTIONS
 from capabilities.models.registry import rules_model_set
-from capabilities.state import BotId, GameState, ModeName, Probability, action_name
+from capabilities.state import BotId, EnvAction, GameState, ModeName, Probability, action_name
 from tools.errors import NotFound
 
 bp = Blueprint("hybrid", __name__, url_prefix="/v1")
@@ -41,7 +41,7 @@ class DecideRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     state: GameState
-    rl_action: ActionName | Literal[0, 1] = Field(
+    rl_action: ActionName | EnvAction = Field(
         description="the RL policy's action: a name, or the sidebet env's 0 (HOLD) / 1 (BET)"
     )
     action_probabilities: list[Probability] | None = Field(None, max_length=16)

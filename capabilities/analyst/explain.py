@@ -17,9 +17,10 @@ from capabilities.coach import position_of
 from capabilities.decision_capability import decision_capability
 from capabilities.models.ev import ACTIONS, Decision, evaluate
 from capabilities.models.registry import ModelSet
+from capabilities.rules import cross_field_rules, rule_broken
 from capabilities.runtime import Answer, Capability
 from capabilities.runtime import Evidence as Gathered
-from capabilities.state import Feature, GameState, Probability, action_name
+from capabilities.state import EnvAction, Feature, GameState, Probability, action_name
 
 ActionName = Literal["hold", "buy", "sell", "sidebet"]
 # what a bot cannot change by acting differently: kept out of counterfactuals
@@ -27,10 +28,19 @@ FROZEN = frozenset({"active", "connected_players", "can_place"})
 
 
 class ExplainRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "dependentRequired": {"observation": ["bot_id"]},
+            **cross_field_rules(
+                "observation needs bot_id (not null): the bot's surrogate reads it",
+                "observation has as many values as that surrogate has features",
+            ),
+        },
+    )
 
     state: GameState
-    action: ActionName | Literal[0, 1] = Field(description="the action taken (names or 0/1)")
+    action: ActionName | EnvAction = Field(description="the action taken (names or 0/1)")
     action_probabilities: list[Probability] | None = Field(None, max_length=16)
     reward: float | None = None
     bot_id: str | None = Field(None, pattern=r"^[A-Za-z0-9_.:-]{1,100}$")
@@ -42,7 +52,7 @@ class ExplainRequest(BaseModel):
     @model_validator(mode="after")
     def _observation_with_bot(self) -> ExplainRequest:
         if self.observation is not None and self.bot_id is None:
-            raise ValueError("observation is only used with bot_id (whose surrogate reads it)")
+            raise rule_broken("observation is only used with bot_id (whose surrogate reads it)")
         return self
 
 

@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from capabilities.analyst.store import save_surrogate
 from capabilities.analyst.surrogate import fit_surrogate
 from capabilities.models.ev import ACTIONS
-from capabilities.state import Feature, action_name
+from capabilities.rules import cross_field_rules, rule_broken
+from capabilities.state import EnvAction, Feature, action_name
 from game.bots import Policy
 from game.observation import BET_START_TICK, FEATURES, round_observations
 from game.rules import load_mode
@@ -22,11 +23,17 @@ class LoggedDecision(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     observation: list[Feature] = Field(min_length=1, max_length=64)
-    action: Literal["hold", "buy", "sell", "sidebet", 0, 1]
+    action: Literal["hold", "buy", "sell", "sidebet"] | EnvAction
 
 
 class FitRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra=cross_field_rules(
+            "every decisions[].observation has the same number of values",
+            "feature_names names each of them (may be left out for 15 values: SidebetV1Env's)",
+        ),
+    )
 
     bot_id: str = Field(pattern=r"^[A-Za-z0-9_.:-]{1,100}$")
     feature_names: list[str] | None = Field(
@@ -44,12 +51,12 @@ class FitRequest(BaseModel):
         width = len(self.decisions[0].observation)
         for i, d in enumerate(self.decisions):
             if len(d.observation) != width:
-                raise ValueError(
+                raise rule_broken(
                     f"decisions.{i}.observation has {len(d.observation)} values, not {width}"
                 )
         names = self.feature_names or (list(FEATURES) if width == 15 else None)
         if names is None or len(names) != width:
-            raise ValueError(f"feature_names must name each of the {width} observation values")
+            raise rule_broken(f"feature_names must name each of the {width} observation values")
         self.feature_names = names
         return self
 

@@ -4,6 +4,7 @@ scores every candidate, stores a summary in `agent_insights` and returns the rep
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -16,23 +17,32 @@ from capabilities.discovery.proposals import ProposalRequest, propose
 from capabilities.discovery.service import UNIT_FEATURES, TargetReport, discover, library
 from capabilities.jobs import Progress, handler
 from capabilities.jobs.context import job_database, job_knowledge, job_runtime
+from capabilities.rules import cross_field_rules, rule_broken
 from capabilities.runtime import Runtime
 from capabilities.state import ModeName
 from tools.errors import BackendUnavailable
 
 KIND = "features.discover"
 Target = Literal["rug_within", "next_return_sign", "next_return_size", "player_next_action"]
+NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,39}$"  # a proposed feature's name
 REPORTED = 25  # features per target in the result, best first
 
 
 class DiscoverRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra=cross_field_rules(
+            "each proposed expression parses in the feature language (docs/models.md) over "
+            "tick, price, sidebets and the trade series"
+        ),
+    )
 
     mode: ModeName = "classic"
     targets: list[Target] = Field(
         default_factory=lambda: ["rug_within", "next_return_size", "player_next_action"],
         min_length=1,
         max_length=4,
+        json_schema_extra={"uniqueItems": True},
     )
     horizon: int = Field(40, ge=1, le=500, description="N of the target 'rug within N ticks'")
     rounds: int = Field(1000, ge=50, le=20_000, description="latest stored rounds to mine")
@@ -41,6 +51,7 @@ class DiscoverRequest(BaseModel):
         default_factory=dict,
         max_length=20,
         description="extra candidates: name -> expression in the feature language",
+        json_schema_extra={"propertyNames": {"pattern": NAME_PATTERN}},
     )
     llm_candidates: bool = Field(
         True, description="let the configured language model propose candidates too"
@@ -50,7 +61,7 @@ class DiscoverRequest(BaseModel):
     @classmethod
     def _unique(cls, value: list[str]) -> list[str]:
         if len(set(value)) != len(value):
-            raise ValueError("targets must not repeat")
+            raise rule_broken("targets must not repeat")
         return value
 
     @field_validator("proposed")
@@ -58,12 +69,12 @@ class DiscoverRequest(BaseModel):
     def _parsable(cls, value: dict[str, str]) -> dict[str, str]:
         names = {"tick", "price", "sidebets", *TRADE_SERIES}
         for name, text in value.items():
-            if not name.isidentifier() or len(name) > 40:
+            if not re.fullmatch(NAME_PATTERN, name):
                 raise ValueError(f"{name!r}: names are identifiers of at most 40 characters")
             try:
                 parse(text, names)
             except ExpressionError as exc:
-                raise ValueError(f"{name}: {exc}") from None
+                raise rule_broken(f"{name}: {exc}") from None
         return value
 
 

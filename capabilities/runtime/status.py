@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from capabilities.runtime.engine import Runtime
 from capabilities.runtime.router import profiles
 from tools.llm.models import ChainModel
+from tools.redact import mask_url
 
 CACHE_WINDOW_HOURS = 24
 
@@ -158,10 +159,10 @@ def _backend(
         model=spec.key,
         backend=spec.backend,
         model_id=spec.model_id,
-        base_url=spec.base_url,
+        base_url=mask_url(spec.base_url) if spec.base_url else None,
         price_input_per_1k=spec.price.input_per_1k,
         price_output_per_1k=spec.price.output_per_1k,
         health=health,  # type: ignore[arg-type]
-        detail=detail,
+        detail=mask_url(detail) if detail else None,
         latency_ms=latency_ms,
     )

@@ -60,7 +60,9 @@ def _assert_problem(response, status: int) -> dict:
 
 
 def test_400_malformed_json(probe_client, auth):
-    response = probe_client.post("/v1/probe/order", data=b"{not json", headers=auth)
+    response = probe_client.post(
+        "/v1/probe/order", data=b"{not json", headers=auth, content_type="application/json"
+    )
     assert "not valid JSON" in _assert_problem(response, 400)["detail"]
 
 

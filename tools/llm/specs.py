@@ -9,8 +9,11 @@ entries, e.g. `openai:qwen2.5-7b@http://gpu1:8000/v1, hf:Qwen/Qwen2.5-72B-Instru
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
+
+from tools.redact import mask_url
 
 Backend = Literal["hf", "openai", "transformers"]
 BACKENDS: tuple[str, ...] = ("hf", "openai", "transformers")
@@ -41,7 +44,7 @@ class ModelSpec:
         return f"{self.backend}:{self.model_id}"
 
     def __str__(self) -> str:
-        return self.key + (f"@{self.base_url}" if self.base_url else "")
+        return self.key + (f"@{mask_url(self.base_url)}" if self.base_url else "")
 
 
 def parse_model(entry: str) -> ModelSpec:
@@ -55,7 +58,9 @@ def parse_model(entry: str) -> ModelSpec:
             + ", ".join(BACKENDS)
         )
     model_id, base_url = rest.strip(), None
-    at = model_id.rfind("@")
+    # the server's URL starts at the first '@http': its own userinfo may hold an '@'
+    found = re.search(r"@(?=https?://)", model_id)
+    at = found.start() if found else model_id.rfind("@")
     if at >= 0:
         model_id, base_url = model_id[:at].strip(), model_id[at + 1 :].strip()
         if not base_url.startswith(("http://", "https://")):
