@@ -17,21 +17,41 @@ from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from game.observation import BET_START_TICK
 from game.oracle import Oracle, optimal_bet_ticks, sidebet_ev_by_tick
-from game.rules import GameRules, load_mode
+from game.rules import GameRules, available_modes, load_mode
 
 MIN_ACCEPTANCE = 1e-3
 """A scenario must keep at least this share of rounds (else an env would scan forever)."""
 
 
+def _rule_broken(message: str) -> PydanticCustomError:
+    """A rule across fields, which JSON Schema cannot state: the error type
+    `cross_field` of `capabilities.rules` (listed in `x-cross-field-rules`)."""
+    return PydanticCustomError("cross_field", "{rule}", {"rule": message})
+
+
 class Scenario(BaseModel):
     """Simulator settings of one training scenario (see module doc)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        json_schema_extra={
+            "x-cross-field-rules": [
+                "some rug tick lies in [max(rug_min, start_tick + 1), rug_max]",
+                f"the scenario keeps at least {MIN_ACCEPTANCE:g} of the mode's rounds",
+            ]
+        },
+    )
 
-    mode: str = Field("classic", description="the mode whose rules are scaled")
+    mode: str = Field(
+        "classic",
+        description="the mode whose rules are scaled",
+        json_schema_extra={"enum": available_modes()},
+    )
     hazard_scale: float = Field(
         1.0, gt=0, le=10, description="multiplies rug_prob, hazard_slope and hazard_cap"
     )
@@ -46,13 +66,14 @@ class Scenario(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
-        rules = self.rules  # raises on an unknown mode or invalid scaled rules
+        if self.mode not in available_modes():
+            raise ValueError(f"unknown mode {self.mode!r}; one of {', '.join(available_modes())}")
         lo, hi = self.rug_range
         if hi < lo:
-            raise ValueError(f"no rug tick in [{lo}, {hi}] (start_tick {self.start_tick})")
+            raise _rule_broken(f"no rug tick in [{lo}, {hi}] (start_tick {self.start_tick})")
         if self.acceptance < MIN_ACCEPTANCE:
-            raise ValueError(
-                f"only {self.acceptance:.2e} of {rules.name} rounds rug in [{lo}, {hi}]; "
+            raise _rule_broken(
+                f"only {self.acceptance:.2e} of {self.mode} rounds rug in [{lo}, {hi}]; "
                 f"a scenario must keep at least {MIN_ACCEPTANCE:g}"
             )
         return self

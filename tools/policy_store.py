@@ -65,6 +65,7 @@ def parse_policy_id(policy_id: str, field_name: str = "policy_id") -> str:
     if text.startswith(BUILTIN_PREFIX):
         if text[len(BUILTIN_PREFIX) :] in available_modes():
             return text
+        raise NotFound(f"no built-in policy {text[:60]!r}")
     else:
         try:
             return str(uuid.UUID(text))

@@ -158,8 +158,12 @@ def list_policies() -> Response:
     summary="One policy: where it came from and how it scored",
     tag="training",
     response=PolicyView,
-    extra_statuses=(404, 422, 503),
+    extra_statuses=(404, 503),
 )
 def get_policy(policy_id: str) -> Response:
-    record = policy_store(_database()).get(parse_policy_id(policy_id, "path.policy_id"))
+    try:
+        pid = parse_policy_id(policy_id, "path.policy_id")
+    except InvalidInput:  # no policy has such an id
+        raise NotFound(f"no policy {policy_id[:80]!r}") from None
+    record = policy_store(_database()).get(pid)
     return json_response(PolicyView(**vars(record)))

@@ -8,9 +8,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from capabilities.runtime import Answer
 from capabilities.state import ModeName
+from capabilities.training.models import POLICY_ID_PATTERN
 from game.scenarios import Scenario
 
-BetTick = Annotated[int, Field(ge=0, le=5000)]
+BetTick = Annotated[int, Field(ge=0, le=4999)]  # a tick before the 5000-tick cap
 
 
 class ScenarioResult(BaseModel):
@@ -32,7 +33,9 @@ class CurriculumRequest(BaseModel):
 
     mode: ModeName = Field("rising_hazard", description="the target: the mode to master")
     policy_id: str | None = Field(
-        None, description="measure this stored policy's regret on every scenario now"
+        None,
+        pattern=POLICY_ID_PATTERN,
+        description="measure this stored policy's regret on every scenario now",
     )
     policy_step: int | None = Field(
         None, ge=0, description="the policy's training steps (default: from its facts)"

@@ -93,7 +93,8 @@ def measure(result: ScenarioResult) -> Measurement:
     per episode; the interval is over episodes)."""
     scenario = result.scenario
     ev = scenario.sidebet_ev()
-    values = np.array([0.0 if t is None else ev[t] for t in result.bet_ticks])
+    last = len(ev) - 1  # a mode with a lower tick cap: no round lives past it
+    values = np.array([0.0 if t is None else ev[min(t, last)] for t in result.bet_ticks])
     regret = scenario.oracle_value() - values
     se = float(regret.std(ddof=1) / np.sqrt(len(regret))) if len(regret) > 1 else float("inf")
     return Measurement(result.step, float(regret.mean()), se, len(regret))

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from capabilities.rules import cross_field_rules, rule_broken
 from capabilities.state import ModeName
 from capabilities.training.rewards import validate_reward
 from game.rules import GameRules, load_mode
@@ -80,10 +81,26 @@ class ScenarioShare(BaseModel):
     weight: float = Field(1.0, gt=0, le=1000)
 
 
+POLICY_ID_PATTERN = (
+    r"^(baseline:[a-z][a-z0-9_]*|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+    r"[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"
+)
+"""A stored policy's UUID, or `baseline:<mode>` for a shipped baseline."""
+
+
 class TrainingSpec(BaseModel):
     """One PPO run on the simulator (see docs/training.md)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra=cross_field_rules(
+            "ppo.n_steps is a multiple of n_envs",
+            "ppo.batch_size <= ppo.n_steps",
+            "a scenario mix has at most n_envs scenarios, each keeping the mode's max_ticks",
+            "evaluation.seed is not a training seed (seed .. seed + n_envs - 1)",
+            "a reward is accepted only once the reward-shaping capability registered its spec",
+        ),
+    )
 
     name: str | None = Field(None, max_length=200)
     env: EnvName = "sidebet_v1"
@@ -103,7 +120,9 @@ class TrainingSpec(BaseModel):
         None, description="a reward spec (default: the bot's own reward, GAME.md)"
     )
     warm_start: str | None = Field(
-        None, description="a policy id to start from (same env and network shape)"
+        None,
+        pattern=POLICY_ID_PATTERN,
+        description="a policy id to start from (same env and network shape)",
     )
     torch_threads: int = Field(1, ge=1, le=8)
 
@@ -111,23 +130,26 @@ class TrainingSpec(BaseModel):
     @classmethod
     def _trainable_reward(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         if value is not None:
-            validate_reward(value)
+            try:
+                validate_reward(value)
+            except ValueError as exc:
+                raise rule_broken(str(exc)) from None
         return value
 
     @model_validator(mode="after")
     def _consistent(self) -> TrainingSpec:
         if self.ppo.n_steps % self.n_envs:
-            raise ValueError(f"ppo.n_steps ({self.ppo.n_steps}) must be a multiple of n_envs")
+            raise rule_broken(f"ppo.n_steps ({self.ppo.n_steps}) must be a multiple of n_envs")
         if self.ppo.batch_size > self.ppo.n_steps:
-            raise ValueError("ppo.batch_size must not exceed ppo.n_steps")
+            raise rule_broken("ppo.batch_size must not exceed ppo.n_steps")
         if self.scenarios and len(self.scenarios) > self.n_envs:
-            raise ValueError("a scenario mix needs at least one env per scenario (n_envs)")
+            raise rule_broken("a scenario mix needs at least one env per scenario (n_envs)")
         for share in self.scenarios or ():
             if share.scenario.rules.max_ticks != self.rules().max_ticks:
-                raise ValueError("scenarios must keep the mode's max_ticks")
+                raise rule_broken("scenarios must keep the mode's max_ticks")
         seed = self.evaluation.seed
         if self.seed <= seed < self.seed + self.n_envs:
-            raise ValueError("evaluation.seed must not be one of the training seeds")
+            raise rule_broken("evaluation.seed must not be one of the training seeds")
         return self
 
     def rules(self) -> GameRules:

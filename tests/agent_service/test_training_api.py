@@ -86,6 +86,7 @@ def test_a_run_trains_stores_its_curve_and_a_policy_that_loads_without_torch(app
     [
         ({"reward": {"terms": []}}, "reward"),
         ({"n_envs": 3}, "body"),
+        ({"evaluation": {"seed": 3}}, "body"),
         ({"ppo": {"learning_rate": 5}}, "ppo.learning_rate"),
         ({"ppo": {"clip_obs": 3}}, "ppo.clip_obs"),
         ({"env": "poker"}, "env"),
@@ -104,7 +105,7 @@ def test_unknown_runs_and_policies_are_404(client, auth):
     assert client.get(f"/v1/training/runs/{missing}", headers=auth).status_code == 404
     assert client.get(f"/v1/training/runs/{missing}/curve.svg", headers=auth).status_code == 404
     assert client.get(f"/v1/policies/{missing}", headers=auth).status_code == 404
-    assert client.get("/v1/policies/baseline:nope", headers=auth).status_code == 422
+    assert client.get("/v1/policies/baseline:nope", headers=auth).status_code == 404
     r = client.post("/v1/training/runs", json=TINY | {"warm_start": missing}, headers=auth)
     assert r.status_code == 404
 
