@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
 from game.observation import BET_START_TICK
@@ -53,10 +53,10 @@ class Scenario(BaseModel):
         json_schema_extra={"enum": available_modes()},
     )
     hazard_scale: float = Field(
-        1.0, gt=0, le=10, description="multiplies rug_prob, hazard_slope and hazard_cap"
+        1.0, ge=0.01, le=10, description="multiplies rug_prob, hazard_slope and hazard_cap"
     )
     volatility_scale: float = Field(
-        1.0, gt=0, le=3, description="multiplies the big-move sizes and the volatility term"
+        1.0, ge=0.01, le=3, description="multiplies the big-move sizes and the volatility term"
     )
     start_tick: int = Field(0, ge=0, le=4000, description="first tick observed (fast-forward)")
     rug_min: int = Field(1, ge=1, le=5000, description="rounds rugging earlier are skipped")
@@ -223,14 +223,10 @@ def scenario_grid(
                     lo, hi = bounds[name]
                     if name == "zone" and start >= BET_START_TICK:
                         continue  # the same rounds as `all` from that tick
-                    out.append(
-                        Scenario(
-                            mode=mode,
-                            hazard_scale=h,
-                            volatility_scale=v,
-                            start_tick=start,
-                            rug_min=lo,
-                            rug_max=hi,
-                        )
-                    )
+                    try:
+                        scenario = Scenario(mode=mode, hazard_scale=h, volatility_scale=v,
+                                            start_tick=start, rug_min=lo, rug_max=hi)  # fmt: skip
+                    except ValidationError:  # keeps too few rounds (fast_rug: most rug early)
+                        continue
+                    out.append(scenario)
     return out

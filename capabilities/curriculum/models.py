@@ -52,7 +52,7 @@ class CurriculumRequest(BaseModel):
     min_relevance: float = Field(
         0.9, ge=0, le=1, description="scenarios whose optimum serves the target less are left out"
     )
-    eval_rounds: int = Field(300, ge=50, le=5000, description="rounds per scenario for policy_id")
+    eval_rounds: int = Field(300, ge=50, le=1000, description="rounds per scenario for policy_id")
 
 
 class Estimate(BaseModel):
