@@ -20,16 +20,16 @@ def test_a_minus_ev_sidebet_is_overridden_and_logged(app, client, auth, pg_dsn):
     assert (d["action"], d["source"], d["critical"]) == (0, "agent", True)
     # the latency itself is measured by bench/hybrid_decide.py, not asserted here
     assert d["confidence"] >= 0.8 and d["latency_ms"] >= 0
-    log = app.extensions["agent"].backends.decisions
-    deadline = time.monotonic() + 5
-    while log.pending and time.monotonic() < deadline:
-        time.sleep(0.05)
-    with psycopg.connect(pg_dsn) as conn:
-        row = conn.execute(
-            "SELECT rl_action, action, source, critical, bot_id FROM hybrid_decisions"
-            " WHERE decision_id = %s",
-            (d["decision_id"],),
-        ).fetchone()
+    deadline = time.monotonic() + 60  # the log writes in the background; a loaded machine is slow
+    row = None
+    while row is None and time.monotonic() < deadline:
+        with psycopg.connect(pg_dsn) as conn:
+            row = conn.execute(
+                "SELECT rl_action, action, source, critical, bot_id FROM hybrid_decisions"
+                " WHERE decision_id = %s",
+                (d["decision_id"],),
+            ).fetchone()
+        time.sleep(0.1 if row is None else 0)
     assert row == ("sidebet", "hold", "agent", True, "ppo-test")
 
 

@@ -48,16 +48,31 @@ def start_cli(
         return subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.STDOUT, text=True)  # fmt: skip
     with open(log, "w") as out:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen(
+        proc = subprocess.Popen(
             command, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, text=True
         )
+    _LOGS[proc.pid] = log
+    return proc
+
+
+_LOGS: dict[int, Path] = {}  # the log file of each process start_cli started
+
+
+def _log_tail(proc: subprocess.Popen[str], lines: int = 30) -> str:
+    """The end of the process's log, so a failure says why the process stopped."""
+    log = _LOGS.get(proc.pid)
+    if log is None or not log.exists():
+        return ""
+    return "; its log ends:\n" + "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
 
 def wait_http(url: str, within: float, proc: subprocess.Popen[str] | None = None) -> None:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode} before {url} answered")
+            raise RuntimeError(
+                f"process exited with {proc.returncode} before {url} answered{_log_tail(proc)}"
+            )
         try:
             requests.get(url, timeout=1)
             return
