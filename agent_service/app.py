@@ -73,6 +73,7 @@ def _register_blueprints(app: Flask) -> None:
     from agent_service.views import (
         analyst,
         coach,
+        curriculum,
         features,
         games,
         hybrid,
@@ -81,9 +82,23 @@ def _register_blueprints(app: Flask) -> None:
         knowledge,
         models,
         system,
+        training,
     )
 
-    for module in (system, info, jobs, models, knowledge, coach, features, analyst, hybrid, games):
+    for module in (
+        system,
+        info,
+        jobs,
+        models,
+        knowledge,
+        coach,
+        features,
+        analyst,
+        hybrid,
+        games,
+        training,
+        curriculum,
+    ):
         app.register_blueprint(module.bp)
 
 

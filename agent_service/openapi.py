@@ -132,6 +132,8 @@ def _operation(
         success["content"] = {"text/plain": {"schema": {"type": "string"}}}
     elif rule.rule == "/openapi.yaml":
         success["content"] = {"application/yaml": {"schema": {"type": "string"}}}
+    elif rule.rule.endswith(".svg"):
+        success["content"] = {"image/svg+xml": {"schema": {"type": "string"}}}
     responses: dict[str, Any] = {str(op.status): success}
     errors = {405, 500, *op.extra_statuses}
     if op.auth:

@@ -32,8 +32,9 @@ from game.observation import (
     with_sidebet,
 )
 from game.rules import GameRules
+from game.scenarios import Scenario
 from game.sidebets import NO_BET, default_stake, sidebet_pnl, training_reward
-from game.simulator import simulate_rounds
+from game.simulator import round_keys, rug_ticks_of, simulate_keys
 
 __all__ = [
     "BET",
@@ -49,49 +50,110 @@ HOLD, BET = 0, 1
 
 
 class RoundSource:
-    """Rounds of one (rules, seed) by index, simulated in cached chunks."""
+    """Rounds of one (rules, seed) by index, simulated in cached chunks.
 
-    def __init__(self, rules: GameRules, seed: int, chunk: int = 256) -> None:
-        self.rules, self.seed, self.chunk = rules, seed, chunk
-        self._start, self._rounds = -1, None
+    With `rug_range=(lo, hi)` only rounds whose rug tick lies in it are played (a
+    scenario's filter): `next_round(i)` is the first kept round at index >= i.
+    """
 
-    def round(self, index: int) -> np.ndarray:
-        """Prices at ticks 0..rug-1 of round `index` (its rug tick is `len(prices)`)."""
-        start = index - index % self.chunk
-        if start != self._start:
-            self._rounds = simulate_rounds(self.rules, self.chunk, self.seed, first_round=start)
-            self._start = start
-        prices, _ = self._rounds.round(index - start)
-        return prices
+    def __init__(
+        self,
+        rules: GameRules,
+        seed: int,
+        chunk: int = 256,
+        rug_range: tuple[int, int] | None = None,
+    ) -> None:
+        self.rules, self.seed, self.chunk, self.rug_range = rules, seed, chunk, rug_range
+        self._start = -1
+        self._kept = np.zeros(0, dtype=np.int64)
+        self._rug = np.zeros(0, dtype=np.int64)
+        self._prices = np.zeros((0, 1))
+
+    def _load(self, start: int) -> None:
+        if start == self._start:
+            return
+        keys = round_keys(self.seed, np.arange(start, start + self.chunk))
+        rug = rug_ticks_of(self.rules, keys)
+        kept = np.arange(self.chunk)
+        if self.rug_range is not None:
+            lo, hi = self.rug_range
+            kept = np.flatnonzero((rug >= lo) & (rug <= hi))
+        self._prices = simulate_keys(self.rules, keys[kept], rug[kept])[0]
+        self._start, self._kept, self._rug = start, kept, rug[kept]
+
+    def next_round(self, index: int) -> tuple[int, np.ndarray]:
+        """(index, prices at ticks 0..rug-1) of the first kept round at `index` or later
+        (its rug tick is `len(prices)`)."""
+        while True:
+            start = index - index % self.chunk
+            self._load(start)
+            pos = int(np.searchsorted(self._kept, index - start))
+            if pos < len(self._kept):
+                return start + int(self._kept[pos]), self._prices[pos, : self._rug[pos]]
+            index = start + self.chunk
 
 
 class _RoundEnv(gym.Env):
-    """Episode bookkeeping shared by both envs: which round, its prices and features."""
+    """Episode bookkeeping shared by both envs: which round, its prices and features.
+
+    `set_scenario(scenario)` changes the rules, the first observed tick and the rounds
+    kept from the next reset on (a curriculum's hook); rounds are still taken in index
+    order of the seed, so no round is replayed when the scenario changes.
+    """
 
     metadata = {"render_modes": []}
 
-    def __init__(self, rules: GameRules, seed: int, connected_players: float) -> None:
+    def __init__(
+        self,
+        rules: GameRules,
+        seed: int,
+        connected_players: float,
+        scenario: Scenario | None = None,
+    ) -> None:
         super().__init__()
-        self.rules = rules
+        self.rules = self._base_rules = rules
         self.connected_players = connected_players
+        self.scenario: Scenario | None = None
+        self.start_tick = 0
+        self._seed = seed
         self._source = RoundSource(rules, seed)
+        self._pending: tuple[Scenario | None] | None = None
+        if scenario is not None:
+            self._apply_scenario(scenario)
         self._next_index = 0
         self.round_index = -1
         self.tick = 0
 
+    def set_scenario(self, scenario: Scenario | dict[str, Any] | None) -> None:
+        """Play `scenario` (a `Scenario` or its JSON fields) from the next reset on;
+        None returns to the rules the env was made with."""
+        if isinstance(scenario, dict):
+            scenario = Scenario.model_validate(scenario)
+        self._pending = (scenario,)
+
+    def _apply_scenario(self, scenario: Scenario | None) -> None:
+        self.scenario = scenario
+        self.rules = self._base_rules if scenario is None else scenario.rules
+        self.start_tick = 0 if scenario is None else scenario.start_tick
+        rug_range = None if scenario is None else scenario.rug_range
+        self._source = RoundSource(self.rules, self._seed, self._source.chunk, rug_range)
+
     def _start_round(self, seed: int | None, options: dict[str, Any] | None) -> None:
         super().reset(seed=seed)
         if seed is not None:
-            self._source = RoundSource(self.rules, seed, self._source.chunk)
+            self._seed = seed
+            self._source = RoundSource(self.rules, seed, self._source.chunk, self._source.rug_range)
             self._next_index = 0
+        if self._pending is not None:
+            self._apply_scenario(self._pending[0])
+            self._pending = None
         if options and options.get("round_index") is not None:
             self._next_index = int(options["round_index"])
-        self.round_index = self._next_index
-        self._next_index += 1
-        self.prices = self._source.round(self.round_index)
+        self.round_index, self.prices = self._source.next_round(self._next_index)
+        self._next_index = self.round_index + 1
         self.rug_tick = len(self.prices)
         self.features = round_observations(self.prices, connected_players=self.connected_players)
-        self.tick = 0
+        self.tick = self.start_tick
 
     def _features_now(self) -> np.ndarray:
         """The no-sidebet observation now; at the rug the last one, marked inactive."""
@@ -102,7 +164,10 @@ class _RoundEnv(gym.Env):
         )
 
     def _round_info(self) -> dict[str, Any]:
-        return {"round_index": self.round_index, "tick": self.tick, "rug_tick": self.rug_tick}
+        info = {"round_index": self.round_index, "tick": self.tick, "rug_tick": self.rug_tick}
+        if self.scenario is not None:
+            info["scenario"] = self.scenario.id
+        return info
 
 
 class SidebetV1Env(_RoundEnv):
@@ -116,8 +181,9 @@ class SidebetV1Env(_RoundEnv):
         stake: float | None = None,
         connected_players: float = CONNECTED_PLAYERS,
         bet_start_tick: int = BET_START_TICK,
+        scenario: Scenario | None = None,
     ) -> None:
-        super().__init__(rules, seed, connected_players)
+        super().__init__(rules, seed, connected_players, scenario)
         self.stake = default_stake(rules) if stake is None else float(stake)
         if not rules.min_bet <= self.stake <= rules.max_bet:
             raise ValueError(f"stake {self.stake} outside [{rules.min_bet}, {rules.max_bet}]")
@@ -163,6 +229,26 @@ class TradingAction:
     amount: float = 0.0
 
 
+def trading_actions(
+    rules: GameRules,
+    buy_amounts: tuple[float, ...],
+    sell_fractions: tuple[float, ...],
+    sidebet_amounts: tuple[float, ...],
+) -> list[TradingAction]:
+    """The trading envs' action list (index 0 holds), checked against the bet limits."""
+    for amount in (*buy_amounts, *sidebet_amounts):
+        if not rules.min_bet <= amount <= rules.max_bet:
+            raise ValueError(f"amount {amount} outside [{rules.min_bet}, {rules.max_bet}]")
+    if not all(0.0 < f <= 1.0 for f in sell_fractions):
+        raise ValueError("sell fractions must be in (0, 1]")
+    return [
+        TradingAction("hold"),
+        *(TradingAction("buy", a) for a in buy_amounts),
+        *(TradingAction("sell", f) for f in sell_fractions),
+        *(TradingAction("sidebet", a) for a in sidebet_amounts),
+    ]
+
+
 class TradingEnv(_RoundEnv):
     """Buy/sell/sidebet on simulated rounds, PnL in SOL under the mode's economics.
 
@@ -185,19 +271,10 @@ class TradingEnv(_RoundEnv):
         sell_fractions: tuple[float, ...] = (0.5, 1.0),
         sidebet_amounts: tuple[float, ...] = (0.01, 0.1),
         connected_players: float = CONNECTED_PLAYERS,
+        scenario: Scenario | None = None,
     ) -> None:
-        super().__init__(rules, seed, connected_players)
-        for amount in (*buy_amounts, *sidebet_amounts):
-            if not rules.min_bet <= amount <= rules.max_bet:
-                raise ValueError(f"amount {amount} outside [{rules.min_bet}, {rules.max_bet}]")
-        if not all(0.0 < f <= 1.0 for f in sell_fractions):
-            raise ValueError("sell fractions must be in (0, 1]")
-        self.actions = [
-            TradingAction("hold"),
-            *(TradingAction("buy", a) for a in buy_amounts),
-            *(TradingAction("sell", f) for f in sell_fractions),
-            *(TradingAction("sidebet", a) for a in sidebet_amounts),
-        ]
+        super().__init__(rules, seed, connected_players, scenario)
+        self.actions = trading_actions(rules, buy_amounts, sell_fractions, sidebet_amounts)
         self.action_space = spaces.Discrete(len(self.actions))
         size = N_FEATURES + len(self.EXTRA_FEATURES)
         self.observation_space = spaces.Box(-np.inf, np.inf, shape=(size,), dtype=np.float32)

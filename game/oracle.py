@@ -23,23 +23,37 @@ from game.rules import GameRules
 HOLD, BET = 0, 1
 
 
-def sidebet_ev_by_tick(rules: GameRules) -> np.ndarray:
-    """EV per SOL staked of a sidebet placed at tick t (round alive), t = 0..max_ticks-1."""
-    ticks = np.arange(1, rules.max_ticks + 1)
+def _hazard(rules: GameRules, hazard: np.ndarray | None) -> np.ndarray:
+    """The hazard at ticks 1..max_ticks: the rules' own, or a given curve of that shape
+    (a scenario's, conditioned on the rug ticks it keeps)."""
+    if hazard is None:
+        return rules.hazard(np.arange(1, rules.max_ticks + 1))
+    hazard = np.asarray(hazard, dtype=np.float64)
+    if hazard.shape != (rules.max_ticks,):
+        raise ValueError(f"hazard must have shape ({rules.max_ticks},), got {hazard.shape}")
+    return hazard
+
+
+def sidebet_ev_by_tick(rules: GameRules, *, hazard: np.ndarray | None = None) -> np.ndarray:
+    """EV per SOL staked of a sidebet placed at tick t (round alive), t = 0..max_ticks-1
+    (`hazard`: P(rug at t | alive at t-1) for t = 1..max_ticks, default the rules')."""
     with np.errstate(divide="ignore"):
-        log_survival = np.concatenate([[0.0], np.cumsum(np.log1p(-rules.hazard(ticks)))])
+        log_survival = np.concatenate([[0.0], np.cumsum(np.log1p(-_hazard(rules, hazard)))])
     start = np.arange(rules.max_ticks)
     last = np.minimum(
         start + rules.sidebet_window - (0 if rules.window_end_inclusive else 1), rules.max_ticks
     )
-    p_win = 1.0 - np.exp(log_survival[last] - log_survival[start])
+    with np.errstate(invalid="ignore"):  # -inf - -inf: a tick no round lives to
+        p_win = np.nan_to_num(1.0 - np.exp(log_survival[last] - log_survival[start]), nan=1.0)
     return p_win * rules.sidebet_profit_multiple - (1.0 - p_win)
 
 
-def optimal_bet_ticks(rules: GameRules, bet_start_tick: int = BET_START_TICK) -> np.ndarray:
+def optimal_bet_ticks(
+    rules: GameRules, bet_start_tick: int = BET_START_TICK, *, hazard: np.ndarray | None = None
+) -> np.ndarray:
     """Per tick 0..max_ticks-1: whether the optimal policy, not having bet yet, bets."""
-    ev = sidebet_ev_by_tick(rules)
-    survive_next = 1.0 - rules.hazard(np.arange(1, rules.max_ticks + 1))
+    ev = sidebet_ev_by_tick(rules, hazard=hazard)
+    survive_next = 1.0 - _hazard(rules, hazard)
     bet = np.zeros(rules.max_ticks, dtype=bool)
     value_next = 0.0
     for t in range(rules.max_ticks - 1, -1, -1):
@@ -53,10 +67,15 @@ class Oracle:
     """Bets at the EV-optimal tick of the mode (see module doc); acts on the tick only."""
 
     def __init__(
-        self, rules: GameRules, *, bet_start_tick: int = BET_START_TICK, name: str = "oracle"
+        self,
+        rules: GameRules,
+        *,
+        bet_start_tick: int = BET_START_TICK,
+        name: str = "oracle",
+        hazard: np.ndarray | None = None,
     ) -> None:
         self.rules, self.name = rules, name
-        self._bet = optimal_bet_ticks(rules, bet_start_tick)
+        self._bet = optimal_bet_ticks(rules, bet_start_tick, hazard=hazard)
 
     def act_batch(self, obs: np.ndarray) -> np.ndarray:
         obs = np.atleast_2d(obs)

@@ -50,6 +50,7 @@ def train(rules: GameRules, steps: int, seed: int, path: str | Path, *, threads:
         "ppo": PPO_SETTINGS,
     }
     path.with_suffix(".json").write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")
+    export_network(path)
     return path
 
 
@@ -80,6 +81,19 @@ class PPOPolicy:
 
     def act_batch(self, obs: np.ndarray) -> np.ndarray:
         return np.argmax(self.probabilities_batch(obs), axis=1)
+
+
+def export_network(path: str | Path) -> Path:
+    """Write the numpy export of a saved model's network beside it (`<path>.npz`), the
+    form in which the service loads policies without torch (`game.policy_net`)."""
+    from stable_baselines3 import PPO
+
+    from game.policy_net import from_sb3
+
+    path = Path(path)
+    out = path.with_suffix(".npz")
+    out.write_bytes(from_sb3(PPO.load(path, device="cpu")).to_bytes())
+    return out
 
 
 def baseline_path(mode: str) -> Path | None:

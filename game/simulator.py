@@ -152,17 +152,54 @@ def _rug_ticks(rules: GameRules, keys: np.ndarray) -> np.ndarray:
     return rug_tick
 
 
+def keys_of(seeds: np.ndarray, round_indices: np.ndarray) -> np.ndarray:
+    """Stream keys of rounds given by (seed, round index) pairs, e.g. one seed per env of
+    a vectorized env: `keys_of([s], [i])` is `round_keys(s, [i])`."""
+    seeds = np.asarray(seeds, dtype=np.int64)
+    indices = np.asarray(round_indices)
+    keys = np.empty(len(indices), dtype=np.uint64)
+    for seed in np.unique(seeds):
+        rows = seeds == seed
+        keys[rows] = round_keys(int(seed), indices[rows])
+    return keys
+
+
+def rug_ticks_of(rules: GameRules, keys: np.ndarray) -> np.ndarray:
+    """The rug tick of each round key (as `simulate_rug_ticks`)."""
+    return _rug_ticks(rules, np.asarray(keys, dtype=np.uint64))
+
+
 def simulate_rounds(rules: GameRules, n_rounds: int, seed: int, *, first_round: int = 0) -> Rounds:
-    """Simulate rounds `first_round .. first_round + n_rounds - 1` of `seed`.
+    """Simulate rounds `first_round .. first_round + n_rounds - 1` of `seed`."""
+    if n_rounds < 0 or first_round < 0:
+        raise ValueError("n_rounds and first_round must be >= 0")
+    indices = np.arange(first_round, first_round + n_rounds)
+    prices, rug_tick, big_move, god_candle = simulate_keys(rules, round_keys(seed, indices))
+    return Rounds(
+        prices=prices,
+        rug_tick=rug_tick,
+        big_move=big_move,
+        god_candle=god_candle,
+        game_ids=[game_id(seed, int(i)) for i in indices],
+        seed=seed,
+        first_round=first_round,
+        mode=rules.name,
+    )
+
+
+def simulate_keys(
+    rules: GameRules, keys: np.ndarray, rug_tick: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(prices, rug_tick, big_move, god_candle) of the rounds with these stream keys, in
+    the layout of `Rounds` (pass `rug_tick` when already known, to skip that pass).
 
     Loops over ticks only; each tick advances every live round at once. Rounds are
     processed longest first so the live ones are always a prefix (views, no copies).
     """
-    if n_rounds < 0 or first_round < 0:
-        raise ValueError("n_rounds and first_round must be >= 0")
-    indices = np.arange(first_round, first_round + n_rounds)
-    keys = round_keys(seed, indices)
-    rug_tick = _rug_ticks(rules, keys)
+    keys = np.asarray(keys, dtype=np.uint64)
+    n_rounds = len(keys)
+    if rug_tick is None:
+        rug_tick = _rug_ticks(rules, keys)
     max_len = int(rug_tick.max()) if n_rounds else 1
     order = np.argsort(-rug_tick, kind="stable")
     sorted_keys, sorted_rug = keys[order], rug_tick[order]
@@ -179,16 +216,7 @@ def simulate_rounds(rules: GameRules, n_rounds: int, seed: int, *, first_round: 
         prices[rows, tick] = price
         big_move[rows, tick] = big
         god_candle[rows, tick] = god
-    return Rounds(
-        prices=prices,
-        rug_tick=rug_tick,
-        big_move=big_move,
-        god_candle=god_candle,
-        game_ids=[game_id(seed, int(i)) for i in indices],
-        seed=seed,
-        first_round=first_round,
-        mode=rules.name,
-    )
+    return prices, rug_tick, big_move, god_candle
 
 
 @dataclass(frozen=True)

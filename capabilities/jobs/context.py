@@ -12,6 +12,7 @@ its knowledge base (`set_knowledge_factory`) when it may open one.
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -21,6 +22,7 @@ from tools.knowledge import KnowledgeBase
 from tools.postgres import Database
 
 _database: ContextVar[Database | None] = ContextVar("job_database", default=None)
+_job_id: ContextVar[uuid.UUID | None] = ContextVar("job_id", default=None)
 _runtime_factory: Callable[[Database], Runtime] | None = None
 _runtimes: dict[int, Runtime] = {}
 _knowledge_factory: Callable[[], KnowledgeBase] | None = None
@@ -36,12 +38,22 @@ def job_database() -> Database:
     return database
 
 
+def current_job_id() -> uuid.UUID:
+    """The id of the job running in this thread (a handler that keeps rows of its own,
+    such as a training run, keys them by it)."""
+    job_id = _job_id.get()
+    if job_id is None:
+        raise RuntimeError("current_job_id() is only available inside a running job")
+    return job_id
+
+
 @contextmanager
-def bound_database(database: Database) -> Iterator[None]:
-    token = _database.set(database)
+def bound_database(database: Database, job_id: uuid.UUID | None = None) -> Iterator[None]:
+    token, job_token = _database.set(database), _job_id.set(job_id)
     try:
         yield
     finally:
+        _job_id.reset(job_token)
         _database.reset(token)
 
 

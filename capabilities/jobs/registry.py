@@ -19,7 +19,11 @@ Handler = Callable[[dict[str, Any], Progress], dict[str, Any]]
 
 KIND = re.compile(r"^[a-z][a-z0-9_.:-]{0,99}$")
 # capability modules that register job handlers; every job-running process imports them
-HANDLER_MODULES: tuple[str, ...] = ("capabilities.discovery.job", "capabilities.hybrid.advice")
+HANDLER_MODULES: tuple[str, ...] = (
+    "capabilities.discovery.job",
+    "capabilities.hybrid.advice",
+    "capabilities.training.jobs",
+)
 
 _handlers: dict[str, Handler] = {}
 _lock = threading.Lock()

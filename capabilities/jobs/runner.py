@@ -136,7 +136,7 @@ class JobRunner:
         try:
             if handler is None:
                 raise LookupError(f"no handler for job kind {job.kind!r} in this process")
-            with bound_database(self.store.database):
+            with bound_database(self.store.database, job.id):
                 result = handler(dict(job.payload), self._progress(job, worker_id, attempt))
             if not isinstance(result, dict):
                 raise TypeError(f"the handler returned {type(result).__name__}, not a dict")

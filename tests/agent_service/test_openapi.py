@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import schemathesis
@@ -44,7 +45,8 @@ def _request_model(app, operation) -> type[BaseModel] | None:
 
 
 def _example_path(template: str) -> str:
-    return template.replace("{job_id}", "00000000-0000-0000-0000-000000000000")
+    """A concrete path of a template: every parameter (job, run, policy id) a UUID."""
+    return re.sub(r"\{[a-z_]+\}", "00000000-0000-0000-0000-000000000000", template)
 
 
 def _breaks_only_documented_rules(model: type[BaseModel] | None, body: object) -> bool:

@@ -1,0 +1,184 @@
+"""Does the curriculum cut training time? Env steps to reach 90 % of the oracle's value.
+
+Target task: a mode where skill exists (default rising_hazard: the oracle waits until
+tick 241, then bets, for +0.38 SOL a round). In classic the oracle's value is 0 (no
+sidebet is +EV before the tick cap): "90 % of 0" is reached by any policy that never
+bets, so the question has no meaning there; the bench says so and does not train on it.
+
+Arms, each over the same scenario set (the default grid around the mode: hazard x0.5/1/2,
+volatility x1/2, first observed tick 0/150/200, all rounds, those reaching the betting
+zone or those decided within two windows of it) and the same PPO settings and budget,
+for every training seed:
+- `curriculum`: `CurriculumCallback` (the bot's client callback) asking the curriculum
+  service (in-process) every N episodes, and playing what it answers;
+- `uniform`: the same callback, every scenario of the set equally likely;
+- `target` (context, `--with-target`): the target mode alone, no scenarios.
+Every `--eval-every` steps the policy is scored on 2,000 held-out rounds of the target
+(expected PnL per round, exact given the bet ticks); an arm's time is the first
+evaluation at or above 90 % of the oracle's value (censored at the budget if never).
+
+The ratio curriculum / uniform is taken per seed (the same seed gives both arms the same
+initial network and rounds), and its 95 % interval is a t-interval on the paired log
+ratios (n = seeds, df = n - 1), exponentiated.
+
+    nice -n 10 python bench/curriculum.py [--mode rising_hazard] [--seeds 5]
+        [--budget 400000] [--eval-every 10000] [--batch 512] [--with-target]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from agent_service.client.curriculum import CurriculumCallback  # noqa: E402
+from capabilities.curriculum.models import CurriculumRequest  # noqa: E402
+from capabilities.curriculum.service import next_scenarios  # noqa: E402
+from capabilities.training.models import TrainingSpec  # noqa: E402
+from capabilities.training.service import train  # noqa: E402
+from game.scenarios import Scenario, scenario_grid  # noqa: E402
+
+
+class Reached(Exception):
+    """Stops a run once the target is reached (the time is recorded first)."""
+
+
+def curriculum_ask(body: dict[str, Any]) -> dict[str, Any]:
+    return next_scenarios(CurriculumRequest.model_validate(body)).model_dump(mode="json")
+
+
+def uniform_ask(scenarios: list[Scenario]) -> Any:
+    share = 1.0 / len(scenarios)
+    answer = {"scenarios": [{"id": s.id, "scenario": s.model_dump(), "probability": share}
+                            for s in scenarios]}  # fmt: skip
+    return lambda body: answer
+
+
+def run_arm(arm: str, args: argparse.Namespace, seed: int, grid: list[Scenario]) -> dict[str, Any]:
+    target = Scenario(mode=args.mode)
+    goal = 0.9 * target.oracle_value()
+    spec = TrainingSpec(
+        mode=args.mode,
+        steps=args.budget,
+        seed=seed,
+        n_envs=args.n_envs,
+        ppo={"batch_size": args.batch},
+        evaluation={"every_steps": args.eval_every, "rounds": 2000},
+    )
+    callbacks = []
+    if arm != "target":
+        ask = curriculum_ask if arm == "curriculum" else uniform_ask(grid)
+        request = {"scenarios": [s.model_dump() for s in grid], "count": len(grid)}
+        callbacks.append(CurriculumCallback(mode=args.mode, every_episodes=args.every_episodes,
+                                            ask=ask, request=request, seed=seed))  # fmt: skip
+    reached: list[int] = []
+    best = [float("-inf")]
+
+    def on_point(point: Any) -> None:
+        value = point.evaluation["expected_pnl"]["mean"]
+        best[0] = max(best[0], value)
+        if not reached and point.step > 0 and value >= goal:
+            reached.append(point.step)
+            raise Reached
+
+    started = time.perf_counter()
+    with contextlib.suppress(Reached):
+        train(spec, on_point=on_point, callbacks=callbacks)
+    return {
+        "steps": reached[0] if reached else args.budget,
+        "censored": not reached,
+        "best_share": best[0] / target.oracle_value(),
+        "seconds": time.perf_counter() - started,
+    }
+
+
+def log_ratio_interval(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
+    d = np.log(a) - np.log(b)
+    mean = float(d.mean())
+    if len(d) < 2:
+        return math.exp(mean), float("nan"), float("nan")
+    half = float(stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / math.sqrt(len(d)))
+    return math.exp(mean), math.exp(mean - half), math.exp(mean + half)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mode", default="rising_hazard")
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--budget", type=int, default=400_000)
+    parser.add_argument("--eval-every", type=int, default=10_000)
+    parser.add_argument("--n-envs", type=int, default=16)
+    parser.add_argument("--batch", type=int, default=512)
+    parser.add_argument("--every-episodes", type=int, default=64)
+    parser.add_argument("--with-target", action="store_true")
+    args = parser.parse_args()
+
+    target = Scenario(mode=args.mode)
+    value = target.oracle_value()
+    print(
+        f"target {target.id}: oracle value {value:+.4f} SOL/round; goal 90 % = {0.9 * value:+.4f}"
+    )
+    if value < 1e-6:
+        print(
+            f"{args.mode}: the oracle's value is {value:.1e} SOL/round (sidebets are -EV until "
+            "the tick cap): 90 % of it is met by any policy that never bets, so steps-to-90 % "
+            "measures nothing here. Not trained."
+        )
+        return
+    grid = scenario_grid(args.mode)
+    print(f"{len(grid)} scenarios; PPO lr 3e-4, rollout 2048, batch {args.batch}, gamma 0.99, "
+          f"{args.n_envs} envs; budget {args.budget}; eval every {args.eval_every} steps; "
+          f"curriculum update every {args.every_episodes} episodes")  # fmt: skip
+    arms = ["curriculum", "uniform"] + (["target"] if args.with_target else [])
+    found: dict[str, list[dict[str, Any]]] = {arm: [] for arm in arms}
+    for seed in range(args.seeds):
+        for arm in arms:
+            r = run_arm(arm, args, seed, grid)
+            found[arm].append(r)
+            mark = ">" if r["censored"] else ""
+            load = "/".join(f"{x:.1f}" for x in os.getloadavg())
+            print(f"  seed {seed} {arm:<10} {mark}{r['steps']:>8} steps  best "
+                  f"{r['best_share']:.0%} of the oracle  {r['seconds']:6.1f} s  load {load}",
+                  flush=True)  # fmt: skip
+    steps = {arm: np.array([r["steps"] for r in found[arm]], dtype=float) for arm in arms}
+    print()
+    for arm in arms:
+        censored = sum(r["censored"] for r in found[arm])
+        print(
+            f"{arm:<10} steps to 90 %: median {np.median(steps[arm]):.0f}, "
+            f"per seed {steps[arm].astype(int).tolist()} ({censored} censored at the budget)"
+        )
+    censored = {arm: [r["censored"] for r in found[arm]] for arm in arms}
+    if all(censored["curriculum"]) and all(censored["uniform"]):
+        print(f"ratio curriculum / uniform: undefined: no run of either arm reached 90 % of the "
+              f"oracle within {args.budget} steps; floor <= 0.5: not met")  # fmt: skip
+        return
+    ratio, low, high = log_ratio_interval(steps["curriculum"], steps["uniform"])
+    caveat = (
+        " (censored runs count at the budget: a bound, not a time)"
+        if any(censored["curriculum"] + censored["uniform"])
+        else ""
+    )
+    print(
+        f"ratio curriculum / uniform: {ratio:.3f}, 95 % CI [{low:.3f}, {high:.3f}] "
+        f"(paired log-ratio t-interval, n = {args.seeds}){caveat}; floor <= 0.5: "
+        f"{'met' if high <= 0.5 else ('point estimate met' if ratio <= 0.5 else 'not met')}"
+    )
+    if args.with_target:
+        r2, l2, h2 = log_ratio_interval(steps["curriculum"], steps["target"])
+        print(f"ratio curriculum / target only: {r2:.3f}, 95 % CI [{l2:.3f}, {h2:.3f}]")
+
+
+if __name__ == "__main__":
+    main()

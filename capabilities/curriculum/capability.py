@@ -1,0 +1,68 @@
+"""The curriculum as a runtime capability: the plan is computed, a language model (when
+one is configured) only narrates it, quoting its numbers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from capabilities.curriculum.models import CurriculumAnswer, CurriculumRequest, ScenarioResult
+from capabilities.curriculum.service import evaluate_policy, next_scenarios
+from capabilities.runtime import Capability
+from capabilities.runtime import Evidence as Gathered
+from game.policy_net import NetPolicy
+from game.scenarios import Scenario
+
+POLICY_EVAL_SEED = 2_000_000
+
+
+def _evidence(answer: CurriculumAnswer) -> dict[str, Any]:
+    def row(s: Any) -> dict[str, Any]:
+        return {
+            "id": s.id,
+            "probability": s.probability,
+            "regret": None if s.regret is None else round(s.regret.mean, 4),
+            "trend_per_10k_steps": None
+            if s.trend_per_10k_steps is None
+            else round(s.trend_per_10k_steps, 4),
+            "relevance": s.relevance,
+            "steps_since_trained": s.steps_since_trained,
+        }
+
+    return {
+        "target_oracle_value": round(answer.target_oracle_value, 6),
+        "scenarios": [row(s) for s in answer.scenarios],
+        "left_out": [row(s) for s in answer.left_out],
+    }
+
+
+def curriculum_capability(
+    policy: NetPolicy | None, policy_step: int
+) -> Capability[CurriculumRequest, CurriculumAnswer]:
+    answers: list[CurriculumAnswer] = []
+
+    def _gather(request: CurriculumRequest, found: Gathered) -> None:
+        measured = None
+        if policy is not None:
+
+            def measured(scenarios: list[Scenario]) -> list[ScenarioResult]:
+                return [
+                    evaluate_policy(policy, s, policy_step, request.eval_rounds, POLICY_EVAL_SEED)
+                    for s in scenarios
+                ]
+
+        answers.append(next_scenarios(request, policy_results=measured))
+        found.add("curriculum", _evidence(answers[-1]))
+
+    return Capability(
+        name="curriculum.next",
+        response_model=CurriculumAnswer,
+        gather=_gather,
+        compute=lambda request, found: answers[-1],
+        narrate=True,
+        instructions=(
+            "Explain to the bot's developer which scenarios to train on next and why, "
+            "quoting only numbers from the evidence (regret in SOL per round, its trend per "
+            "10k steps, relevance, probabilities). Say which scenarios were left out and why."
+        ),
+        budget_s=30.0,
+    )
