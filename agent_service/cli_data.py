@@ -39,6 +39,14 @@ _PROGRESS_EVERY_S = 2.0
     help="Game mode the imported rounds are tagged with.",
 )
 @click.option(
+    "--format",
+    "file_format",
+    type=click.Choice(
+        ["legacy", "websocket", "replayer", "game_history", "parquet_games", "parquet_events"]
+    ),
+    help="Format of every PATH (default: detected per file; see docs/data.md).",
+)
+@click.option(
     "--batch",
     "batch_size",
     type=click.IntRange(1, 100_000),
@@ -62,9 +70,15 @@ _PROGRESS_EVERY_S = 2.0
     "round that fails is kept, marked on `games` and announced (game.verification_failed).",
 )
 def import_recordings(
-    paths: tuple[Path, ...], mode: str, batch_size: int, workers: int, verify: bool
+    paths: tuple[Path, ...],
+    mode: str,
+    file_format: str | None,
+    batch_size: int,
+    workers: int,
+    verify: bool,
 ) -> None:
-    """Import legacy JSONL recordings ({seq, ts, event, data, source, direction}; .gz too).
+    """Import recordings: the service's JSONL, the bot's websocket captures, REPLAYER
+    per-tick files, gameHistory JSON, Parquet (games, event store); .gz too.
 
     Importing the same file again adds nothing."""
     from agent_service.wiring import database_url
@@ -108,6 +122,7 @@ def import_recordings(
                         conn,
                         path,
                         mode=mode,
+                        format=file_format,
                         batch_size=batch_size,
                         stats=stats,
                         workers=pool,

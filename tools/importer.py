@@ -1,6 +1,8 @@
-"""Import recordings (legacy JSONL, optionally gzipped) through the ingestion path.
+"""Import recordings in any format of `tools.capture_formats` through the ingestion path.
 
-With `ImportWorkers`, batches are parsed by worker processes, which also write the rows
+Each file's format is detected (or named); its items (lines, records, Parquet rows) are
+read in batches and turned into rows by the format's parser (`PARSERS`). With
+`ImportWorkers`, batches are parsed by worker processes, which also write the rows
 of the append-only tables (raw events, ticks, trades: most of the bytes, and nearly all
 the database's work, JSON parsing of the payloads above all) on connections of their own:
 those rows depend on no other batch but for their natural keys. This process writes each
@@ -16,31 +18,41 @@ keys). Bad lines are reported with their line number and skipped; blank lines ig
 from __future__ import annotations
 
 import gc
-import gzip
 import multiprocessing
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO
+from typing import Any
 
 import psycopg
 
+from tools.capture_formats import FORMATS, UnreadableFile, batches, detect_format
 from tools.ingest import (
     BatchResult,
     PreparedBatch,
     RowCounts,
     check_mode,
     prepare_batch,
+    prepare_events,
+    prepare_history,
+    prepare_replayer,
     write_batch,
 )
 from tools.ingest_sql import write_appends
 
-_GZIP_MAGIC = b"\x1f\x8b"
+__all__ = ["ImportStats", "ImportWorkers", "UnreadableFile", "import_file"]
+
+PARSERS: dict[str, Callable[..., PreparedBatch]] = {
+    "messages": prepare_batch,
+    "history": prepare_history,
+    "replayer": prepare_replayer,
+    "events": prepare_events,
+}
 
 
 @dataclass
@@ -55,10 +67,6 @@ class ImportStats(RowCounts):
         self.lines += result.messages
         self.add_counts(result)
         self.bad_lines += len(result.rejected)
-
-
-class UnreadableFile(Exception):
-    """A recording that cannot be read to its end (e.g. a truncated gzip)."""
 
 
 class ImportWorkers:
@@ -80,8 +88,8 @@ class ImportWorkers:
             initargs=(dsn,),
         )
 
-    def submit(self, lines: list[bytes], source: str) -> Future[_Parsed]:
-        return self._pool.submit(_parse_and_append, lines, source)
+    def submit(self, items: list[Any], source: str, parser: str) -> Future[_Parsed]:
+        return self._pool.submit(_parse_and_append, items, source, parser)
 
     def __enter__(self) -> ImportWorkers:
         return self
@@ -103,8 +111,8 @@ class _LocalParser:
     def __init__(self) -> None:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-parser")
 
-    def submit(self, lines: list[bytes], source: str) -> Future[_Parsed]:
-        return self._thread.submit(_parse, lines, source)
+    def submit(self, items: list[Any], source: str, parser: str) -> Future[_Parsed]:
+        return self._thread.submit(_parse, items, source, parser)
 
     def __enter__(self) -> _LocalParser:
         return self
@@ -127,14 +135,14 @@ def _open_connection(dsn: str) -> None:
     gc.set_threshold(50_000, 50, 50)
 
 
-def _parse(lines: list[bytes], source: str) -> _Parsed:
-    return prepare_batch(lines, source=source), RowCounts()
+def _parse(items: list[Any], source: str, parser: str) -> _Parsed:
+    return PARSERS[parser](items, source=source), RowCounts()
 
 
-def _parse_and_append(lines: list[bytes], source: str) -> _Parsed:
+def _parse_and_append(items: list[Any], source: str, parser: str) -> _Parsed:
     """In a worker process: parse, then store the append-only rows in one transaction."""
     assert _connection is not None, "the pool's initializer opens the connection"
-    batch = prepare_batch(lines, source=source)
+    batch = PARSERS[parser](items, source=source)
     added = RowCounts()
     try:
         write_appends(_connection, batch.take_appends(), added)
@@ -150,15 +158,22 @@ def import_file(
     path: Path,
     *,
     mode: str = "classic",
+    format: str | None = None,
     batch_size: int = 2000,
     stats: ImportStats | None = None,
     workers: ImportWorkers | None = None,
     on_bad_line: Callable[[int, str], None] = lambda line, reason: None,
     on_batch: Callable[[ImportStats], None] = lambda stats: None,
 ) -> ImportStats:
-    """Import one file, committing per batch; raises UnreadableFile after importing what
-    could be read. Without `workers`, each batch is one transaction on `conn`."""
+    """Import one file in `format` (detected when None), committing per batch; raises
+    UnreadableFile after importing what could be read. Without `workers`, each batch is
+    one transaction on `conn`."""
     check_mode(mode)
+    if format is None:
+        format = detect_format(path)
+    elif format not in FORMATS:
+        raise UnreadableFile(f"{path}: unknown format {format!r}; known: {', '.join(FORMATS)}")
+    parser = FORMATS[format].parser
     stats = stats or ImportStats()
     source = f"import:{path.name}"
     mark = time.perf_counter()
@@ -166,7 +181,7 @@ def import_file(
     def settle(numbers: list[int], parsed: Future[_Parsed]) -> None:
         nonlocal mark
         batch, appended = parsed.result()
-        result = write_batch(conn, batch, mode=mode)
+        result = write_batch(conn, batch, mode=mode, source_format=format)
         conn.commit()
         result.add_counts(appended)
         for index, reason in result.rejected:
@@ -180,10 +195,10 @@ def import_file(
     pending: deque[tuple[list[int], Future[_Parsed]]] = deque()
     with _LocalParser() if workers is None else nullcontext(workers) as stage:
         try:
-            for numbers, lines in _batches(path, batch_size):
+            for numbers, items in batches(path, format, batch_size):
                 while len(pending) >= stage.depth:
                     settle(*pending.popleft())
-                pending.append((numbers, stage.submit(lines, source)))
+                pending.append((numbers, stage.submit(items, source, parser)))
         except UnreadableFile:
             while pending:  # what was read before the error is imported and counted
                 settle(*pending.popleft())
@@ -191,33 +206,3 @@ def import_file(
         while pending:
             settle(*pending.popleft())
     return stats
-
-
-def _batches(path: Path, size: int) -> Iterator[tuple[list[int], list[bytes]]]:
-    """Non-blank lines with their numbers, `size` at a time; what was read before a read
-    error is yielded before UnreadableFile is raised."""
-    numbers: list[int] = []
-    lines: list[bytes] = []
-    number = 0
-    try:
-        for number, line in _numbered_lines(path):
-            if line.strip():
-                numbers.append(number)
-                lines.append(line)
-                if len(lines) >= size:
-                    yield numbers, lines
-                    numbers, lines = [], []
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        if lines:
-            yield numbers, lines
-        raise UnreadableFile(f"{path}: unreadable after line {number}: {exc}") from exc
-    if lines:
-        yield numbers, lines
-
-
-def _numbered_lines(path: Path) -> Iterator[tuple[int, bytes]]:
-    with path.open("rb") as raw:
-        gzipped = raw.read(2) == _GZIP_MAGIC
-    handle: BinaryIO
-    with gzip.open(path, "rb") if gzipped else path.open("rb") as handle:
-        yield from enumerate(handle, start=1)

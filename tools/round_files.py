@@ -104,7 +104,7 @@ def read_game_history(path: Path) -> Iterator[RoundRecord | BadRecord]:
         text = read_bytes(path).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise UnreadableRounds(path, None, f"not UTF-8: {exc}") from None
-    for line, value in _json_values(path, text):
+    for line, value in json_values(path, text):
         if (
             isinstance(value, dict)
             and "data" in value
@@ -119,7 +119,7 @@ def read_game_history(path: Path) -> Iterator[RoundRecord | BadRecord]:
             yield BadRecord(line, str(exc))
 
 
-def _json_values(path: Path, text: str) -> Iterator[tuple[int, object]]:
+def json_values(path: Path, text: str) -> Iterator[tuple[int, object]]:
     """(line, value) of each element of a top-level list, or of each top-level value."""
     decoder = json.JSONDecoder()
     pos, line, counted = 0, 1, 0
