@@ -21,7 +21,7 @@ import gc
 import multiprocessing
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -45,8 +45,9 @@ from tools.ingest import (
 )
 from tools.ingest_sql import write_appends
 
-__all__ = ["ImportStats", "ImportWorkers", "UnreadableFile", "import_file"]
+__all__ = ["ImportStats", "ImportWorkers", "UnreadableFile", "import_file", "import_files"]
 
+_SHARED_PARSERS = ("replayer", "history")
 PARSERS: dict[str, Callable[..., PreparedBatch]] = {
     "messages": prepare_batch,
     "history": prepare_history,
@@ -165,44 +166,100 @@ def import_file(
     on_bad_line: Callable[[int, str], None] = lambda line, reason: None,
     on_batch: Callable[[ImportStats], None] = lambda stats: None,
 ) -> ImportStats:
-    """Import one file in `format` (detected when None), committing per batch; raises
-    UnreadableFile after importing what could be read. Without `workers`, each batch is
-    one transaction on `conn`."""
+    """Import one file (see `import_files`); raises UnreadableFile after importing what
+    could be read."""
+    failures: list[UnreadableFile] = []
+    stats = import_files(
+        conn,
+        [path],
+        mode=mode,
+        format=format,
+        batch_size=batch_size,
+        stats=stats,
+        workers=workers,
+        on_bad_line=lambda _path, line, reason: on_bad_line(line, reason),
+        on_batch=lambda _path, totals: on_batch(totals),
+        on_unreadable=lambda _path, exc: failures.append(exc),
+    )
+    if failures:
+        raise failures[0]
+    return stats
+
+
+def import_files(
+    conn: psycopg.Connection,
+    paths: Sequence[Path],
+    *,
+    mode: str = "classic",
+    format: str | None = None,
+    batch_size: int = 2000,
+    stats: ImportStats | None = None,
+    workers: ImportWorkers | None = None,
+    on_bad_line: Callable[[Path, int, str], None] = lambda path, line, reason: None,
+    on_batch: Callable[[Path, ImportStats], None] = lambda path, stats: None,
+    on_unreadable: Callable[[Path, UnreadableFile], None] = lambda path, exc: None,
+) -> ImportStats:
+    """Import files, each in `format` (detected per file when None), committing per
+    batch. Batches flow through one pipeline across files, so a folder of small files
+    (a REPLAYER file holds a round) keeps the workers busy; facts are still written in
+    file order. A file that cannot be read (on) is imported as far as it could be read
+    and passed to `on_unreadable`. Without `workers`, each batch is one transaction on
+    `conn`."""
     check_mode(mode)
-    if format is None:
-        format = detect_format(path)
-    elif format not in FORMATS:
-        raise UnreadableFile(f"{path}: unknown format {format!r}; known: {', '.join(FORMATS)}")
-    parser = FORMATS[format].parser
+    if format is not None and format not in FORMATS:
+        raise UnreadableFile(f"unknown format {format!r}; known: {', '.join(FORMATS)}")
     stats = stats or ImportStats()
-    source = f"import:{path.name}"
     mark = time.perf_counter()
 
-    def settle(numbers: list[int], parsed: Future[_Parsed]) -> None:
+    def settle(fmt: str, where: list[tuple[Path, int]], parsed: Future[_Parsed]) -> None:
         nonlocal mark
         batch, appended = parsed.result()
-        result = write_batch(conn, batch, mode=mode, source_format=format)
+        result = write_batch(conn, batch, mode=mode, source_format=fmt)
         conn.commit()
         result.add_counts(appended)
         for index, reason in result.rejected:
-            on_bad_line(numbers[index], reason)
+            on_bad_line(*where[index], reason)
         stats.add(result)
         now = time.perf_counter()
         stats.seconds += now - mark
         mark = now
-        on_batch(stats)
+        on_batch(where[-1][0], stats)
 
-    pending: deque[tuple[list[int], Future[_Parsed]]] = deque()
+    pending: deque[tuple[str, list[tuple[Path, int]], Future[_Parsed]]] = deque()
+    # items of consecutive small files of one format whose rows do not carry the file
+    # name (REPLAYER, gameHistory) share batches: one transaction per file would cost
+    # more than parsing them
+    shared: tuple[str, list[tuple[Path, int]], list[Any]] | None = None
     with _LocalParser() if workers is None else nullcontext(workers) as stage:
-        try:
-            for numbers, items in batches(path, format, batch_size):
-                while len(pending) >= stage.depth:
-                    settle(*pending.popleft())
-                pending.append((numbers, stage.submit(items, source, parser)))
-        except UnreadableFile:
-            while pending:  # what was read before the error is imported and counted
+
+        def submit(fmt: str, where: list[tuple[Path, int]], items: list[Any]) -> None:
+            while len(pending) >= stage.depth:
                 settle(*pending.popleft())
-            raise
+            source = f"import:{where[0][0].name}"
+            pending.append((fmt, where, stage.submit(items, source, FORMATS[fmt].parser)))
+
+        for path in paths:
+            try:
+                fmt = format or detect_format(path)
+                for numbers, items in batches(path, fmt, batch_size):
+                    where = [(path, n) for n in numbers]
+                    if FORMATS[fmt].parser not in _SHARED_PARSERS:
+                        submit(fmt, where, items)
+                        continue
+                    if shared is not None and shared[0] != fmt:
+                        submit(*shared)
+                        shared = None
+                    if shared is None:
+                        shared = (fmt, [], [])
+                    shared[1].extend(where)
+                    shared[2].extend(items)
+                    if len(shared[2]) >= batch_size:
+                        submit(*shared)
+                        shared = None
+            except UnreadableFile as exc:
+                on_unreadable(path, exc)
+        if shared is not None:
+            submit(*shared)
         while pending:
             settle(*pending.popleft())
     return stats
