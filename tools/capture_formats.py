@@ -30,6 +30,7 @@ from tools.protocol import Rejected
 _GZIP_MAGIC = b"\x1f\x8b"
 _PARQUET_MAGIC = b"PAR1"
 _SNIFF_BYTES = 64 * 1024
+_SNIFF_MAX = 16 * 1024 * 1024  # a first line longer than this is not a recording's
 _SNIFF_LINES = 20
 # gameHistory fields the recording service writes as JSON strings (or structs)
 _NESTED = ("prices", "provablyFair", "globalTrades", "globalSidebets")
@@ -146,15 +147,20 @@ def open_bytes(path: Path) -> BinaryIO:
 
 
 def _head(path: Path) -> bytes:
-    """The first bytes, as far as they can be read (a truncated gzip is imported up to
-    where it breaks, and reported there)."""
+    """The first 64 KiB, or up to the end of the first line when it is longer (a
+    transition message with ten rounds of gameHistory runs past 100 KiB), as far as they
+    can be read (a truncated gzip is imported up to where it breaks, and reported there)."""
     chunks: list[bytes] = []
-    size = 0
+    size, lined = 0, False
     try:
         with open_bytes(path) as handle:
-            while size < _SNIFF_BYTES and (chunk := handle.read(4096)):
+            # small reads: a truncated gzip loses only the read it breaks in
+            while (size < _SNIFF_BYTES or (size < _SNIFF_MAX and not lined)) and (
+                chunk := handle.read(4096)
+            ):
                 chunks.append(chunk)
                 size += len(chunk)
+                lined = lined or b"\n" in chunk
     except (OSError, EOFError) as exc:
         if not chunks:
             raise UnreadableFile(f"{path}: cannot read: {exc}") from None

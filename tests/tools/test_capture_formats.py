@@ -57,3 +57,13 @@ def test_anything_else_is_refused_with_the_formats_known(tmp_path):
 def test_the_cli_offers_every_format():
     option = next(p for p in import_recordings.params if p.name == "file_format")
     assert list(option.type.choices) == list(FORMATS)
+
+
+def test_a_capture_opening_with_a_long_transition_message_is_recognised(tmp_path):
+    history = game_history() * 10  # a transition lists about ten rounds, >100 KiB
+    message = {"timestamp": "2025-12-07T00:57:00", "event_type": "gameStateUpdate",
+               "data": {"gameId": "20251207-aaaaaaaaaaaaaaaa", "gameHistory": history}}  # fmt: skip
+    path = tmp_path / "capture.jsonl.gz"
+    path.write_bytes(gzip.compress((json.dumps(message) + "\n").encode() * 2))
+    assert len(json.dumps(message)) > 200_000
+    assert detect_format(path) == "websocket"
