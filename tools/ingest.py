@@ -281,10 +281,11 @@ class PreparedBatch:
         if time is None:
             return "timestamp: not a timestamp (ISO 8601 or epoch seconds/milliseconds)"
         if line.type != "tick":
-            self.rounds.touch(line.game_id, time)
+            if line.game_id is not None and line.type in ("game_start", "game_end"):
+                self.rounds.touch(line.game_id, time)
             return None
-        if line.tick is None or line.price is None:
-            return "tick: a tick line needs `tick` and `price`"
+        if line.game_id is None or line.tick is None or line.price is None:
+            return "tick: a tick line needs `game_id`, `tick` and `price`"
         self.rounds.observe_tick(
             line.game_id, line.tick, line.price, time, active=line.active, rugged=line.rugged
         )

@@ -122,10 +122,11 @@ class HistorySidebet(_Model):
 
 class ReplayerLine(_Model):
     """A line of the bot's REPLAYER per-tick recordings: `game_start`, `tick` (`tick,
-    price, active, rugged`, ...) or `game_end` (a summary, not used)."""
+    price, active, rugged`, ...) or `game_end` (a summary, not used). Lines of other
+    types are not data the import needs, and are passed over."""
 
-    type: Literal["game_start", "tick", "game_end"]
-    game_id: str = Field(min_length=1, max_length=64)
+    type: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+    game_id: str | None = Field(None, min_length=1, max_length=64)
     timestamp: str | float
     tick: Tick | None = None
     price: float | None = Field(None, ge=0)

@@ -11,6 +11,7 @@ from agent_service.cli_data import import_recordings
 from tests.support.parquet_captures import REAL, game_history, write_event_store, write_games
 from tests.tools.recordings import make_recording
 from tools.capture_formats import FORMATS, UnreadableFile, batches, detect_format
+from tools.ingest import prepare_replayer
 
 
 def test_the_real_samples_and_the_services_own_recordings_are_recognised(tmp_path):
@@ -67,3 +68,26 @@ def test_a_capture_opening_with_a_long_transition_message_is_recognised(tmp_path
     path.write_bytes(gzip.compress((json.dumps(message) + "\n").encode() * 2))
     assert len(json.dumps(message)) > 200_000
     assert detect_format(path) == "websocket"
+
+
+def test_replayer_lines_each_bad_one_named_other_types_passed_over():
+    gid = "20251108-46643f89da3445cb"
+    tick = {"type": "tick", "timestamp": "2025-11-08T12:08:58", "game_id": gid, "tick": 3,
+            "price": 1.2, "phase": "ACTIVE_GAMEPLAY", "active": True, "rugged": False}  # fmt: skip
+    lines = [
+        json.dumps(tick).encode(),
+        json.dumps(tick)[:60].encode(),
+        json.dumps({**tick, "price": None}).encode(),
+        json.dumps({**tick, "timestamp": "soon"}).encode(),
+        json.dumps({"type": "session_note", "timestamp": "2025-11-08T12:08:58"}).encode(),
+        json.dumps({**tick, "tick": 9, "rugged": True, "price": 0.01}).encode(),
+    ]
+    batch = prepare_replayer(lines, source="test")
+    reasons = dict(batch.rejected)
+    assert sorted(reasons) == [1, 2, 3]
+    assert reasons[1].startswith("not JSON")
+    assert reasons[2] == "tick: a tick line needs `game_id`, `tick` and `price`"
+    assert reasons[3].startswith("timestamp: not a timestamp")
+    facts = batch.rounds.games[gid]
+    assert (facts.rug_tick, facts.first_tick, facts.final_price) == (9, 3, 0.01)
+    assert list(batch.rounds.ticks) == [(gid, 3)]
