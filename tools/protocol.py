@@ -93,7 +93,7 @@ class GameHistoryEntry(_Model):
     where they are stored (a bad one is skipped, not the whole update)."""
 
     id: str = Field(min_length=1, max_length=64)
-    timestamp: float | None = None
+    timestamp: float | str | None = None  # epoch ms on the wire; ISO from some recorders
     peak_multiplier: float | None = Field(None, alias="peakMultiplier", ge=0)
     rugged: bool | None = None
     provably_fair: ProvablyFair | None = Field(None, alias="provablyFair")

@@ -11,7 +11,7 @@ from agent_service.cli_data import import_recordings
 from tests.support.parquet_captures import REAL, game_history, write_event_store, write_games
 from tests.tools.recordings import make_recording
 from tools.capture_formats import FORMATS, UnreadableFile, batches, detect_format
-from tools.ingest import prepare_replayer
+from tools.ingest import prepare_history, prepare_replayer
 
 
 def test_the_real_samples_and_the_services_own_recordings_are_recognised(tmp_path):
@@ -91,3 +91,13 @@ def test_replayer_lines_each_bad_one_named_other_types_passed_over():
     facts = batch.rounds.games[gid]
     assert (facts.rug_tick, facts.first_tick, facts.final_price) == (9, 3, 0.01)
     assert list(batch.rounds.ticks) == [(gid, 3)]
+
+
+def test_a_games_row_without_timestamp_is_dated_by_its_capture(tmp_path):
+    records = [{k: v for k, v in r.items() if k != "timestamp"} for r in game_history()]
+    path = write_games(tmp_path / "games.parquet", records, nested_as_json=True)
+    [(_, rows)] = list(batches(path, "parquet_games", 100))
+    batch = prepare_history(rows, source="test")
+    assert batch.rejected == []
+    ended = {f.ended_at.isoformat() for f in batch.rounds.games.values()}
+    assert ended == {"2025-12-07T00:57:00+00:00"}
