@@ -44,18 +44,17 @@ class UnreadableFile(Exception):
 class CaptureFormat:
     name: str
     parser: str  # "messages" | "history" | "replayer" | "events" (tools.importer.PARSERS)
-    description: str
 
 
 FORMATS: dict[str, CaptureFormat] = {
     f.name: f
     for f in (
-        CaptureFormat("legacy", "messages", "JSONL {seq, ts, event, data, source, direction}"),
-        CaptureFormat("websocket", "messages", "JSONL {timestamp, event_type, data}"),
-        CaptureFormat("replayer", "replayer", "REPLAYER JSONL: game_start, tick, game_end"),
-        CaptureFormat("game_history", "history", "gameHistory records: JSON list or lines"),
-        CaptureFormat("parquet_games", "history", "games_YYYY-MM-DD.parquet"),
-        CaptureFormat("parquet_events", "events", "the bot's Parquet event store"),
+        CaptureFormat("legacy", "messages"),
+        CaptureFormat("websocket", "messages"),
+        CaptureFormat("replayer", "replayer"),
+        CaptureFormat("game_history", "history"),
+        CaptureFormat("parquet_games", "history"),
+        CaptureFormat("parquet_events", "events"),
     )
 }
 
@@ -117,9 +116,9 @@ def batches(path: Path, fmt: str, size: int) -> Iterator[tuple[list[int], list[A
     elif fmt == "game_history":
         items = _history_values(path)
     elif fmt == "parquet_games":
-        items = ((n, _history_row(row)) for n, row in _parquet_rows(path, None))
+        items = ((n, _history_row(row)) for n, row in _parquet_rows(path))
     elif fmt == "parquet_events":
-        items = ((n, _event_row(row)) for n, row in _parquet_rows(path, None))
+        items = ((n, _event_row(row)) for n, row in _parquet_rows(path))
     else:
         raise UnreadableFile(f"{path}: unknown format {fmt!r}; known: {', '.join(FORMATS)}")
     numbers: list[int] = []
@@ -201,11 +200,11 @@ def _parquet_file(path: Path) -> Any:
         raise UnreadableFile(f"{path}: not a readable Parquet file: {exc}") from None
 
 
-def _parquet_rows(path: Path, columns: list[str] | None) -> Iterator[tuple[int, dict[str, Any]]]:
+def _parquet_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """Rows as dicts, numbered from 1, a record batch at a time."""
     number = 0
     try:
-        for batch in _parquet_file(path).iter_batches(batch_size=2048, columns=columns):
+        for batch in _parquet_file(path).iter_batches(batch_size=2048):
             for row in batch.to_pylist():
                 number += 1
                 yield number, row
