@@ -165,16 +165,19 @@ def _parsed_reader(fmt: str) -> RoundReader:
 
         numbers: list[int] = []
         items: list[object] = []
+        broken: UnreadableFile | None = None
         try:
             for chunk_numbers, chunk in batches(path, fmt, 10_000):
                 numbers.extend(chunk_numbers)
                 items.extend(chunk)
         except UnreadableFile as exc:
-            raise UnreadableRounds(path, None, str(exc).removeprefix(f"{path}: ")) from None
+            broken = exc  # the rounds read before it are still given
         batch = PARSERS[CAPTURE_FORMATS[fmt].parser](items, source=f"verify:{path.name}")
         for index, reason in batch.rejected:
             yield BadRecord(numbers[index], reason)
         yield from _tracked_records(batch.rounds, str(path))
+        if broken is not None:
+            raise UnreadableRounds(path, None, str(broken).removeprefix(f"{path}: "))
 
     return read
 
