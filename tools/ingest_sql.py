@@ -287,7 +287,12 @@ WITH upserted AS (
     ON CONFLICT (game_id) DO UPDATE SET
         source_format = COALESCE(games.source_format, excluded.source_format),
         game_version = COALESCE(games.game_version, excluded.game_version),
-        first_observed_tick = LEAST(games.first_observed_tick, excluded.first_observed_tick),
+        -- NULL on a round with ticks or a rug: stored before 0050 filled it, from its start
+        first_observed_tick = CASE
+            WHEN games.first_observed_tick IS NULL
+                 AND (games.tick_count IS NOT NULL OR games.rug_tick IS NOT NULL)
+            THEN NULL
+            ELSE LEAST(games.first_observed_tick, excluded.first_observed_tick) END,
         started_at = LEAST(games.started_at, excluded.started_at),
         ended_at = LEAST(games.ended_at, excluded.ended_at),
         rug_tick = LEAST(games.rug_tick, excluded.rug_tick),

@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import create_database, drop_database
 from tests.tools.recordings import START, make_recording
 from tools.errors import InvalidInput
-from tools.ingest import SELF, ingest_batch
+from tools.ingest import SELF, ingest_batch, prepare_replayer, write_batch
 from tools.migrations import migrate
 
 TABLES = ("websocket_events", "games", "ticks", "trades", "sidebets", "players")
@@ -272,6 +272,22 @@ def test_game_history_records_with_prices_are_complete_rounds_stored_once(conn):
     later = dict(transition, timestamp="2025-12-07T00:58:30")  # the next transition lists them
     again = ingest_batch(conn, [later], source="test")
     assert (again.games, again.ticks, again.sidebets, again.players) == (0, 0, 0, 0)
+
+
+def test_a_round_stored_whole_before_first_ticks_were_kept_stays_whole(conn):
+    # rows of older versions have no first observed tick: seen from their start
+    conn.execute(
+        "INSERT INTO games (game_id, rug_tick, tick_count) VALUES (%s, 80, 80), (%s, NULL, NULL)",
+        (GID, NEXT),
+    )
+    late = [
+        {"type": "tick", "timestamp": at(t), "game_id": g, "tick": t, "price": 1.0,
+         "active": True, "rugged": False}
+        for g in (GID, NEXT) for t in (50, 51)
+    ]  # fmt: skip
+    write_batch(conn, prepare_replayer(late, source="test"), mode="classic")
+    rows = conn.execute("SELECT game_id, first_observed_tick FROM games ORDER BY 1").fetchall()
+    assert rows == [(GID, None), (NEXT, 50)]
 
 
 def test_own_sidebet_without_game_id_attaches_to_the_active_round_and_settles(conn):
