@@ -36,7 +36,12 @@ _PROGRESS_EVERY_S = 2.0
     "--mode",
     default="classic",
     show_default=True,
-    help="Game mode the imported rounds are tagged with.",
+    help="Game mode the imported rounds are tagged with (`agent-service modes` lists them).",
+)
+@click.option(
+    "--base",
+    help="Declare --mode as a new mode with the rules of this one (stored in the database, "
+    "so every process serves it; its models are fitted from its rounds).",
 )
 @click.option(
     "--batch",
@@ -62,11 +67,17 @@ _PROGRESS_EVERY_S = 2.0
     "round that fails is kept, marked on `games` and announced (game.verification_failed).",
 )
 def import_recordings(
-    paths: tuple[Path, ...], mode: str, batch_size: int, workers: int, verify: bool
+    paths: tuple[Path, ...],
+    mode: str,
+    base: str | None,
+    batch_size: int,
+    workers: int,
+    verify: bool,
 ) -> None:
     """Import legacy JSONL recordings ({seq, ts, event, data, source, direction}; .gz too).
 
     Importing the same file again adds nothing."""
+    from agent_service.cli_modes import check_import_mode
     from agent_service.wiring import database_url
     from tools.errors import InvalidInput
     from tools.importer import ImportStats, ImportWorkers, UnreadableFile, import_file
@@ -89,6 +100,7 @@ def import_recordings(
         ):
             migrate(conn)
             conn.autocommit = False
+            declared = check_import_mode(conn, settings, mode, base)
             for path in paths:
                 last_report = time.monotonic()
 
@@ -127,7 +139,7 @@ def import_recordings(
         f"imported {stats.lines} lines from {len(paths)} file(s) in {stats.seconds:.1f} s "
         f"({rate:,.0f} lines/s): {stats.games} games, {stats.ticks} ticks, "
         f"{stats.trades} trades, {stats.sidebets} sidebets, {stats.players} players, "
-        f"{stats.events} events added; {stats.bad_lines} bad lines skipped"
+        f"{stats.events} events added; {stats.bad_lines} bad lines skipped{declared}"
         + (
             ""
             if checked is None

@@ -16,7 +16,8 @@ bins. Otherwise (no trend, yet not constant) the binned hazard is used.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -86,6 +87,20 @@ class ConstancyTest:
 
 
 @dataclass(frozen=True)
+class GoodnessOfFit:
+    """How far the observed rugs are from a given hazard law (the mode's documented one):
+    Pearson's chi-square of the rugs observed in each tick band against those the law
+    expects there (sum over its ticks of rounds at risk x the law's hazard), with the
+    binomial variance, df = bands. Small p-values say the law does not describe the data."""
+
+    statistic: float
+    df: int
+    p_value: float
+    observed: tuple[int, ...]
+    expected: tuple[float, ...]
+
+
+@dataclass(frozen=True)
 class HazardModel:
     rounds: int
     events: int
@@ -97,6 +112,12 @@ class HazardModel:
     test: ConstancyTest
 
     kind: str = "constant"  # constant | monotone | piecewise
+    # per tick t (index t): rounds at risk and rugs, what the goodness of fit is measured on
+    at_risk: np.ndarray = field(default_factory=lambda: np.zeros(1), compare=False, repr=False)
+    events_by_tick: np.ndarray = field(
+        default_factory=lambda: np.zeros(1), compare=False, repr=False
+    )
+    min_events: int = 40
 
     def hazard(self, tick: int) -> tuple[float, float, float]:
         """(estimate, low, high) of P(rug at `tick` | alive before it)."""
@@ -134,6 +155,28 @@ class HazardModel:
         starts = [b.start for b in self.bins]
         index = int(np.searchsorted(starts, tick, side="right")) - 1
         return self.bins[min(max(index, 0), len(self.bins) - 1)]
+
+    def goodness_of_fit(self, law: Callable[[np.ndarray], np.ndarray]) -> GoodnessOfFit:
+        """The observed rugs against `law` (hazard by tick, e.g. `GameRules.hazard`), in
+        the event-count bands of the constancy test."""
+        ticks = np.arange(len(self.events_by_tick))
+        h0 = np.clip(np.asarray(law(np.maximum(ticks, 1)), dtype=np.float64), 1e-12, 1 - 1e-12)
+        observed, expected, statistic = [], [], 0.0
+        for band in _bins(self.at_risk, self.events_by_tick, max(1, self.min_events)):
+            n = self.at_risk[band.start : band.end + 1]
+            h = h0[band.start : band.end + 1]
+            mean, var = float(np.sum(n * h)), float(np.sum(n * h * (1 - h)))
+            observed.append(band.events)
+            expected.append(mean)
+            statistic += (band.events - mean) ** 2 / var if var > 0 else 0.0
+        df = max(len(observed), 1)
+        return GoodnessOfFit(
+            statistic=statistic,
+            df=df,
+            p_value=chi2_sf(statistic, df),
+            observed=tuple(observed),
+            expected=tuple(expected),
+        )
 
     def summary(self) -> dict[str, object]:
         """Compact figures for evidence and agent tools."""
@@ -267,4 +310,7 @@ def fit_hazard(
         bins=tuple(bins),
         test=test,
         kind=kind,
+        at_risk=at_risk,
+        events_by_tick=events,
+        min_events=max(1, min_events),
     )
