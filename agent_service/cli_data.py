@@ -77,7 +77,7 @@ def import_recordings(
     """Import legacy JSONL recordings ({seq, ts, event, data, source, direction}; .gz too).
 
     Importing the same file again adds nothing."""
-    from agent_service.cli_modes import check_import_mode
+    from agent_service.cli_modes import ensure_mode
     from agent_service.wiring import database_url
     from tools.errors import InvalidInput
     from tools.importer import ImportStats, ImportWorkers, UnreadableFile, import_file
@@ -100,7 +100,7 @@ def import_recordings(
         ):
             migrate(conn)
             conn.autocommit = False
-            declared = check_import_mode(conn, settings, mode, base)
+            declared = ensure_mode(conn, settings, mode, base)
             for path in paths:
                 last_report = time.monotonic()
 

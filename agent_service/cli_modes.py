@@ -49,12 +49,11 @@ def modes(as_json: bool) -> None:
         click.echo(f"{m.name:<20} {m.source:<8} {m.base or '-':<16} {m.description}")
 
 
-def check_import_mode(
-    conn: psycopg.Connection, settings: Settings, mode: str, base: str | None
-) -> str:
-    """Make sure rounds are imported under a mode every endpoint serves: with `base`,
-    declare `mode` in the database with the base's rules (kept when it exists with that
-    base); without, `mode` must already be a mode. Returns a line for the summary."""
+def ensure_mode(conn: psycopg.Connection, settings: Settings, mode: str, base: str | None) -> str:
+    """Make sure rounds are stored under a mode every endpoint serves (import, consume):
+    with `base`, declare `mode` in the database with the base's rules (kept when it
+    exists with that base); without, `mode` must already be a mode. Returns a line for
+    the import's summary."""
     from functools import partial
 
     from game.rules import (
@@ -74,9 +73,9 @@ def check_import_mode(
         if base is None:
             if not is_known_mode(mode):
                 raise click.ClickException(
-                    f"unknown mode {mode!r}: declare it with `--base MODE` (a new mode with "
-                    "that mode's rules) or a TOML file in AGENT_MODES_DIR; `agent-service "
-                    "modes` lists the modes"
+                    f"unknown mode {mode!r}: declare it with `agent-service import PATH... "
+                    f"--mode {mode} --base MODE` (a new mode with that mode's rules) or a "
+                    "TOML file in AGENT_MODES_DIR; `agent-service modes` lists the modes"
                 )
             return ""
         entry, created = declare_stored_mode(conn, mode, base)

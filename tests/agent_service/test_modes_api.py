@@ -45,7 +45,7 @@ def rising(tmp_path_factory, pg_admin_dsn):
     write_recording(load_mode("rising_hazard"), ROUNDS, 7, recording, n_players=3, options=options)
     env = cli_env(DATABASE_URL=fresh_pg_dsn, AGENT_DATA_DIR=str(tmp_path / "data"))
     refused = run_cli("import", str(recording), "--mode", "rising", env=env, timeout=300)
-    assert refused.returncode == 1 and "declare it with `--base MODE`" in refused.stderr
+    assert refused.returncode == 1 and "--mode rising --base MODE`" in refused.stderr
     done = run_cli(
         "import", str(recording), "--mode", "rising", "--base", "classic", env=env, timeout=300
     )
