@@ -158,24 +158,34 @@ class HazardModel:
 
     def goodness_of_fit(self, law: Callable[[np.ndarray], np.ndarray]) -> GoodnessOfFit:
         """The observed rugs against `law` (hazard by tick, e.g. `GameRules.hazard`), in
-        the event-count bands of the constancy test."""
-        ticks = np.arange(len(self.events_by_tick))
+        tick bands holding at least `min_events` rugs under the law (bands drawn from the
+        law's expectations, not from where the rugs fell, which would bias the test)."""
+        n = self.at_risk.astype(np.float64)
+        ticks = np.arange(len(n))
         h0 = np.clip(np.asarray(law(np.maximum(ticks, 1)), dtype=np.float64), 1e-12, 1 - 1e-12)
-        observed, expected, statistic = [], [], 0.0
-        for band in _bins(self.at_risk, self.events_by_tick, max(1, self.min_events)):
-            n = self.at_risk[band.start : band.end + 1]
-            h = h0[band.start : band.end + 1]
-            mean, var = float(np.sum(n * h)), float(np.sum(n * h * (1 - h)))
-            observed.append(band.events)
-            expected.append(mean)
-            statistic += (band.events - mean) ** 2 / var if var > 0 else 0.0
-        df = max(len(observed), 1)
+        mean, var = n * h0, n * h0 * (1 - h0)
+        mean[0] = var[0] = 0.0
+        starts, acc = [1], 0.0
+        for t in range(1, len(n)):
+            acc += mean[t]
+            if acc >= self.min_events and t + 1 < len(n):
+                starts.append(t + 1)
+                acc = 0.0
+        if len(starts) > 1 and acc < self.min_events:
+            starts.pop()  # a thin tail joins the band before it
+        edges = np.array(starts)
+        observed = np.add.reduceat(self.events_by_tick, edges)
+        expected = np.add.reduceat(mean, edges)
+        variance = np.add.reduceat(var, edges)
+        used = variance > 0
+        statistic = float(np.sum((observed[used] - expected[used]) ** 2 / variance[used]))
+        df = max(int(used.sum()), 1)
         return GoodnessOfFit(
             statistic=statistic,
             df=df,
             p_value=chi2_sf(statistic, df),
-            observed=tuple(observed),
-            expected=tuple(expected),
+            observed=tuple(int(x) for x in observed),
+            expected=tuple(float(x) for x in expected),
         )
 
     def summary(self) -> dict[str, object]:

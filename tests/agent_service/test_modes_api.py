@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 
+import psycopg
 import pytest
 
 from agent_service.app import create_app
@@ -94,7 +95,8 @@ def test_an_imported_mode_is_served_by_every_capability(rising, auth):
 
 
 def test_the_fitted_models_are_on_view_against_the_documented_law(rising, auth):
-    _, client, _ = rising
+    app, client, _ = rising
+    dsn = app.extensions["agent"].settings.database_url.get_secret_value()
     r = client.get("/v1/models/game/rising", headers=auth)
     assert r.status_code == 200, r.json
     report = r.json
@@ -122,6 +124,15 @@ def test_the_fitted_models_are_on_view_against_the_documented_law(rising, auth):
     assert client.get("/v1/models/game/fast_rug/hazard.svg", headers=auth).status_code == 200
     missing = client.get("/v1/models/game/no_such_mode", headers=auth)
     assert missing.status_code == 404
+
+    with psycopg.connect(dsn) as conn:  # what import marks on games: truncation, replay verdicts
+        conn.execute("UPDATE games SET first_observed_tick = 12 WHERE game_id IN "
+                     "(SELECT game_id FROM games WHERE mode = 'rising' LIMIT 3)")  # fmt: skip
+        conn.execute("UPDATE games SET replay_ok = (rug_tick % 2 = 0) WHERE game_id IN "
+                     "(SELECT game_id FROM games WHERE mode = 'rising' LIMIT 10)")  # fmt: skip
+    counted = client.get("/v1/models/game/rising", headers=auth).json
+    assert counted["left_truncated_rounds"] == 3
+    assert counted["verified_rounds"] + counted["failed_verification_rounds"] == 10
 
 
 def test_the_coach_does_not_quote_classic_passages_to_a_rising_mode(rising, auth):
