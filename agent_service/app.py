@@ -81,6 +81,7 @@ def _register_blueprints(app: Flask) -> None:
         jobs,
         knowledge,
         models,
+        modes,
         system,
         training,
     )
@@ -90,6 +91,7 @@ def _register_blueprints(app: Flask) -> None:
         info,
         jobs,
         models,
+        modes,
         knowledge,
         coach,
         features,
