@@ -389,78 +389,84 @@ def solve(
     A = max(W, L, 1)
     ages = np.arange(A + 1)  # phase index = age; 0 = no bet
     nxt = np.minimum(ages + 1, A)  # phase after a step alive (0 stays 0 on hold)
+    ticks = np.arange(T)
+    steps = _step_pays(spec, ticks, ages, W, bet_start_tick, chart)  # [2, T, A + 1]
     term = spec.terminal
     skip = term.skip_reward(np.arange(T + 2))
+    win_now = (ages + 1 <= L) & (ages >= 1)  # a rug at the next tick wins
+    if term.settle == "rug":
+        rug_pay = np.where(win_now, term.win, term.loss)
+        alive_pay = np.zeros(A + 1)
+    else:  # the loss is paid on the step into age L, alive
+        rug_pay = np.where(win_now, term.win, 0.0)
+        alive_pay = np.where((ages >= 1) & (ages + 1 == L), term.loss, 0.0)
+    first_rug = term.win if L >= 1 else term.loss  # placed at t, rug at t + 1
+    first_alive = term.loss if term.settle == "decided" and L <= 1 else 0.0
+    phi_now = phi_next = np.zeros((T, A + 1))
+    phi_placed = np.zeros(T)
+    if spec.shaping is not None:
+        w = spec.shaping.weight
+        bet_ticks = np.where(ages[None, :] == 0, NO_BET, ticks[:, None] - ages[None, :])
+        phi_now = w * tables.potential(ticks[:, None], bet_ticks)
+        phi_next = w * tables.potential(ticks[:, None] + 1, bet_ticks)
+        phi_placed = w * tables.potential(ticks + 1, ticks)
+    paid = spec.paid_expected_value * tables.ev[:T]
     V = np.zeros(A + 1)
     q_bet, q_hold = np.zeros(T), np.zeros(T)
-    bet = np.zeros(T, dtype=bool)
-    open_ = (ages >= 1) & (ages < W)
-    shaping = spec.shaping
     for t in range(T - 1, start_tick - 1, -1):
         hz, alive = h[t], 1.0 - h[t]
-        fields = {
-            "tick": np.full(A + 1, float(t)),
-            "active": np.ones(A + 1),
-            "connected_players": np.full(A + 1, float(CONNECTED_PLAYERS)),
-            "sidebet_active": open_.astype(float),
-            "ticks_remaining": np.where(open_, W - ages, 0).astype(float),
-            "can_place": (~open_).astype(float),
-            "bet_allowed": np.full(A + 1, float(t >= bet_start_tick)),
-        }
-        steps = {"hold": np.zeros(A + 1), "bet": np.zeros(A + 1)}
-        for s in spec.steps:
-            pays = np.full(A + 1, s.reward)
-            for c in s.when:
-                if c.field in TICK_FIELDS:
-                    pays = pays * c.holds(fields[c.field])
-            if s.name in chart:
-                pays = pays * chart[s.name][t]
-            for action in ("hold", "bet"):
-                if s.action in ("any", action):
-                    steps[action] = steps[action] + pays
-        # outcomes of a step from phase a (>= 1) alive or rugged at t + 1
-        win_now = (ages + 1 <= L) & (ages >= 1)
-        if term.settle == "rug":
-            rug_pay = np.where(win_now, term.win, term.loss)
-            alive_pay = np.zeros(A + 1)
-        else:
-            rug_pay = np.where(win_now, term.win, 0.0)
-            alive_pay = np.where((ages >= 1) & (ages + 1 == L), term.loss, 0.0)
         rug_pay[0] = skip[t + 1]
-        phi_now = phi_next = np.zeros(A + 1)
-        if shaping is not None:
-            bet_ticks = np.where(ages == 0, NO_BET, t - ages)
-            phi_now = shaping.weight * tables.potential(np.full(A + 1, t), bet_ticks)
-            phi_next = shaping.weight * tables.potential(
-                np.full(A + 1, t + 1), np.where(ages == 0, NO_BET, t - ages)
-            )
-        cont = hz * rug_pay + alive * (alive_pay + gamma * V[nxt] + gamma * phi_next) - phi_now
-        # phase 0 holding: next phase 0; phase 0 betting (allowed): placement
-        cont0 = hz * skip[t + 1] + alive * gamma * (V[0] + phi_next[0]) - phi_now[0]
-        q_h = steps["hold"] + cont
-        q_b = steps["bet"] + cont
-        q_h[0] = steps["hold"][0] + cont0
-        if t >= bet_start_tick:
-            first_rug = term.win if L >= 1 else term.loss
-            first_alive = term.loss if term.settle == "decided" and L <= 1 else 0.0
-            phi_placed = 0.0
-            if shaping is not None:
-                phi_placed = shaping.weight * float(
-                    tables.potential(np.array([t + 1]), np.array([t]))[0]
-                )
+        cont = hz * rug_pay + alive * (alive_pay + gamma * (V[nxt] + phi_next[t])) - phi_now[t]
+        cont[0] = hz * skip[t + 1] + alive * gamma * (V[0] + phi_next[t, 0]) - phi_now[t, 0]
+        q_h = steps[0, t] + cont
+        q_b = steps[1, t] + cont
+        if t >= bet_start_tick:  # a BET with no bet yet places it
             q_b[0] = (
-                steps["bet"][0]
-                + spec.paid_expected_value * tables.ev[t]
+                steps[1, t, 0]
+                + paid[t]
                 + hz * first_rug
-                + alive * (first_alive + gamma * (V[1] + phi_placed))
-                - phi_now[0]
+                + alive * (first_alive + gamma * (V[1] + phi_placed[t]))
+                - phi_now[t, 0]
             )
-        else:
-            q_b[0] = steps["bet"][0] + cont0
         q_bet[t], q_hold[t] = q_b[0], q_h[0]
-        bet[t] = t >= bet_start_tick and q_b[0] > q_h[0] + 1e-12
         V = np.maximum(q_h, q_b)
+    bet = (ticks >= max(bet_start_tick, start_tick)) & (q_bet > q_hold + 1e-12)
     return Solution(bet=bet, value=float(V[0]), q_bet=q_bet, q_hold=q_hold)
+
+
+def _step_pays(
+    spec: RewardSpec,
+    ticks: np.ndarray,
+    ages: np.ndarray,
+    window: int,
+    bet_start_tick: int,
+    chart: dict[str, np.ndarray],
+) -> np.ndarray:
+    """[action (hold, bet), tick, phase]: the step terms' pay (chart conditions by their
+    frequency at the tick)."""
+    shape = (len(ticks), len(ages))
+    open_ = np.broadcast_to((ages >= 1) & (ages < window), shape)
+    fields = {
+        "tick": np.broadcast_to(ticks[:, None].astype(float), shape),
+        "active": np.ones(shape),
+        "connected_players": np.full(shape, float(CONNECTED_PLAYERS)),
+        "sidebet_active": open_.astype(float),
+        "ticks_remaining": np.where(open_, window - ages[None, :], 0).astype(float),
+        "can_place": (~open_).astype(float),
+        "bet_allowed": np.broadcast_to((ticks[:, None] >= bet_start_tick).astype(float), shape),
+    }
+    out = np.zeros((2, *shape))
+    for s in spec.steps:
+        pays = np.full(shape, s.reward)
+        for c in s.when:
+            if c.field in TICK_FIELDS:
+                pays = pays * c.holds(fields[c.field])
+        if s.name in chart:
+            pays = pays * chart[s.name][ticks][:, None]
+        for k, action in enumerate(("hold", "bet")):
+            if s.action in ("any", action):
+                out[k] += pays
+    return out
 
 
 @dataclass(frozen=True)
