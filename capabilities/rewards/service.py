@@ -157,10 +157,11 @@ def _terms(
             b if j != i else b.model_copy(update={"reward": 0.0}) for j, b in enumerate(t.skip)
         ]
         hi = "+" if band.max_ticks is None else f"-{band.max_ticks}"
-        note = (f"a round of {band.min_ticks}{hi} ticks without a bet costs nothing in money"
-                + ("" if band.reward == 0 else ": this pays for betting, not for profit"))  # fmt: skip
-        row(f"terminal.skip[{i}]", band.reward, 0.0,
-            spec.model_copy(update={"terminal": t.model_copy(update={"skip": bands})}), note)  # fmt: skip
+        note = f"a round of {band.min_ticks}{hi} ticks without a bet costs nothing in money"
+        if band.reward:
+            note += ": this pays for betting, not for profit"
+        zeroed = spec.model_copy(update={"terminal": t.model_copy(update={"skip": bands})})
+        row(f"terminal.skip[{i}]", band.reward, 0.0, zeroed, note)
     for i, term in enumerate(spec.steps):
         rest = [s for j, s in enumerate(spec.steps) if j != i]
         chart = [c.field for c in term.chart_conditions]
