@@ -81,6 +81,7 @@ def _register_blueprints(app: Flask) -> None:
         jobs,
         knowledge,
         models,
+        rewards,
         system,
         training,
     )
@@ -98,6 +99,7 @@ def _register_blueprints(app: Flask) -> None:
         games,
         training,
         curriculum,
+        rewards,
     ):
         app.register_blueprint(module.bp)
 
