@@ -17,7 +17,7 @@ import numpy as np
 
 import capabilities.rewards.hook  # noqa: F401  (registers the reward hook in job workers)
 from capabilities.jobs import Progress, handler
-from capabilities.rewards.models import ABComparison, ABResult, ABSettings, ArmResult, Interval
+from capabilities.rewards.models import ABComparison, ABInterval, ABResult, ABSettings, ArmResult
 from game.harness import mean_ci
 
 KIND = "rewards.ab"
@@ -43,12 +43,12 @@ def ab_payload(
     }
 
 
-def _interval(values: list[float]) -> Interval:
+def _interval(values: list[float]) -> ABInterval:
     if not values:
-        return Interval(mean=None, low=None, high=None, n=0)
+        return ABInterval(mean=None, low=None, high=None, n=0)
     mean, bounds = mean_ci(np.asarray(values, dtype=float))
     low, high = (None if not np.isfinite(x) else round(float(x), 6) for x in bounds)
-    return Interval(mean=round(mean, 6), low=low, high=high, n=len(values))
+    return ABInterval(mean=round(mean, 6), low=low, high=high, n=len(values))
 
 
 def compare(runs: list[ArmResult], seeds: list[int]) -> list[ABComparison]:

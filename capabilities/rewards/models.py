@@ -85,7 +85,7 @@ class ReviewRequest(BaseModel):
     )
 
 
-class PolicyView(BaseModel):
+class RewardPolicy(BaseModel):
     """A bet rule and what it earns in money, per round (per SOL staked)."""
 
     description: str
@@ -109,24 +109,24 @@ class TermReview(BaseModel):
     note: str
 
 
-class Variant(BaseModel):
+class RewardVariant(BaseModel):
     name: str
     reward: RewardSpec
     gamma: float
-    optimum: PolicyView
+    optimum: RewardPolicy
     ev_lost_per_round: float
 
 
-class Proposal(BaseModel):
+class RewardProposal(BaseModel):
     reward: RewardSpec
     gamma: float = Field(description="the discount to train with")
-    optimum: PolicyView
+    optimum: RewardPolicy
     ev_lost_per_round: float
     shaping_keeps_policy: bool = Field(
         description="the exact optimum with and without the shaping term is the same bet rule"
     )
     proof_obligation: list[str]
-    variants: list[Variant]
+    variants: list[RewardVariant]
 
 
 class ABAccepted(BaseModel):
@@ -139,14 +139,14 @@ class RewardReview(Answer):
     mode: str
     gamma: float
     reward: RewardSpec
-    true_optimum: PolicyView
-    reward_optimum: PolicyView
+    true_optimum: RewardPolicy
+    reward_optimum: RewardPolicy
     ev_lost_per_round: float = Field(
         description="true optimum minus the reward optimum's expected profit, SOL per round"
     )
     terms: list[TermReview]
     findings: list[str]
-    proposal: Proposal
+    proposal: RewardProposal
     ab: ABAccepted | None = None
     tables: dict[str, Any] | None = None
     method: str
@@ -163,7 +163,7 @@ class ArmResult(BaseModel):
     train_seconds: float
 
 
-class Interval(BaseModel):
+class ABInterval(BaseModel):
     mean: float | None
     low: float | None
     high: float | None
@@ -172,9 +172,9 @@ class Interval(BaseModel):
 
 class ABComparison(BaseModel):
     metric: str
-    original: Interval
-    proposed: Interval
-    difference: Interval = Field(description="proposed - original, paired by seed, 95 % t")
+    original: ABInterval
+    proposed: ABInterval
+    difference: ABInterval = Field(description="proposed - original, paired by seed, 95 % t")
 
 
 class ABResult(BaseModel):

@@ -13,7 +13,13 @@ from functools import lru_cache
 
 import numpy as np
 
-from capabilities.rewards.models import PolicyView, Proposal, ReviewRequest, TermReview, Variant
+from capabilities.rewards.models import (
+    ReviewRequest,
+    RewardPolicy,
+    RewardProposal,
+    RewardVariant,
+    TermReview,
+)
 from game.oracle import optimal_bet_ticks
 from game.reward_spec import (
     BOT_REWARD,
@@ -89,8 +95,8 @@ def describe(f: PolicyFacts) -> str:
     )
 
 
-def view(f: PolicyFacts, expected_reward: float | None = None) -> PolicyView:
-    return PolicyView(
+def view(f: PolicyFacts, expected_reward: float | None = None) -> RewardPolicy:
+    return RewardPolicy(
         description=describe(f),
         first_bet_tick=f.first_bet_tick,
         bets_per_round=round(f.bet_probability, 9),
@@ -293,13 +299,15 @@ def _findings(
     return out
 
 
-def _variant(name: str, spec: RewardSpec, mode: str, gamma: float, true: PolicyFacts) -> Variant:
+def _variant(
+    name: str, spec: RewardSpec, mode: str, gamma: float, true: PolicyFacts
+) -> RewardVariant:
     facts, value = optimum(spec, mode, gamma)
-    return Variant(name=name, reward=spec, gamma=gamma, optimum=view(facts, value),
+    return RewardVariant(name=name, reward=spec, gamma=gamma, optimum=view(facts, value),
                    ev_lost_per_round=_lost(true, facts))  # fmt: skip
 
 
-def _proposal(mode: str, gamma: float, true: PolicyFacts) -> Proposal:
+def _proposal(mode: str, gamma: float, true: PolicyFacts) -> RewardProposal:
     """The corrected reward at the request's gamma if that reaches the true optimum, else
     at gamma 1 (a round is finite: 5,000 ticks at most)."""
     rules = load_mode(mode)
@@ -315,7 +323,7 @@ def _proposal(mode: str, gamma: float, true: PolicyFacts) -> Proposal:
     if g != gamma:
         variants.append(_variant("the proposal at the request's gamma", proposed_reward(gamma),
                                  mode, gamma, true))  # fmt: skip
-    return Proposal(
+    return RewardProposal(
         reward=spec,
         gamma=g,
         optimum=view(facts, value),
