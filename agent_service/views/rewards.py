@@ -17,7 +17,6 @@ from capabilities.rewards.models import (
     ReviewRequest,
     RewardReview,
 )
-from capabilities.rewards.service import bot_reward, optimum, view
 from tools.errors import NotFound
 
 bp = Blueprint("rewards", __name__, url_prefix="/v1")
@@ -40,21 +39,8 @@ def review_reward() -> Response:
 
 
 def _start_ab(body: ReviewRequest, answer: RewardReview) -> ABAccepted:
-    ab = body.ab
-    assert ab is not None
-    original = body.reward or bot_reward()
-    proposed = ab.proposed or answer.proposal.reward
-    gammas = {"original": body.gamma, "proposed": ab.proposed_gamma or answer.proposal.gamma}
-    exact = {
-        "true_optimum": answer.true_optimum.model_dump(mode="json"),
-        "original": answer.reward_optimum.model_dump(mode="json"),
-        "proposed": view(*optimum(proposed, body.mode, gammas["proposed"])).model_dump(mode="json"),
-    }
-    rewards = {"original": original.model_dump(mode="json"),
-               "proposed": proposed.model_dump(mode="json")}  # fmt: skip
-    payload = ab_payload(body.mode, ab, rewards, gammas, exact)
     key = request.headers.get(IDEMPOTENCY_HEADER) or None
-    job_id = jobs().submit(KIND, payload, idempotency_key=key)
+    job_id = jobs().submit(KIND, ab_payload(body, answer), idempotency_key=key)
     return ABAccepted(
         job_id=job_id,
         status_url=url_for("jobs.get_job", job_id=str(job_id)),

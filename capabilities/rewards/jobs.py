@@ -17,7 +17,16 @@ import numpy as np
 
 import capabilities.rewards.hook  # noqa: F401  (registers the reward hook in job workers)
 from capabilities.jobs import Progress, handler
-from capabilities.rewards.models import ABComparison, ABInterval, ABResult, ABSettings, ArmResult
+from capabilities.rewards.models import (
+    ABComparison,
+    ABInterval,
+    ABResult,
+    ABSettings,
+    ArmResult,
+    ReviewRequest,
+    RewardReview,
+)
+from capabilities.rewards.service import bot_reward, optimum, view
 from game.harness import mean_ci
 
 KIND = "rewards.ab"
@@ -27,19 +36,29 @@ SEED_STRIDE = 1000
 METRICS = ("pnl_per_round", "win_rate", "bets_per_round", "expected_pnl_per_round", "regret")
 
 
-def ab_payload(
-    mode: str,
-    settings: ABSettings,
-    rewards: dict[str, dict[str, Any]],
-    gammas: dict[str, float],
-    exact: dict[str, Any],
-) -> dict[str, Any]:
+def ab_payload(request: ReviewRequest, answer: RewardReview) -> dict[str, Any]:
+    """The job's payload: the reviewed reward against the proposal (or `ab.proposed`),
+    with the exact optimum of each for comparison."""
+    ab = request.ab
+    if ab is None:
+        raise ValueError("the request asks for no A/B")
+    original = request.reward or bot_reward()
+    proposed = ab.proposed or answer.proposal.reward
+    gammas = {"original": request.gamma, "proposed": ab.proposed_gamma or answer.proposal.gamma}
+    best = optimum(proposed, request.mode, gammas["proposed"])
     return {
-        "mode": mode,
-        "settings": settings.model_dump(mode="json", exclude={"proposed", "proposed_gamma"}),
-        "rewards": rewards,
+        "mode": request.mode,
+        "settings": ab.model_dump(mode="json", exclude={"proposed", "proposed_gamma"}),
+        "rewards": {
+            "original": original.model_dump(mode="json"),
+            "proposed": proposed.model_dump(mode="json"),
+        },
         "gammas": gammas,
-        "exact": exact,
+        "exact": {
+            "true_optimum": answer.true_optimum.model_dump(mode="json"),
+            "original": answer.reward_optimum.model_dump(mode="json"),
+            "proposed": view(*best).model_dump(mode="json"),
+        },
     }
 
 
