@@ -104,7 +104,17 @@ def run_ab(payload: dict[str, Any], progress: Progress | None = None) -> ABResul
             spec = settings.training_spec(
                 mode, payload["rewards"][arm], seed, payload["gammas"][arm]
             )
-            result = train(spec)
+            runs_done = 2 * k + j
+
+            def tick(local: dict[str, Any], _: dict[str, Any], done: int = runs_done) -> bool:
+                """Progress within a run (it also stops the run if the job was taken over)."""
+                if progress is not None:
+                    share = local["self"].num_timesteps / settings.steps
+                    progress((done + min(share, 1.0)) / (2 * len(seeds)),
+                             f"run {done + 1} of {2 * len(seeds)}")  # fmt: skip
+                return True
+
+            result = train(spec, callbacks=[tick])
             e = result.final
             runs.append(
                 ArmResult(
@@ -121,8 +131,8 @@ def run_ab(payload: dict[str, Any], progress: Progress | None = None) -> ABResul
                 )
             )
             if progress is not None:
-                done = 2 * k + j + 1
-                progress(done / (2 * len(seeds)), f"{done} of {2 * len(seeds)} runs trained")
+                progress((runs_done + 1) / (2 * len(seeds)),
+                         f"{runs_done + 1} of {2 * len(seeds)} runs trained")  # fmt: skip
     return ABResult(
         mode=mode,
         steps=settings.steps,

@@ -29,7 +29,7 @@ class ABSettings(BaseModel):
 
     seeds: int = Field(5, ge=5, le=20, description="training seeds per arm (paired)")
     first_seed: int = Field(0, ge=0, le=2**30)
-    steps: int = Field(200_000, ge=1_000, le=2_000_000, description="env steps per run")
+    steps: int = Field(50_000, ge=1_000, le=2_000_000, description="env steps per run")
     n_envs: int = Field(16, ge=1, le=256)
     eval_rounds: int = Field(2000, ge=50, le=20_000, description="held-out rounds scored")
     ppo: PPOSettings = Field(
