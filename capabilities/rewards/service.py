@@ -13,6 +13,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from capabilities.models.ev import stopping_table
+from capabilities.models.truth import TrueHazard, economics
 from capabilities.rewards.models import (
     ReviewRequest,
     RewardPolicy,
@@ -20,7 +22,7 @@ from capabilities.rewards.models import (
     RewardVariant,
     TermReview,
 )
-from game.oracle import optimal_bet_ticks
+from game.observation import BET_START_TICK
 from game.reward_spec import (
     BOT_REWARD,
     PolicyFacts,
@@ -106,9 +108,15 @@ def view(f: PolicyFacts, expected_reward: float | None = None) -> RewardPolicy:
     )
 
 
+@lru_cache(maxsize=16)
 def true_optimum(mode: str) -> PolicyFacts:
+    """The oracle's bet rule from the EV engine's stopping table (bet at t >= 200 when a
+    bet now is +EV and worth at least keeping it for a later tick)."""
     rules = load_mode(mode)
-    return money_of(optimal_bet_ticks(rules), _tables(mode))
+    ev, wait = stopping_table(TrueHazard(rules), economics(rules), rules.max_ticks - 1)
+    ticks = np.arange(rules.max_ticks)
+    bet = (ticks >= BET_START_TICK) & (ev[0] > 0) & (ev[0] >= wait[0])
+    return money_of(bet, _tables(mode))
 
 
 def proposed_reward(gamma: float) -> RewardSpec:
