@@ -15,7 +15,7 @@ The seed's bar is "+15 % win rate". In classic the hazard is constant: every bet
 prints what is true.
 
     nice -n 10 python bench/reward_ab.py [--modes rising_hazard classic] [--seeds 5]
-        [--steps 60000] [--batch 512] [--eval-rounds 2000]
+        [--steps 60000] [--batch 512] [--eval-rounds 2000] [--normalize]
 """
 
 from __future__ import annotations
@@ -49,17 +49,23 @@ def bench(mode: str, args: argparse.Namespace) -> None:
         steps=args.steps,
         n_envs=16,
         eval_rounds=args.eval_rounds,
-        ppo={"batch_size": args.batch},
+        ppo={"batch_size": args.batch, "normalize_observations": args.normalize},
     )
     request = ReviewRequest(mode=mode, ab=settings)
     payload = ab_payload(request, RewardReview.model_validate(review(request)))
     print(f"\n== {mode}: {args.seeds} seeds x 2 arms, {args.steps} env steps each, batch "
-          f"{args.batch}, {args.eval_rounds} held-out rounds, gammas {payload['gammas']}; "
+          f"{args.batch}, normalized observations {args.normalize}, {args.eval_rounds} "
+          f"held-out rounds, gammas {payload['gammas']}; "
           f"load {os.getloadavg()}")  # fmt: skip
     for name, e in payload["exact"].items():
         print(f"  exact {name:12s}: {e['description']}; PnL/round {e['pnl_per_round']:+.4f}")
     began = time.perf_counter()
-    result = run_ab(payload).model_dump(mode="json")
+
+    def progress(fraction: float, message: str) -> None:
+        if "trained" in message:
+            print(f"    {message} ({time.perf_counter() - began:.0f} s)", flush=True)
+
+    result = run_ab(payload, progress).model_dump(mode="json")
     print(f"  trained in {time.perf_counter() - began:.0f} s, load after {os.getloadavg()}")
     for r in result["runs"]:
         win = "n/a" if r["win_rate"] is None else f"{r['win_rate']:.3f}"
@@ -87,6 +93,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=60_000)
     parser.add_argument("--batch", type=int, default=512)
     parser.add_argument("--eval-rounds", type=int, default=2000)
+    parser.add_argument(
+        "--normalize",
+        action="store_true",
+        help="VecNormalize observations in both arms (the bot's script does)",
+    )
     args = parser.parse_args()
     for mode in args.modes:
         bench(mode, args)
