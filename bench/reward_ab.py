@@ -34,10 +34,11 @@ from capabilities.rewards.models import ABSettings, ReviewRequest, RewardReview 
 from capabilities.rewards.service import review  # noqa: E402
 
 
-def fmt(i: dict, pct: bool = False) -> str:
+def fmt(i: dict, unit: str = "") -> str:
+    """A mean and its interval; win rates in % (their differences in percentage points)."""
     if i["mean"] is None:
         return "n/a (no bets)"
-    scale, unit = (100.0, " %") if pct else (1.0, "")
+    scale = 100.0 if unit else 1.0
     lo = "?" if i["low"] is None else f"{i['low'] * scale:+.4f}"
     hi = "?" if i["high"] is None else f"{i['high'] * scale:+.4f}"
     return f"{i['mean'] * scale:+.4f}{unit} [{lo}, {hi}] (n={i['n']})"
@@ -74,9 +75,10 @@ def bench(mode: str, args: argparse.Namespace) -> None:
               f"bets/round {r['bets_per_round']:.3f}")  # fmt: skip
     for c in result["comparisons"]:
         pct = c["metric"] == "win_rate"
-        print(f"  {c['metric']:24s} original {fmt(c['original'], pct)}")
-        print(f"  {'':24s} proposed {fmt(c['proposed'], pct)}")
-        print(f"  {'':24s} paired proposed - original {fmt(c['difference'], pct)}")
+        print(f"  {c['metric']:24s} original {fmt(c['original'], ' %' if pct else '')}")
+        print(f"  {'':24s} proposed {fmt(c['proposed'], ' %' if pct else '')}")
+        print(f"  {'':24s} paired proposed - original "
+              f"{fmt(c['difference'], ' pp' if pct else '')}")  # fmt: skip
     win = next(c for c in result["comparisons"] if c["metric"] == "win_rate")
     o, p = win["original"]["mean"], win["proposed"]["mean"]
     if o and p is not None:
