@@ -155,6 +155,7 @@ class RewardSpec(BaseModel):
             "x-cross-field-rules": [
                 "skip bands do not overlap; max_ticks >= min_ticks",
                 "some term pays something (a reward of all zeros trains nothing)",
+                "step term names are unique",
             ]
         },
     )
