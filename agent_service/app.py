@@ -82,6 +82,7 @@ def _register_blueprints(app: Flask) -> None:
         knowledge,
         models,
         modes,
+        rewards,
         system,
         training,
     )
@@ -100,6 +101,7 @@ def _register_blueprints(app: Flask) -> None:
         games,
         training,
         curriculum,
+        rewards,
     ):
         app.register_blueprint(module.bp)
 
