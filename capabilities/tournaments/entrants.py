@@ -1,0 +1,289 @@
+"""Entrants made runnable, and one chunk of rounds played by all of them.
+
+Every entrant plays the same rounds (common random numbers): a chunk simulates rounds
+`first .. first + n - 1` of the tournament's seed once, and each entrant's outcome per
+round is (PnL in SOL, bets placed, bets won). Players do not move the price, so this is
+exactly a pairing of every two entrants on each seed.
+
+Sidebet policies (archetypes, PPO, hybrid, oracle) play the bot's `SidebetV1Env`: one
+sidebet of 1 SOL a round, from tick 200. All of them are asked once, in one batch,
+about every tick they could bet at (`game.observation.bet_observations`); a policy's
+bet is its first BET (as `game.harness`). PPO networks run as batched numpy matmuls; the
+hybrid is the RL action looked up in a (tick, RL action) table of the hybrid's
+decisions, built once per process. Persona entrants are simulated players
+(`game.personas`), all at one table; a bet of theirs is a sidebet or a round with
+trades (won: the sidebet won, or the round's trading PnL was positive). A copy trader
+follows the best persona entrant of the round before (that round is simulated again at
+the start of a chunk, so chunks need not run in order).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import hashlib
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+
+from capabilities.tournaments.models import (
+    ArchetypeEntrant,
+    FileEntrant,
+    HybridEntrant,
+    PersonaEntrant,
+    TournamentSpec,
+)
+from game import bots
+from game.bots import BET
+from game.observation import BET_START_TICK, COLUMN, bet_observations
+from game.oracle import Oracle
+from game.personas import Player, make_players, simulate_players
+from game.rules import GameRules, load_mode
+from game.sb3_zip import PolicyFileError, read_policy_file
+from game.sidebets import NO_BET, default_stake, sidebet_pnl, sidebet_won
+from game.simulator import Rounds, simulate_rounds
+from tools.errors import FieldError, InvalidInput
+from tools.postgres import Database
+
+Outcome = dict[str, np.ndarray]  # "pnl", "bets", "wins": one value per round
+HYBRID_TRAIN_SEED, HYBRID_TRAIN_ROUNDS = 7, 2000
+_ARCHETYPES: dict[str, type] = {
+    "aggressive": bots.Aggressive,
+    "conservative": bots.Conservative,
+    "whale_hunter": bots.WhaleHunter,
+    "random": bots.RandomBot,
+}
+
+
+def _invalid(index: int, field: str, message: str) -> InvalidInput:
+    return InvalidInput(
+        "an entrant cannot be run", [FieldError(f"entrants[{index}].{field}", message)]
+    )
+
+
+def _archetype(entrant: ArchetypeEntrant, index: int) -> Any:
+    cls = _ARCHETYPES[entrant.archetype]
+    allowed = set(inspect.signature(cls).parameters) - {"name", "seed"}
+    unknown = sorted(set(entrant.params) - allowed)
+    if unknown:
+        raise _invalid(index, "params", f"unknown for {entrant.archetype}: {', '.join(unknown)} "
+                       f"(known: {', '.join(sorted(allowed))})")  # fmt: skip
+    params: dict[str, Any] = {
+        k: int(v) if k == "min_tick" else v for k, v in entrant.params.items()
+    }
+    try:
+        return cls(name=entrant.name, **params)
+    except ValueError as exc:
+        raise _invalid(index, "params", str(exc)) from None
+
+
+def decode_file(entrant: FileEntrant, index: int) -> Any:
+    """The uploaded network (422 naming the entrant's file when it is not one)."""
+    from game.policy_net import NetPolicy
+
+    try:
+        data = base64.b64decode(entrant.file, validate=True)
+    except (binascii.Error, ValueError):
+        raise _invalid(index, "file", "not base64") from None
+    try:
+        net = read_policy_file(data, entrant.format, activation=entrant.activation)
+    except PolicyFileError as exc:
+        raise _invalid(index, "file", f"malformed policy file: {exc}") from None
+    if net.obs_dim != len(COLUMN) or net.n_actions != 2:
+        raise _invalid(index, "file", f"a sidebet_v1 policy has 15 inputs and 2 actions, "
+                       f"not {net.obs_dim} and {net.n_actions}")  # fmt: skip
+    return NetPolicy(net, entrant.name)
+
+
+@functools.lru_cache(maxsize=8)
+def _hybrid_models(mode: str, source: str) -> Any:
+    from capabilities.models.registry import fit_model_set, rules_model_set
+
+    if source == "rules":
+        return rules_model_set(mode)
+    train = simulate_rounds(load_mode(mode), HYBRID_TRAIN_ROUNDS, HYBRID_TRAIN_SEED)
+    return fit_model_set(mode, train.rug_tick, train.prices, f"train-{HYBRID_TRAIN_SEED}")
+
+
+class HybridTable:
+    """The hybrid over an RL policy, batched: decisions depend on (tick, RL action) only,
+    so each pair is decided once (`capabilities.hybrid.bots.HybridBot`) and looked up."""
+
+    def __init__(self, entrant: HybridEntrant, rl: Any, mode: str, index: int) -> None:
+        from capabilities.hybrid.bots import HybridBot
+        from capabilities.hybrid.policy import Thresholds
+
+        known = {f.name for f in fields(Thresholds)}
+        unknown = sorted(set(entrant.thresholds) - known)
+        if unknown:
+            raise _invalid(index, "thresholds", f"unknown: {', '.join(unknown)} "
+                           f"(known: {', '.join(sorted(known))})")  # fmt: skip
+        ints = {f.name for f in fields(Thresholds) if f.type in ("int", int)}
+        values = {k: int(v) if k in ints else v for k, v in entrant.thresholds.items()}
+        self.name = entrant.name
+        self.rl = rl
+        self._bot = HybridBot(rl, _hybrid_models(mode, entrant.models), Thresholds(**values))
+        self._table = np.full((0, 2), -1, dtype=np.int8)
+
+    def act_batch(self, obs: np.ndarray) -> np.ndarray:
+        tick = obs[:, COLUMN["tick"]].astype(np.int64)
+        rl = np.asarray(self.rl.act_batch(obs), dtype=np.int64)
+        if tick.size and tick.max() >= len(self._table):
+            grown = np.full((int(tick.max()) + 1, 2), -1, dtype=np.int8)
+            grown[: len(self._table)] = self._table
+            self._table = grown
+        for t, a in {(int(t), int(a)) for t, a in zip(tick, rl, strict=True)
+                     if self._table[t, a] < 0}:  # fmt: skip
+            self._table[t, a] = self._bot.decision(t, a).action == "sidebet"
+        return self._table[tick, rl].astype(np.int64)
+
+
+def _persona_player(entrant: PersonaEntrant, index: int, seed: int) -> Player:
+    drawn = make_players(1, seed + 7919 * (index + 1), [entrant.persona])[0]
+    unknown = sorted(set(entrant.params) - set(drawn.params))
+    if unknown:
+        raise _invalid(index, "params", f"unknown for {entrant.persona}: {', '.join(unknown)} "
+                       f"(known: {', '.join(sorted(drawn.params))})")  # fmt: skip
+    return Player(
+        player_id=f"entrant:{entrant.name}",
+        username=entrant.name,
+        level=1,
+        persona=entrant.persona,
+        params={**drawn.params, **entrant.params},
+    )
+
+
+@dataclass
+class Field_:
+    """The runnable tournament: sidebet policies and persona players, in entrant order."""
+
+    rules: GameRules
+    seed: int
+    names: list[str]
+    kinds: list[str]
+    policies: dict[str, Any]
+    personas: list[tuple[str, Player]]
+
+
+PolicyLoader = Callable[[str, int], Any]
+
+
+def store_loader(database: Database | None) -> PolicyLoader:
+    """Loads policy ids from the store, 422/404 naming the entrant's field."""
+    from tools.policy_store import parse_policy_id, policy_store
+
+    def load(policy_id: str, index: int) -> Any:
+        pid = parse_policy_id(policy_id, f"entrants[{index}].policy_id")
+        return policy_store(database).load(pid)
+
+    return load
+
+
+def build_field(spec: TournamentSpec, load_policy: PolicyLoader) -> Field_:
+    """Every entrant ready to play (422 naming the one that cannot be)."""
+    rules = load_mode(spec.mode)
+    policies: dict[str, Any] = {}
+    personas: list[tuple[str, Player]] = []
+    for i, e in enumerate(spec.entrants):
+        if e.kind == "archetype":
+            policies[e.name] = _archetype(e, i)
+        elif e.kind == "persona":
+            personas.append((e.name, _persona_player(e, i, spec.seed)))
+        elif e.kind == "policy":
+            policies[e.name] = _renamed(load_policy(e.policy_id, i), e.name)
+        elif e.kind == "sb3":
+            policies[e.name] = decode_file(e, i)
+        elif e.kind == "hybrid":
+            policies[e.name] = HybridTable(e, load_policy(e.policy_id, i), spec.mode, i)
+        elif e.kind == "oracle":
+            policies[e.name] = Oracle(rules, name=e.name)
+    return Field_(
+        rules=rules,
+        seed=spec.seed,
+        names=[e.name for e in spec.entrants],
+        kinds=[e.kind for e in spec.entrants],
+        policies=policies,
+        personas=personas,
+    )
+
+
+def _renamed(policy: Any, name: str) -> Any:
+    from game.policy_net import NetPolicy
+
+    return NetPolicy(policy.net, name) if isinstance(policy, NetPolicy) else policy
+
+
+def first_bets(policies: dict[str, Any], rounds: Rounds) -> dict[str, np.ndarray]:
+    """Each sidebet policy's bet tick per round (`NO_BET` if none), in one batch each."""
+    obs, row, tick = bet_observations(rounds.prices, rounds.rug_tick, BET_START_TICK)
+    n = len(rounds)
+    out = {}
+    for name, policy in policies.items():
+        if isinstance(policy, bots.RandomBot):  # a stream per (entrant, chunk): reproducible
+            key = f"{name}:{rounds.seed}:{rounds.first_round}".encode()
+            seed = int.from_bytes(hashlib.sha256(key).digest()[:8], "big")
+            policy = bots.RandomBot(policy.p, seed=seed, name=name)
+        chosen = np.asarray(policy.act_batch(obs)) == BET if len(obs) else np.zeros(0, bool)
+        first = np.full(n, np.iinfo(np.int64).max)
+        np.minimum.at(first, row[chosen], tick[chosen])
+        out[name] = np.where(first == np.iinfo(np.int64).max, NO_BET, first)
+    return out
+
+
+def play_chunk(field: Field_, first_round: int, n_rounds: int) -> dict[str, Outcome]:
+    """Every entrant's outcome on rounds first_round .. first_round + n_rounds - 1."""
+    rules = field.rules
+    warm = 1 if field.personas and first_round > 0 else 0
+    rounds = simulate_rounds(rules, n_rounds + warm, field.seed, first_round=first_round - warm)
+    out: dict[str, Outcome] = {}
+    if field.policies:
+        played = _slice(rounds, warm) if warm else rounds
+        stake = default_stake(rules)
+        for name, bet in first_bets(field.policies, played).items():
+            placed = bet != NO_BET
+            won = placed & sidebet_won(rules, bet, played.rug_tick)
+            out[name] = {
+                "pnl": sidebet_pnl(rules, bet, played.rug_tick, stake),
+                "bets": placed.astype(np.int16),
+                "wins": won.astype(np.int16),
+            }
+    if field.personas:
+        players = [p for _, p in field.personas]
+        activity = simulate_players(rules, rounds, players, seed=field.seed)
+        n_all = len(rounds)
+        side_bets = np.zeros((n_all, len(players)), dtype=np.int16)
+        side_wins = np.zeros_like(side_bets)
+        side_pnl = np.zeros((n_all, len(players)))
+        sb = activity.sidebets
+        np.add.at(side_bets, (sb.row, sb.player), 1)
+        np.add.at(side_wins, (sb.row, sb.player), sb.won.astype(np.int16))
+        np.add.at(side_pnl, (sb.row, sb.player), sb.profit)
+        traded = np.zeros((n_all, len(players)), dtype=bool)
+        traded[activity.trades.row, activity.trades.player] = True
+        trade_pnl = activity.pnl - side_pnl
+        bets = side_bets + traded
+        wins = side_wins + (traded & (trade_pnl > 1e-12))
+        for j, (name, _) in enumerate(field.personas):
+            out[name] = {
+                "pnl": activity.pnl[warm:, j],
+                "bets": bets[warm:, j].astype(np.int16),
+                "wins": wins[warm:, j].astype(np.int16),
+            }
+    return {name: out[name] for name in field.names}
+
+
+def _slice(rounds: Rounds, start: int) -> Rounds:
+    return Rounds(
+        prices=rounds.prices[start:],
+        rug_tick=rounds.rug_tick[start:],
+        big_move=rounds.big_move[start:],
+        god_candle=rounds.god_candle[start:],
+        game_ids=rounds.game_ids[start:],
+        seed=rounds.seed,
+        first_round=rounds.first_round + start,
+        mode=rounds.mode,
+    )
