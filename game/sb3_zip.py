@@ -154,12 +154,12 @@ def read_sb3_zip(data: bytes, *, activation: str | None = None) -> PolicyNet:
         action_head=(
             state["action_net.weight"].astype(np.float32),
             state["action_net.bias"].astype(np.float32),
-        ),  # fmt: skip
+        ),
         value_layers=_layers(state, "mlp_extractor.value_net"),
         value_head=(
             state["value_net.weight"].astype(np.float32),
             state["value_net.bias"].astype(np.float32),
-        ),  # fmt: skip
+        ),
         activation=_activation(meta, activation),
     )
     _check_shapes(net)
