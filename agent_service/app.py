@@ -82,6 +82,7 @@ def _register_blueprints(app: Flask) -> None:
         knowledge,
         models,
         system,
+        tournaments,
         training,
     )
 
@@ -98,6 +99,7 @@ def _register_blueprints(app: Flask) -> None:
         games,
         training,
         curriculum,
+        tournaments,
     ):
         app.register_blueprint(module.bp)
 

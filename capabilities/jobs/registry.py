@@ -23,6 +23,7 @@ HANDLER_MODULES: tuple[str, ...] = (
     "capabilities.discovery.job",
     "capabilities.hybrid.advice",
     "capabilities.training.jobs",
+    "capabilities.tournaments.jobs",
 )
 
 _handlers: dict[str, Handler] = {}

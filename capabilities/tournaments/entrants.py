@@ -19,11 +19,8 @@ the start of a chunk, so chunks need not run in order).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
 import hashlib
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
@@ -31,8 +28,8 @@ from typing import Any
 import numpy as np
 
 from capabilities.tournaments.models import (
+    ARCHETYPES,
     ArchetypeEntrant,
-    FileEntrant,
     HybridEntrant,
     PersonaEntrant,
     TournamentSpec,
@@ -42,61 +39,21 @@ from game.bots import BET
 from game.observation import BET_START_TICK, COLUMN, bet_observations
 from game.oracle import Oracle
 from game.personas import Player, make_players, simulate_players
+from game.policy_net import NetPolicy
 from game.rules import GameRules, load_mode
-from game.sb3_zip import PolicyFileError, read_policy_file
 from game.sidebets import NO_BET, default_stake, sidebet_pnl, sidebet_won
 from game.simulator import Rounds, simulate_rounds
-from tools.errors import FieldError, InvalidInput
 from tools.postgres import Database
 
 Outcome = dict[str, np.ndarray]  # "pnl", "bets", "wins": one value per round
 HYBRID_TRAIN_SEED, HYBRID_TRAIN_ROUNDS = 7, 2000
-_ARCHETYPES: dict[str, type] = {
-    "aggressive": bots.Aggressive,
-    "conservative": bots.Conservative,
-    "whale_hunter": bots.WhaleHunter,
-    "random": bots.RandomBot,
-}
 
 
-def _invalid(index: int, field: str, message: str) -> InvalidInput:
-    return InvalidInput(
-        "an entrant cannot be run", [FieldError(f"entrants[{index}].{field}", message)]
-    )
-
-
-def _archetype(entrant: ArchetypeEntrant, index: int) -> Any:
-    cls = _ARCHETYPES[entrant.archetype]
-    allowed = set(inspect.signature(cls).parameters) - {"name", "seed"}
-    unknown = sorted(set(entrant.params) - allowed)
-    if unknown:
-        raise _invalid(index, "params", f"unknown for {entrant.archetype}: {', '.join(unknown)} "
-                       f"(known: {', '.join(sorted(allowed))})")  # fmt: skip
+def _archetype(entrant: ArchetypeEntrant) -> Any:
     params: dict[str, Any] = {
         k: int(v) if k == "min_tick" else v for k, v in entrant.params.items()
     }
-    try:
-        return cls(name=entrant.name, **params)
-    except ValueError as exc:
-        raise _invalid(index, "params", str(exc)) from None
-
-
-def decode_file(entrant: FileEntrant, index: int) -> Any:
-    """The uploaded network (422 naming the entrant's file when it is not one)."""
-    from game.policy_net import NetPolicy
-
-    try:
-        data = base64.b64decode(entrant.file, validate=True)
-    except (binascii.Error, ValueError):
-        raise _invalid(index, "file", "not base64") from None
-    try:
-        net = read_policy_file(data, entrant.format, activation=entrant.activation)
-    except PolicyFileError as exc:
-        raise _invalid(index, "file", f"malformed policy file: {exc}") from None
-    if net.obs_dim != len(COLUMN) or net.n_actions != 2:
-        raise _invalid(index, "file", f"a sidebet_v1 policy has 15 inputs and 2 actions, "
-                       f"not {net.obs_dim} and {net.n_actions}")  # fmt: skip
-    return NetPolicy(net, entrant.name)
+    return ARCHETYPES[entrant.archetype](name=entrant.name, **params)
 
 
 @functools.lru_cache(maxsize=8)
@@ -113,23 +70,22 @@ class HybridTable:
     """The hybrid over an RL policy, batched: decisions depend on (tick, RL action) only,
     so each pair is decided once (`capabilities.hybrid.bots.HybridBot`) and looked up."""
 
-    def __init__(self, entrant: HybridEntrant, rl: Any, mode: str, index: int) -> None:
-        from capabilities.hybrid.bots import HybridBot
+    def __init__(self, entrant: HybridEntrant, rl: Any, mode: str) -> None:
         from capabilities.hybrid.policy import Thresholds
 
-        known = {f.name for f in fields(Thresholds)}
-        unknown = sorted(set(entrant.thresholds) - known)
-        if unknown:
-            raise _invalid(index, "thresholds", f"unknown: {', '.join(unknown)} "
-                           f"(known: {', '.join(sorted(known))})")  # fmt: skip
         ints = {f.name for f in fields(Thresholds) if f.type in ("int", int)}
         values = {k: int(v) if k in ints else v for k, v in entrant.thresholds.items()}
-        self.name = entrant.name
-        self.rl = rl
-        self._bot = HybridBot(rl, _hybrid_models(mode, entrant.models), Thresholds(**values))
+        self.name, self.rl, self._mode, self._models = entrant.name, rl, mode, entrant.models
+        self._thresholds = Thresholds(**values)
+        self._bot: Any = None  # built on first use: fitting models takes seconds
         self._table = np.full((0, 2), -1, dtype=np.int8)
 
     def act_batch(self, obs: np.ndarray) -> np.ndarray:
+        if self._bot is None:
+            from capabilities.hybrid.bots import HybridBot
+
+            models = _hybrid_models(self._mode, self._models)
+            self._bot = HybridBot(self.rl, models, self._thresholds)
         tick = obs[:, COLUMN["tick"]].astype(np.int64)
         rl = np.asarray(self.rl.act_batch(obs), dtype=np.int64)
         if tick.size and tick.max() >= len(self._table):
@@ -143,11 +99,8 @@ class HybridTable:
 
 
 def _persona_player(entrant: PersonaEntrant, index: int, seed: int) -> Player:
+    """The persona with the given parameters, the others drawn (per entrant and seed)."""
     drawn = make_players(1, seed + 7919 * (index + 1), [entrant.persona])[0]
-    unknown = sorted(set(entrant.params) - set(drawn.params))
-    if unknown:
-        raise _invalid(index, "params", f"unknown for {entrant.persona}: {', '.join(unknown)} "
-                       f"(known: {', '.join(sorted(drawn.params))})")  # fmt: skip
     return Player(
         player_id=f"entrant:{entrant.name}",
         username=entrant.name,
@@ -190,15 +143,15 @@ def build_field(spec: TournamentSpec, load_policy: PolicyLoader) -> Field_:
     personas: list[tuple[str, Player]] = []
     for i, e in enumerate(spec.entrants):
         if e.kind == "archetype":
-            policies[e.name] = _archetype(e, i)
+            policies[e.name] = _archetype(e)
         elif e.kind == "persona":
             personas.append((e.name, _persona_player(e, i, spec.seed)))
         elif e.kind == "policy":
             policies[e.name] = _renamed(load_policy(e.policy_id, i), e.name)
         elif e.kind == "sb3":
-            policies[e.name] = decode_file(e, i)
+            policies[e.name] = NetPolicy(e.network(), e.name)
         elif e.kind == "hybrid":
-            policies[e.name] = HybridTable(e, load_policy(e.policy_id, i), spec.mode, i)
+            policies[e.name] = HybridTable(e, load_policy(e.policy_id, i), spec.mode)
         elif e.kind == "oracle":
             policies[e.name] = Oracle(rules, name=e.name)
     return Field_(
@@ -212,8 +165,6 @@ def build_field(spec: TournamentSpec, load_policy: PolicyLoader) -> Field_:
 
 
 def _renamed(policy: Any, name: str) -> Any:
-    from game.policy_net import NetPolicy
-
     return NetPolicy(policy.net, name) if isinstance(policy, NetPolicy) else policy
 
 

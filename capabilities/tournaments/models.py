@@ -2,17 +2,44 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import inspect
 import uuid
+from dataclasses import fields
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from capabilities.hybrid.policy import Thresholds
+from capabilities.rules import cross_field_rules, rule_broken
 from capabilities.state import ModeName
-from game.personas import PERSONAS
+from game import bots
+from game.personas import _PARAM_RANGES, PERSONAS
+from game.sb3_zip import PolicyFileError, read_policy_file
 
 EntrantName = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.:+-]+$")]
 MAX_ROUNDS = 2_000_000
+POLICY_ID = (
+    r"^(baseline:[a-z0-9_]{1,50}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+    r"[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"
+)
+ARCHETYPES: dict[str, type] = {
+    "aggressive": bots.Aggressive,
+    "conservative": bots.Conservative,
+    "whale_hunter": bots.WhaleHunter,
+    "random": bots.RandomBot,
+}
+THRESHOLDS = {f.name for f in fields(Thresholds)}
+
+
+def _known(what: str, given: dict[str, float], known: set[str]) -> None:
+    unknown = sorted(set(given) - known)
+    if unknown:
+        raise rule_broken(
+            f"unknown {what}: {', '.join(unknown)} (known: {', '.join(sorted(known))})"
+        )
 
 
 class _Entrant(BaseModel):
@@ -24,6 +51,9 @@ class _Entrant(BaseModel):
 class ArchetypeEntrant(_Entrant):
     """A rule-based sidebet bot of `game.bots` with its parameters."""
 
+    model_config = ConfigDict(
+        json_schema_extra=cross_field_rules("params are those of the archetype")
+    )
     kind: Literal["archetype"]
     archetype: Literal["aggressive", "conservative", "whale_hunter", "random"]
     params: dict[str, float] = Field(
@@ -32,26 +62,44 @@ class ArchetypeEntrant(_Entrant):
         "whale_hunter: spike, volatility, min_tick; random: p",
     )
 
+    @model_validator(mode="after")
+    def _params(self) -> ArchetypeEntrant:
+        cls = ARCHETYPES[self.archetype]
+        _known(f"{self.archetype} params", self.params,
+               set(inspect.signature(cls).parameters) - {"name", "seed"})  # fmt: skip
+        if self.archetype == "random" and not 0.0 <= self.params.get("p", 0.0) <= 1.0:
+            raise rule_broken("random: p must be in [0, 1]")
+        return self
+
 
 class PersonaEntrant(_Entrant):
     """A simulated player persona (trades and sidebets); unset parameters are drawn."""
 
+    model_config = ConfigDict(json_schema_extra=cross_field_rules("params are the persona's"))
     kind: Literal["persona"]
     persona: Literal[PERSONAS]  # type: ignore[valid-type]
     params: dict[str, float] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _params(self) -> PersonaEntrant:
+        _known(f"{self.persona} params", self.params, {*_PARAM_RANGES[self.persona], "activity"})
+        return self
 
 
 class PolicyEntrant(_Entrant):
     """A PPO policy of the policy store (a UUID or `baseline:<mode>`)."""
 
     kind: Literal["policy"]
-    policy_id: str = Field(max_length=80)
+    policy_id: str = Field(pattern=POLICY_ID)
 
 
 class FileEntrant(_Entrant):
     """An uploaded policy, base64: an SB3 PPO zip (read without torch) or a
     `vectra-policy-net/1` .npz export."""
 
+    model_config = ConfigDict(
+        json_schema_extra=cross_field_rules("file is a readable policy of that format")
+    )
     kind: Literal["sb3"]
     file: str = Field(min_length=4, max_length=8_000_000, description="base64 of the file")
     format: Literal["sb3_zip", "npz"] = "sb3_zip"
@@ -59,12 +107,33 @@ class FileEntrant(_Entrant):
         None, description="the zip's activation when its policy_kwargs do not say (SB3: tanh)"
     )
 
+    @model_validator(mode="after")
+    def _readable(self) -> FileEntrant:
+        self.network()
+        return self
+
+    def network(self) -> Any:
+        """The uploaded network (a cross-field error saying why it is not one)."""
+        try:
+            data = base64.b64decode(self.file, validate=True)
+        except (binascii.Error, ValueError):
+            raise rule_broken("malformed policy file: not base64") from None
+        try:
+            net = read_policy_file(data, self.format, activation=self.activation)
+        except PolicyFileError as exc:
+            raise rule_broken(f"malformed policy file: {exc}") from None
+        if net.obs_dim != 15 or net.n_actions != 2:
+            raise rule_broken(f"malformed policy file: a sidebet_v1 policy has 15 inputs and "
+                              f"2 actions, not {net.obs_dim} and {net.n_actions}")  # fmt: skip
+        return net
+
 
 class HybridEntrant(_Entrant):
     """The hybrid policy over an RL policy, with its thresholds."""
 
+    model_config = ConfigDict(json_schema_extra=cross_field_rules("thresholds are known ones"))
     kind: Literal["hybrid"]
-    policy_id: str = Field(max_length=80, description="the RL policy it overrides")
+    policy_id: str = Field(pattern=POLICY_ID, description="the RL policy it overrides")
     thresholds: dict[str, float] = Field(
         default_factory=dict, description="fields of capabilities.hybrid.policy.Thresholds"
     )
@@ -73,6 +142,11 @@ class HybridEntrant(_Entrant):
         description="its game models: the mode's rules, or fitted on 2,000 simulated "
         "training rounds of another seed (as bench/hybrid_ab.py)",
     )
+
+    @model_validator(mode="after")
+    def _thresholds(self) -> HybridEntrant:
+        _known("thresholds", self.thresholds, THRESHOLDS)
+        return self
 
 
 class OracleEntrant(_Entrant):
@@ -91,7 +165,7 @@ class SprtRequest(BaseModel):
     """The sequential test of every pair (effect sizes in standard deviations of the
     per-round paired difference)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=cross_field_rules("h1 > h0"))
 
     h0: float = Field(0.0, ge=0.0, le=1.0)
     h1: float = Field(0.05, gt=0.0, le=2.0)
@@ -102,12 +176,14 @@ class SprtRequest(BaseModel):
     @model_validator(mode="after")
     def _ordered(self) -> SprtRequest:
         if self.h1 <= self.h0:
-            raise ValueError("h1 must be greater than h0")
+            raise rule_broken("h1 must be greater than h0")
         return self
 
 
 class TournamentSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra=cross_field_rules("entrant names are unique")
+    )
 
     mode: ModeName = "classic"
     entrants: list[Entrant] = Field(min_length=2, max_length=16)
@@ -121,7 +197,7 @@ class TournamentSpec(BaseModel):
         names = [e.name for e in self.entrants]
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
-            raise ValueError(f"entrant names must be unique: {', '.join(twice)}")
+            raise rule_broken(f"entrant names must be unique: {', '.join(twice)}")
         return self
 
 
