@@ -136,11 +136,44 @@ def bet_observations(
     *,
     connected_players: float = CONNECTED_PLAYERS,
     bet_start_tick: int = BET_START_TICK,
+    block: int = 1024,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(observations, row, tick) at ticks first_tick..rug_tick-1 of each round, row-major
     (each round's ticks in order): what a sidebet policy is asked in a batch. Equal to
     `round_observations` there, but computed over the last ticks only (the running peak
-    of the earlier ones carried in), so long rounds cost what their betting ticks cost."""
+    of the earlier ones carried in), in blocks of rounds of similar length, so a chunk
+    costs what its betting ticks cost, not its longest round times its size."""
+    prices, rug_tick = np.asarray(prices, dtype=np.float64), np.asarray(rug_tick)
+    rows = np.flatnonzero(rug_tick > first_tick)
+    rows = rows[np.argsort(rug_tick[rows], kind="stable")]
+    parts = []
+    for start in range(0, len(rows), block):
+        these = rows[start : start + block]
+        width = int(rug_tick[these].max())
+        obs, r, t = _bet_block(
+            prices[these, :width],
+            rug_tick[these],
+            first_tick,
+            connected_players=connected_players,
+            bet_start_tick=bet_start_tick,
+        )
+        parts.append((obs, these[r], t))
+    if not parts:
+        return _bet_block(prices[:0], rug_tick[:0], first_tick)
+    obs, row, tick = (np.concatenate(c) for c in zip(*parts, strict=True))
+    order = np.argsort(row, kind="stable")  # each round's ticks are already in order
+    return obs[order], row[order], tick[order]
+
+
+def _bet_block(
+    prices: np.ndarray,
+    rug_tick: np.ndarray,
+    first_tick: int = BET_START_TICK,
+    *,
+    connected_players: float = CONNECTED_PLAYERS,
+    bet_start_tick: int = BET_START_TICK,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`bet_observations` of rounds of similar length (one matrix as wide as the longest)."""
     prices, rug_tick = np.asarray(prices, dtype=np.float64), np.asarray(rug_tick)
     rows = np.flatnonzero(rug_tick > first_tick)
     lo = max(first_tick - VOLATILITY_WINDOW, 0)
