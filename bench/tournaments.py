@@ -30,7 +30,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from service_harness import REPO, Service, load, running
+from service_harness import AMQP, REPO, Service, load, running
 
 PERSONAS = ("early_seller", "diamond_hands", "dip_buyer", "sidebet_regular", "whale", "random",
             "copy_trader")  # fmt: skip
