@@ -20,6 +20,8 @@ import uuid
 from collections import OrderedDict
 from typing import Any
 
+from prometheus_client import Counter
+
 from capabilities.jobs import Progress, handler
 from capabilities.jobs.context import current_job_id, job_database, job_events, job_submitter
 from capabilities.jobs.service import process_worker_id
@@ -33,6 +35,9 @@ from tools.postgres import Database
 log = logging.getLogger(__name__)
 KIND, CHUNK_KIND = "tournament.run", "tournament.chunk"
 LOOKAHEAD = 6  # chunks recorded ahead of the merged ones: enough to keep workers busy
+ROUNDS_PLAYED = Counter(
+    "agent_tournament_rounds_total", "Tournament rounds played (all entrants), by mode", ["mode"]
+)
 _fields: OrderedDict[uuid.UUID, Field_] = OrderedDict()
 _fields_lock = threading.Lock()
 
