@@ -203,37 +203,50 @@ def play_chunk(field: Field_, first_round: int, n_rounds: int) -> dict[str, Outc
                 "wins": won.astype(np.int16),
             }
     if field.personas:
-        players = [p for _, p in field.personas]
-        activity = simulate_players(rules, rounds, players, seed=field.seed)
-        n_all = len(rounds)
-        side_bets = np.zeros((n_all, len(players)), dtype=np.int16)
-        side_wins = np.zeros_like(side_bets)
-        side_pnl = np.zeros((n_all, len(players)))
-        sb = activity.sidebets
-        np.add.at(side_bets, (sb.row, sb.player), 1)
-        np.add.at(side_wins, (sb.row, sb.player), sb.won.astype(np.int16))
-        np.add.at(side_pnl, (sb.row, sb.player), sb.profit)
-        traded = np.zeros((n_all, len(players)), dtype=bool)
-        traded[activity.trades.row, activity.trades.player] = True
-        trade_pnl = activity.pnl - side_pnl
-        bets = side_bets + traded
-        wins = side_wins + (traded & (trade_pnl > 1e-12))
+        pnl, bets, wins = _personas(field, rounds)
         for j, (name, _) in enumerate(field.personas):
-            out[name] = {
-                "pnl": activity.pnl[warm:, j],
-                "bets": bets[warm:, j].astype(np.int16),
-                "wins": wins[warm:, j].astype(np.int16),
-            }
+            out[name] = {"pnl": pnl[warm:, j], "bets": bets[warm:, j], "wins": wins[warm:, j]}
     return {name: out[name] for name in field.names}
 
 
-def _slice(rounds: Rounds, start: int) -> Rounds:
+def _personas(
+    field: Field_, rounds: Rounds, block: int = 500
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(PnL, bets, wins) [rounds, persona entrants], simulated in blocks of consecutive
+    rounds (each block's price matrix only as wide as its longest round), the leader a
+    copy trader follows carried from block to block."""
+    players = [p for _, p in field.personas]
+    shape = (len(rounds), len(players))
+    pnl, bets, wins = np.zeros(shape), np.zeros(shape, np.int16), np.zeros(shape, np.int16)
+    leader = None
+    for start in range(0, len(rounds), block):
+        part = _slice(rounds, start, start + block)
+        activity = simulate_players(field.rules, part, players, seed=field.seed, leader=leader)
+        leader = activity.leader
+        rows = slice(start, start + len(part))
+        sb, trades = activity.sidebets, activity.trades
+        side_pnl = np.zeros((len(part), len(players)))
+        np.add.at(bets[rows], (sb.row, sb.player), 1)
+        np.add.at(wins[rows], (sb.row, sb.player), sb.won.astype(np.int16))
+        np.add.at(side_pnl, (sb.row, sb.player), sb.profit)
+        traded = np.zeros((len(part), len(players)), dtype=bool)
+        traded[trades.row, trades.player] = True
+        bets[rows] += traded
+        wins[rows] += traded & (activity.pnl - side_pnl > 1e-12)
+        pnl[rows] = activity.pnl
+    return pnl, bets, wins
+
+
+def _slice(rounds: Rounds, start: int, stop: int | None = None) -> Rounds:
+    """Rows start..stop-1 of `rounds`, the price matrices cut to their longest round."""
+    rug = rounds.rug_tick[start:stop]
+    width = int(rug.max()) if len(rug) else 1
     return Rounds(
-        prices=rounds.prices[start:],
-        rug_tick=rounds.rug_tick[start:],
-        big_move=rounds.big_move[start:],
-        god_candle=rounds.god_candle[start:],
-        game_ids=rounds.game_ids[start:],
+        prices=rounds.prices[start:stop, :width],
+        rug_tick=rug,
+        big_move=rounds.big_move[start:stop, :width],
+        god_candle=rounds.god_candle[start:stop, :width],
+        game_ids=rounds.game_ids[start:stop],
         seed=rounds.seed,
         first_round=rounds.first_round + start,
         mode=rounds.mode,
