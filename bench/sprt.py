@@ -29,17 +29,22 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from capabilities.tournaments.entrants import build_field, play_chunk, store_loader
+from capabilities.tournaments.models import TournamentSpec
 from capabilities.tournaments.sprt import SprtSettings, decide_pair
-from game.bots import RandomBot
-from game.harness import run_ab
-from game.rules import load_mode
 
 
-def game_differences(rounds: int, seed: int) -> np.ndarray:
-    """Per-round PnL differences of two independent random bots on the same rounds."""
-    bots = [RandomBot(0.05, seed=1, name="a"), RandomBot(0.05, seed=2, name="b")]
-    report = run_ab(bots, load_mode("classic"), rounds, seed)
-    return report.pnl["a"] - report.pnl["b"]
+def game_differences(rounds: int, seed: int, chunk: int = 10_000) -> np.ndarray:
+    """Per-round PnL differences of two independent random bots on the same rounds,
+    played by the tournaments' own engine."""
+    bot = {"kind": "archetype", "archetype": "random", "params": {"p": 0.05}}
+    spec = TournamentSpec.model_validate(
+        {"mode": "classic", "seed": seed, "entrants": [bot | {"name": "a"}, bot | {"name": "b"}]}
+    )
+    field = build_field(spec, store_loader(None))
+    parts = [play_chunk(field, first, min(chunk, rounds - first))
+             for first in range(0, rounds, chunk)]  # fmt: skip
+    return np.concatenate([p["a"]["pnl"] - p["b"]["pnl"] for p in parts])
 
 
 def runs(draw, n_runs: int, settings: SprtSettings, budget: int) -> dict[str, float]:
