@@ -104,6 +104,15 @@ def main() -> None:
                 failures.append(f"{name} power {r['a_better']:.1%} < 95 %")
             if label != "A/B 2*h1" and ratio > 0.5:
                 failures.append(f"{name} {label} mean rounds {ratio:.0%} of fixed > 50 %")
+    # Wald's approximations of one direction's expected rounds (no overshoot): the SPRT
+    # has the least expected rounds at both hypotheses of all tests with its error rates
+    a2, drift = settings.alpha / 2, (settings.h1 - settings.h0) ** 2 / 2
+    asn_h1 = ((1 - settings.beta) * high + settings.beta * low) / drift
+    asn_h0 = ((1 - a2) * low + a2 * high) / -drift
+    print(f"Wald's approximation, one direction: {asn_h1:.0f} rounds at h1 "
+          f"({asn_h1 / fixed:.0%} of fixed), {asn_h0:.0f} at h0 ({asn_h0 / fixed:.0%}); "
+          f"both directions accept H0 at the earliest after {-low / drift:.0f} rounds "
+          f"({-low / drift / fixed:.0%})")  # fmt: skip
     print(f"{time.perf_counter() - started:.0f} s; load {os.getloadavg()[0]:.1f}")
     print("floors: " + ("all met" if not failures else "NOT MET: " + "; ".join(failures)))
 
