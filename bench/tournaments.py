@@ -108,11 +108,25 @@ def standings(body: dict) -> str:
     return "\n".join(rows)
 
 
-def throughput(what: str, body: dict, seconds: float, floor: int) -> str:
+def cpu_seconds(procs: list[subprocess.Popen]) -> float:
+    """User + system CPU time the worker processes have used so far."""
+    total = 0
+    for proc in procs:
+        fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def throughput(what: str, body: dict, seconds: float, cpu: float, floor: int) -> str:
+    """Rounds per minute of wall time from the submit, and what the workers' CPU time
+    says they would do with a core each (the machine is shared: see the load)."""
     rounds, own = body["result"]["rounds"], body["result"]["rounds_per_minute"]
     rpm = rounds / seconds * 60
+    per_core = rounds / cpu * 60 if cpu > 0 else float("nan")
     return (f"{what}: {rounds} rounds in {seconds:.1f} s = {rpm:,.0f} rounds/min from submit "
-            f"(the job's own count: {own:,.0f}); floor {floor:,}; {load()}")  # fmt: skip
+            f"(the job's own count: {own:,.0f}); workers' CPU {cpu:.1f} s = {per_core:,.0f} "
+            f"rounds per CPU-minute, {2 * per_core:,.0f}/min on 2 free cores; floor "
+            f"{floor:,}; {load()}")  # fmt: skip
 
 
 def main() -> None:
@@ -140,8 +154,10 @@ def main() -> None:
                             {"kind": "archetype", "name": a, "archetype": a}
                             for a in ("aggressive", "conservative", "whale_hunter", "random")
                         ] + [{"kind": "oracle", "name": "oracle"}]}  # fmt: skip
+                cpu = cpu_seconds(workers)
                 body, seconds = run(service, spec)
-                print(throughput("scripted (4 archetypes + oracle, classic)", body, seconds,
+                cpu = cpu_seconds(workers) - cpu
+                print(throughput("scripted (4 archetypes + oracle, classic)", body, seconds, cpu,
                                  100_000))  # fmt: skip
             if "ppo" not in skip:
                 spec = {"mode": "classic", "seed": 2, "max_rounds": args.ppo_rounds,
@@ -151,8 +167,10 @@ def main() -> None:
                             {"kind": "policy", "name": "ppo_rising",
                              "policy_id": "baseline:rising_hazard"},
                             {"kind": "oracle", "name": "oracle"}]}  # fmt: skip
+                cpu = cpu_seconds(workers)
                 body, seconds = run(service, spec)
-                print(throughput("PPO (2 policies + oracle, classic)", body, seconds, 10_000))
+                cpu = cpu_seconds(workers) - cpu
+                print(throughput("PPO (2 policies + oracle, classic)", body, seconds, cpu, 10_000))
             if "acceptance" not in skip:
                 for mode in ("classic", "rising_hazard"):
                     entrants = [{"kind": "persona", "name": p, "persona": p} for p in PERSONAS]
