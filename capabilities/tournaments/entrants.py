@@ -92,9 +92,9 @@ class HybridTable:
             grown = np.full((int(tick.max()) + 1, 2), -1, dtype=np.int8)
             grown[: len(self._table)] = self._table
             self._table = grown
-        for t, a in {(int(t), int(a)) for t, a in zip(tick, rl, strict=True)
-                     if self._table[t, a] < 0}:  # fmt: skip
-            self._table[t, a] = self._bot.decision(t, a).action == "sidebet"
+        unknown = self._table[tick, rl] < 0
+        for t, a in np.unique(np.stack([tick[unknown], rl[unknown]], axis=1), axis=0):
+            self._table[t, a] = self._bot.decision(int(t), int(a)).action == "sidebet"
         return self._table[tick, rl].astype(np.int64)
 
 
@@ -111,7 +111,7 @@ def _persona_player(entrant: PersonaEntrant, index: int, seed: int) -> Player:
 
 
 @dataclass
-class Field_:
+class Lineup:
     """The runnable tournament: sidebet policies and persona players, in entrant order."""
 
     rules: GameRules
@@ -136,7 +136,7 @@ def store_loader(database: Database | None) -> PolicyLoader:
     return load
 
 
-def build_field(spec: TournamentSpec, load_policy: PolicyLoader) -> Field_:
+def build_field(spec: TournamentSpec, load_policy: PolicyLoader) -> Lineup:
     """Every entrant ready to play (422 naming the one that cannot be)."""
     rules = load_mode(spec.mode)
     policies: dict[str, Any] = {}
@@ -154,7 +154,7 @@ def build_field(spec: TournamentSpec, load_policy: PolicyLoader) -> Field_:
             policies[e.name] = HybridTable(e, load_policy(e.policy_id, i), spec.mode)
         elif e.kind == "oracle":
             policies[e.name] = Oracle(rules, name=e.name)
-    return Field_(
+    return Lineup(
         rules=rules,
         seed=spec.seed,
         names=[e.name for e in spec.entrants],
@@ -185,7 +185,7 @@ def first_bets(policies: dict[str, Any], rounds: Rounds) -> dict[str, np.ndarray
     return out
 
 
-def play_chunk(field: Field_, first_round: int, n_rounds: int) -> dict[str, Outcome]:
+def play_chunk(field: Lineup, first_round: int, n_rounds: int) -> dict[str, Outcome]:
     """Every entrant's outcome on rounds first_round .. first_round + n_rounds - 1."""
     rules = field.rules
     warm = 1 if field.personas and first_round > 0 else 0
@@ -210,7 +210,7 @@ def play_chunk(field: Field_, first_round: int, n_rounds: int) -> dict[str, Outc
 
 
 def _personas(
-    field: Field_, rounds: Rounds, block: int = 500
+    field: Lineup, rounds: Rounds, block: int = 500
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(PnL, bets, wins) [rounds, persona entrants], simulated in blocks of consecutive
     rounds (each block's price matrix only as wide as its longest round), the leader a

@@ -26,7 +26,7 @@ from capabilities.jobs import Progress, handler
 from capabilities.jobs.context import current_job_id, job_database, job_events, job_submitter
 from capabilities.jobs.service import process_worker_id
 from capabilities.tournaments import store
-from capabilities.tournaments.entrants import Field_, build_field, play_chunk, store_loader
+from capabilities.tournaments.entrants import Lineup, build_field, play_chunk, store_loader
 from capabilities.tournaments.models import TournamentSpec
 from capabilities.tournaments.service import Standings
 from tools.errors import BackendUnavailable
@@ -38,11 +38,11 @@ LOOKAHEAD = 6  # chunks recorded ahead of the merged ones: enough to keep worker
 ROUNDS_PLAYED = Counter(
     "agent_tournament_rounds_total", "Tournament rounds played (all entrants), by mode", ["mode"]
 )
-_fields: OrderedDict[uuid.UUID, Field_] = OrderedDict()
+_fields: OrderedDict[uuid.UUID, Lineup] = OrderedDict()
 _fields_lock = threading.Lock()
 
 
-def _field(database: Database, tournament_id: uuid.UUID, spec: TournamentSpec) -> Field_:
+def _field(database: Database, tournament_id: uuid.UUID, spec: TournamentSpec) -> Lineup:
     """The tournament's entrants, built once per process (policies loaded, tables made)."""
     with _fields_lock:
         if tournament_id in _fields:
@@ -56,7 +56,7 @@ def _field(database: Database, tournament_id: uuid.UUID, spec: TournamentSpec) -
 
 
 def _play(
-    database: Database, tournament_id: uuid.UUID, field: Field_, worker: str, claimed: tuple
+    database: Database, tournament_id: uuid.UUID, field: Lineup, worker: str, claimed: tuple
 ) -> None:
     chunk, first_round, n_rounds = claimed
     started = time.perf_counter()
