@@ -84,6 +84,7 @@ def _register_blueprints(app: Flask) -> None:
         modes,
         rewards,
         system,
+        tournaments,
         training,
     )
 
@@ -102,6 +103,7 @@ def _register_blueprints(app: Flask) -> None:
         training,
         curriculum,
         rewards,
+        tournaments,
     ):
         app.register_blueprint(module.bp)
 

@@ -24,6 +24,7 @@ HANDLER_MODULES: tuple[str, ...] = (
     "capabilities.hybrid.advice",
     "capabilities.rewards.jobs",
     "capabilities.training.jobs",
+    "capabilities.tournaments.jobs",
 )
 
 _handlers: dict[str, Handler] = {}
