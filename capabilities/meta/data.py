@@ -1,0 +1,59 @@
+"""Per-round statistics of every stored mode, in one query.
+
+Pooling needs, per mode, only each round's rug tick and the count, sum and sum of
+squares of its per-tick returns (`pooling.RoundStats`); PostgreSQL computes them over
+the latest `limit` rounds of each mode, so no price path crosses the wire. The modes are
+whatever `games.mode` holds, whether or not a rules file declares them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import psycopg
+
+from capabilities.meta.pooling import RoundStats
+
+_STATS_SQL = """
+WITH recent AS (
+    SELECT game_id, mode, rug_tick, started_at FROM (
+        SELECT game_id, mode, rug_tick, started_at,
+               row_number() OVER (PARTITION BY mode
+                                  ORDER BY started_at DESC NULLS LAST, game_id DESC) AS k
+        FROM games WHERE rug_tick IS NOT NULL AND rug_tick >= 1
+    ) ranked WHERE k <= %(limit)s
+), moves AS (
+    SELECT t.game_id,
+           t.price / lag(t.price) OVER w - 1 AS ret,
+           t.tick - lag(t.tick) OVER w AS gap,
+           lag(t.price) OVER w AS before
+    FROM recent r JOIN ticks t ON t.game_id = r.game_id
+    WHERE t.tick >= 0 AND t.tick < r.rug_tick
+    WINDOW w AS (PARTITION BY t.game_id ORDER BY t.tick)
+), per_round AS (
+    SELECT game_id, count(*) AS n, sum(ret) AS s, sum(ret * ret) AS s2
+    FROM moves WHERE gap = 1 AND before > 0 GROUP BY game_id
+)
+SELECT r.mode, r.rug_tick, coalesce(p.n, 0), coalesce(p.s, 0), coalesce(p.s2, 0)
+FROM recent r LEFT JOIN per_round p ON p.game_id = r.game_id
+ORDER BY r.mode, r.started_at ASC NULLS FIRST, r.game_id ASC
+"""
+
+
+def load_round_stats(conn: psycopg.Connection, limit: int) -> dict[str, RoundStats]:
+    """Mode -> its latest `limit` rounds' statistics, oldest first."""
+    rows: dict[str, list[tuple[int, int, float, float]]] = defaultdict(list)
+    for mode, rug, n, s, s2 in conn.execute(_STATS_SQL, {"limit": limit}):
+        rows[mode].append((int(rug), int(n), float(s), float(s2)))
+    out = {}
+    for mode, items in rows.items():
+        a = np.array(items, dtype=np.float64)
+        out[mode] = RoundStats(
+            mode=mode,
+            rug_tick=a[:, 0].astype(np.int64),
+            moves=a[:, 1].astype(np.int64),
+            move_sum=a[:, 2],
+            move_sumsq=a[:, 3],
+        )
+    return out
