@@ -80,6 +80,7 @@ def _register_blueprints(app: Flask) -> None:
         info,
         jobs,
         knowledge,
+        meta,
         models,
         system,
         training,
@@ -98,6 +99,7 @@ def _register_blueprints(app: Flask) -> None:
         games,
         training,
         curriculum,
+        meta,
     ):
         app.register_blueprint(module.bp)
 

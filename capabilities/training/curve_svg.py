@@ -33,11 +33,19 @@ def _ticks(low: float, high: float, n: int = 5) -> list[float]:
 class _Panel:
     """One plot area: data -> pixel transforms, axes and series."""
 
-    def __init__(self, top: float, x_max: float, y_low: float, y_high: float, label: str) -> None:
+    def __init__(
+        self,
+        top: float,
+        x_max: float,
+        y_low: float,
+        y_high: float,
+        label: str,
+        x_title: str = "env steps",
+    ) -> None:
         pad = (y_high - y_low) * 0.08 or 0.05
         self.top, self.x_max = top, max(x_max, 1.0)
         self.y_low, self.y_high = y_low - pad, y_high + pad
-        self.label = label
+        self.label, self.x_title = label, x_title
         self.parts: list[str] = []
 
     def x(self, step: float) -> float:
@@ -64,7 +72,7 @@ class _Panel:
                  f"{escape(self.label)}</text>")  # fmt: skip
         if x_label:
             p.append(f'<text x="{(LEFT + WIDTH - RIGHT) / 2}" y="{self.top + PANEL + 36}" '
-                     'text-anchor="middle">env steps</text>')  # fmt: skip
+                     f'text-anchor="middle">{escape(self.x_title)}</text>')  # fmt: skip
 
     def band(self, steps: list[float], low: list[float], high: list[float], color: str) -> None:
         upper = [f"{self.x(s):.1f},{self.y(v):.1f}" for s, v in zip(steps, high, strict=True)]

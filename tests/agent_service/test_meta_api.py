@@ -1,0 +1,69 @@
+"""`POST /v1/meta/adapt`: a thin mode's models pooled with the stored modes, with its
+chart; bad input is 422 naming the field, nothing to borrow from is 404."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent_service.app import create_app
+from game.rules import load_mode
+from game.simulator import simulate_rounds
+from tests.conftest import make_settings
+from tests.support.stored_rounds import store_rounds
+
+
+@pytest.fixture
+def fresh(tmp_path, fresh_pg_dsn):
+    """An app on an empty database of its own (what is stored decides the answer)."""
+    app = create_app(make_settings(tmp_path, fresh_pg_dsn))
+    app.config["TESTING"] = True
+    yield app.test_client(), fresh_pg_dsn
+    app.extensions["agent"].readiness.close()
+    app.extensions["agent"].backends.close()
+
+
+def test_adapt_answers_own_and_pooled_estimates_with_a_chart(fresh, auth):
+    client, dsn = fresh
+    for seed, mode in enumerate(("classic", "fast_rug", "high_volatility")):
+        store_rounds(dsn, simulate_rounds(load_mode(mode), 200, seed=30 + seed))
+    store_rounds(dsn, simulate_rounds(load_mode("profit_payout"), 25, seed=40))
+    r = client.post("/v1/meta/adapt", json={"mode": "profit_payout"}, headers=auth)
+    assert r.status_code == 200, r.json
+    body = r.json
+    assert body["mode"] == "profit_payout" and body["rounds"] == 25
+    assert body["served_as"] == "pooled"
+    assert body["generated_by"] == "deterministic"
+    hazard = body["hazard"]
+    assert next(iter(hazard["resembles"])) != "fast_rug"
+    assert 0 < hazard["weight_on_others"] < 1
+    assert hazard["own"] is not None and hazard["rounds_to_dominate"] > 0
+    assert {s["mode"] for s in body["sources"]} == {"classic", "fast_rug", "high_volatility"}
+    assert [p["rounds"] for p in body["trajectory"]] == [0, 5, 10, 20, 25]
+    first, last = body["trajectory"][0], body["trajectory"][-1]
+    assert first["hazard"]["own"] is None and first["hazard"]["weight_on_others"] == 1.0
+    assert last["hazard"]["weight_on_others"] < first["hazard"]["weight_on_others"]
+    chart = client.get(body["chart_url"], headers=auth)
+    assert chart.status_code == 200 and chart.mimetype == "image/svg+xml"
+    assert b"pooled across modes" in chart.data and b"<polyline" in chart.data
+    # only the named sources
+    r = client.post("/v1/meta/adapt", json={"mode": "profit_payout", "sources": ["fast_rug"]},
+                    headers=auth)  # fmt: skip
+    assert [s["mode"] for s in r.json["sources"]] == ["fast_rug"]
+    assert "sources=fast_rug" in r.json["chart_url"]
+
+
+def test_adapt_bad_input_names_the_field(fresh, auth):
+    client, dsn = fresh
+    r = client.post("/v1/meta/adapt", json={"mode": "fast_rug"}, headers=auth)
+    assert r.status_code == 404, r.json  # no mode has rounds: nothing to borrow from
+    store_rounds(dsn, simulate_rounds(load_mode("classic"), 30, seed=50))
+    r = client.post("/v1/meta/adapt", json={"mode": "no_such_mode"}, headers=auth)
+    assert r.status_code == 422 and r.json["errors"][0]["field"] == "mode"
+    r = client.post("/v1/meta/adapt", json={"mode": "fast_rug", "sources": ["rising_hazard"]},
+                    headers=auth)  # fmt: skip
+    assert r.status_code == 404 and "rising_hazard" in r.json["detail"]
+    r = client.post("/v1/meta/adapt", json={"mode": "fast_rug", "extra": 1}, headers=auth)
+    assert r.status_code == 422
+    assert client.get("/v1/meta/adapt/nope/chart.svg", headers=auth).status_code == 404
+    r = client.get("/v1/meta/adapt/fast_rug/chart.svg?max_rounds=1", headers=auth)
+    assert r.status_code == 422 and r.json["errors"][0]["field"] == "query.max_rounds"
