@@ -4,15 +4,18 @@ mode's against one from scratch (a job)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, url_for
+from flask import Blueprint, Response, current_app, request, url_for
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent_service.api import json_response, operation, parse_body, parse_query
+from agent_service.jobs import IDEMPOTENCY_HEADER, jobs
 from capabilities.meta.capability import meta_capability
 from capabilities.meta.chart_svg import adapt_svg
-from capabilities.meta.models import AdaptAnswer, AdaptRequest
-from capabilities.meta.service import adapt
-from tools.errors import NotFound
+from capabilities.meta.models import AdaptAnswer, AdaptRequest, TransferAccepted, TransferRequest
+from capabilities.meta.service import adapt, closest_source
+from capabilities.meta.transfer import KIND
+from tools.errors import FieldError, InvalidInput, NotFound
+from tools.policy_store import parse_policy_id, policy_store
 
 bp = Blueprint("meta", __name__, url_prefix="/v1/meta")
 
@@ -77,3 +80,48 @@ def adapt_chart(mode: str) -> Response:
         raise NotFound(f"no mode {mode[:80]!r}") from None
     answer = adapt(current_app.extensions["agent"].backends.database, body, _served_as(mode))
     return Response(adapt_svg(answer), mimetype="image/svg+xml")
+
+
+def _source_policy(body: TransferRequest) -> tuple[str, str | None]:
+    """(policy id, its mode): the one asked for, else the closest mode's (its shipped
+    baseline, or its newest stored sidebet_v1 policy)."""
+    store = policy_store(current_app.extensions["agent"].backends.database)
+    if body.source_policy is not None:
+        record = store.get(parse_policy_id(body.source_policy, "source_policy"))
+        if record.env != "sidebet_v1":
+            raise InvalidInput(
+                "the transfer trains sidebet_v1 policies",
+                [FieldError("source_policy", f"a policy of env {record.env!r}")],
+            )
+        return record.id, record.mode
+    database = current_app.extensions["agent"].backends.database
+    mode = closest_source(adapt(database, AdaptRequest(mode=body.mode), "n/a"))
+    for record in store.list(env="sidebet_v1", mode=mode, limit=1) if mode else ():
+        return record.id, mode
+    raise NotFound(f"no sidebet_v1 policy of the closest mode {mode!r}: pass source_policy")
+
+
+@bp.post("/transfer")
+@operation(
+    summary="A job: PPO on the mode warm-started from the closest mode's policy vs from "
+    "scratch, env steps to 90 % of the oracle's value for each",
+    tag="capabilities",
+    request=TransferRequest,
+    response=TransferAccepted,
+    status=202,
+    extra_statuses=(404, 503),
+)
+def transfer() -> Response:
+    body = parse_body(TransferRequest)
+    policy_id, mode = _source_policy(body)
+    payload = {
+        "request": body.model_dump(mode="json"),
+        "source_policy": policy_id,
+        "source_mode": mode,
+    }
+    key = request.headers.get(IDEMPOTENCY_HEADER) or None
+    job_id = jobs().submit(KIND, payload, idempotency_key=key)
+    status_url = url_for("jobs.get_job", job_id=str(job_id))
+    response = json_response(TransferAccepted(job_id=job_id, status_url=status_url), status=202)
+    response.headers["Location"] = status_url
+    return response

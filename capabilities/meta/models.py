@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import uuid
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from capabilities.rules import cross_field_rules, rule_broken
 from capabilities.runtime import Answer
 from capabilities.state import ModeName
-from capabilities.training.models import POLICY_ID_PATTERN
+from capabilities.training.models import (
+    POLICY_ID_PATTERN,
+    EvaluationSettings,
+    PPOSettings,
+    TrainingSpec,
+)
 
 MODE_PATTERN = r"^[a-z][a-z0-9_]*$"
 
@@ -78,7 +84,11 @@ class AdaptAnswer(Answer):
 
 
 class TransferRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Two PPO runs on the target mode, one warm-started, one from scratch."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra=cross_field_rules("n_steps is a multiple of n_envs")
+    )
 
     mode: ModeName = Field(description="the target mode to train a sidebet_v1 policy for")
     source_policy: str | None = Field(
@@ -96,6 +106,25 @@ class TransferRequest(BaseModel):
         0.9, gt=0, le=1, description="a run has converged at this share of the oracle's value"
     )
     seed: int = Field(0, ge=0, le=2**31 - 1)
+
+    @model_validator(mode="after")
+    def _rollout(self) -> TransferRequest:
+        if self.n_steps % self.n_envs:
+            raise rule_broken("n_steps must be a multiple of n_envs")
+        return self
+
+    def spec(self, warm_start: str | None) -> TrainingSpec:
+        """The training run: the same for both arms but the starting network."""
+        return TrainingSpec(
+            name=f"meta transfer {self.mode} ({'warm' if warm_start else 'scratch'})",
+            mode=self.mode,
+            steps=self.steps,
+            seed=self.seed,
+            n_envs=self.n_envs,
+            ppo=PPOSettings(n_steps=self.n_steps, batch_size=min(64, self.n_steps)),
+            evaluation=EvaluationSettings(every_steps=self.every_steps, rounds=self.eval_rounds),
+            warm_start=warm_start,
+        )
 
 
 class TransferAccepted(BaseModel):

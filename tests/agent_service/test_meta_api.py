@@ -67,3 +67,39 @@ def test_adapt_bad_input_names_the_field(fresh, auth):
     assert client.get("/v1/meta/adapt/nope/chart.svg", headers=auth).status_code == 404
     r = client.get("/v1/meta/adapt/fast_rug/chart.svg?max_rounds=1", headers=auth)
     assert r.status_code == 422 and r.json["errors"][0]["field"] == "query.max_rounds"
+
+
+def test_transfer_trains_warm_and_from_scratch_and_counts_steps_to_the_oracle(fresh, auth):
+    pytest.importorskip("stable_baselines3")
+    from tests.support.jobs import follow_job
+
+    client, dsn = fresh
+    for seed, mode in enumerate(("classic", "fast_rug")):
+        store_rounds(dsn, simulate_rounds(load_mode(mode), 150, seed=60 + seed))
+    store_rounds(dsn, simulate_rounds(load_mode("profit_payout"), 20, seed=70))
+    tiny = {"mode": "profit_payout", "steps": 2048, "n_envs": 8, "n_steps": 512,
+            "every_steps": 1024, "eval_rounds": 100}  # fmt: skip
+    r = client.post("/v1/meta/transfer", json=tiny, headers=auth)
+    assert r.status_code == 202, r.json
+    job = follow_job(client, auth, r.json["status_url"], within=400)
+    assert job["state"] == "succeeded", job
+    result = job["result"]
+    assert result["source_policy"] == "baseline:classic"  # profit_payout has classic's chart
+    assert result["oracle_value"] > 0
+    for arm in ("warm", "scratch"):
+        steps = [p["step"] for p in result[arm]["curve"]]
+        assert steps[0] == 0 and steps[-1] >= 2048
+        assert result[arm]["final_regret"] is not None
+    # the warm start begins where the source policy is, not at a random network
+    assert result["warm"]["curve"][0]["regret"] != result["scratch"]["curve"][0]["regret"]
+
+
+def test_transfer_bad_input(fresh, auth):
+    client, _ = fresh
+    r = client.post("/v1/meta/transfer", json={"mode": "classic", "n_envs": 3}, headers=auth)
+    assert r.status_code == 422  # n_steps is not a multiple of n_envs
+    r = client.post("/v1/meta/transfer", json={"mode": "classic"}, headers=auth)
+    assert r.status_code == 404  # no stored rounds: no closest mode, and no policy given
+    r = client.post("/v1/meta/transfer", json={"mode": "classic", "source_policy": "baseline:nope"},
+                    headers=auth)  # fmt: skip
+    assert r.status_code == 404
