@@ -25,6 +25,7 @@ Figures:
 
     nice -n 10 python bench/meta.py [--replicates 10] [--source-rounds 1000]
         [--family grid spread] [--json out.json]
+    python bench/meta.py --figure docs/figures/meta_adapt.svg   # the docs' chart
 """
 
 from __future__ import annotations
@@ -41,7 +42,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from capabilities.meta.chart_svg import adapt_svg
+from capabilities.meta.models import AdaptRequest
 from capabilities.meta.pooling import ModeStats, Priors, RoundStats
+from capabilities.meta.service import answer_from_stats
 from capabilities.models.truth import TruePrice
 from game.oracle import optimal_bet_ticks, sidebet_ev_by_tick
 from game.rules import GameRules, load_mode
@@ -183,13 +187,31 @@ def report(result: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def figure(path: Path) -> None:
+    """The adapt chart of profit_payout (classic's chart, other payout) after 300 rounds,
+    pooled with 1,000 rounds of each other shipped mode."""
+    shipped = ("classic", "fast_rug", "high_volatility", "rising_hazard")
+    data = {m: stats(load_mode(m), 1000, seed=i + 1) for i, m in enumerate(shipped)}
+    data["profit_payout"] = stats(load_mode("profit_payout"), 300, seed=99)
+    answer = answer_from_stats(data, AdaptRequest(mode="profit_payout"), "pooled")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(adapt_svg(answer))
+    print(json.dumps({"hazard": answer.hazard.model_dump(), "drift": answer.drift.model_dump(),
+                      "prior": {k: v.model_dump() for k, v in answer.prior.items()}},
+                     indent=1))  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--replicates", type=int, default=10)
     ap.add_argument("--source-rounds", type=int, default=1000)
     ap.add_argument("--family", nargs="+", default=["grid", "spread"])
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--figure", type=Path, help="write the docs' adapt chart here and stop")
     args = ap.parse_args()
+    if args.figure:
+        figure(args.figure)
+        return
     started = time.perf_counter()
     print(f"load before: {os.getloadavg()}")
     reports = []

@@ -61,6 +61,13 @@ def adapt(database: Database, request: AdaptRequest, served_as: str) -> AdaptAns
     """Pool the target with the sources; `served_as` is what the model registry serves."""
     with database.connection() as conn:
         stats = load_round_stats(conn, request.max_rounds)
+    return answer_from_stats(stats, request, served_as)
+
+
+def answer_from_stats(
+    stats: dict[str, RoundStats], request: AdaptRequest, served_as: str
+) -> AdaptAnswer:
+    """The answer from every mode's per-round statistics (stored or simulated)."""
     own = stats.get(request.mode) or _empty(request.mode)
     sources = source_stats(stats, request.mode, request.sources)
     priors = Priors.fit([s.upto() for s in sources])
