@@ -14,6 +14,7 @@ import numpy as np
 import psycopg
 
 from capabilities.meta.pooling import RoundStats
+from capabilities.models.price import GOD_THRESHOLD
 
 _STATS_SQL = """
 WITH recent AS (
@@ -32,10 +33,14 @@ WITH recent AS (
     WHERE t.tick >= 0 AND t.tick < r.rug_tick
     WINDOW w AS (PARTITION BY t.game_id ORDER BY t.tick)
 ), per_round AS (
-    SELECT game_id, count(*) AS n, sum(ret) AS s, sum(ret * ret) AS s2
+    SELECT game_id, count(*) AS n, sum(ret) AS s, sum(ret * ret) AS s2,
+           count(*) FILTER (WHERE ret >= %(god)s) AS g,
+           sum(ret) FILTER (WHERE ret >= %(god)s) AS gs,
+           sum(ret * ret) FILTER (WHERE ret >= %(god)s) AS gs2
     FROM moves WHERE gap = 1 AND before > 0 GROUP BY game_id
 )
-SELECT r.mode, r.rug_tick, coalesce(p.n, 0), coalesce(p.s, 0), coalesce(p.s2, 0)
+SELECT r.mode, r.rug_tick, coalesce(p.n, 0), coalesce(p.s, 0), coalesce(p.s2, 0),
+       coalesce(p.g, 0), coalesce(p.gs, 0), coalesce(p.gs2, 0)
 FROM recent r LEFT JOIN per_round p ON p.game_id = r.game_id
 ORDER BY r.mode, r.started_at ASC NULLS FIRST, r.game_id ASC
 """
@@ -43,9 +48,10 @@ ORDER BY r.mode, r.started_at ASC NULLS FIRST, r.game_id ASC
 
 def load_round_stats(conn: psycopg.Connection, limit: int) -> dict[str, RoundStats]:
     """Mode -> its latest `limit` rounds' statistics, oldest first."""
-    rows: dict[str, list[tuple[int, int, float, float]]] = defaultdict(list)
-    for mode, rug, n, s, s2 in conn.execute(_STATS_SQL, {"limit": limit}):
-        rows[mode].append((int(rug), int(n), float(s), float(s2)))
+    rows: dict[str, list[tuple[float, ...]]] = defaultdict(list)
+    params = {"limit": limit, "god": GOD_THRESHOLD}
+    for mode, *values in conn.execute(_STATS_SQL, params):
+        rows[mode].append(tuple(float(v) for v in values))
     out = {}
     for mode, items in rows.items():
         a = np.array(items, dtype=np.float64)
@@ -55,5 +61,8 @@ def load_round_stats(conn: psycopg.Connection, limit: int) -> dict[str, RoundSta
             moves=a[:, 1].astype(np.int64),
             move_sum=a[:, 2],
             move_sumsq=a[:, 3],
+            gods=a[:, 4].astype(np.int64),
+            god_sum=a[:, 5],
+            god_sumsq=a[:, 6],
         )
     return out

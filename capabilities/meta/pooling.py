@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from capabilities.models.hazard import Z95, wilson
+from capabilities.models.price import GOD_THRESHOLD
 
 ALL_MODES = "all_modes"
 """The name of the exchangeable component in `resembles`."""
@@ -62,6 +63,9 @@ class ModeStats:
     moves: int = 0
     move_sum: float = 0.0
     move_sumsq: float = 0.0
+    gods: int = 0  # god candles among the moves (`price.GOD_THRESHOLD`), and their
+    god_sum: float = 0.0  # returns' sum and sum of squares
+    god_sumsq: float = 0.0
 
     @property
     def hazard(self) -> float | None:
@@ -84,6 +88,24 @@ class ModeStats:
         var = self.move_var
         return None if var is None else math.sqrt(var / self.moves)
 
+    @property
+    def base_drift(self) -> float | None:
+        """The drift without god candles (a god candle's move counted as 0)."""
+        return (self.move_sum - self.god_sum) / self.moves if self.moves > 0 else None
+
+    @property
+    def base_var(self) -> float | None:
+        if self.moves < 2:
+            return None
+        mean = (self.move_sum - self.god_sum) / self.moves
+        sumsq = self.move_sumsq - self.god_sumsq
+        return max(sumsq - self.moves * mean * mean, 0.0) / (self.moves - 1)
+
+    @property
+    def base_se(self) -> float | None:
+        var = self.base_var
+        return None if var is None else math.sqrt(var / self.moves)
+
 
 @dataclass(frozen=True)
 class RoundStats:
@@ -95,6 +117,9 @@ class RoundStats:
     moves: np.ndarray
     move_sum: np.ndarray
     move_sumsq: np.ndarray
+    gods: np.ndarray
+    god_sum: np.ndarray
+    god_sumsq: np.ndarray
 
     def __len__(self) -> int:
         return len(self.rug_tick)
@@ -109,6 +134,9 @@ class RoundStats:
             moves=int(self.moves[:k].sum()),
             move_sum=float(self.move_sum[:k].sum()),
             move_sumsq=float(self.move_sumsq[:k].sum()),
+            gods=int(self.gods[:k].sum()),
+            god_sum=float(self.god_sum[:k].sum()),
+            god_sumsq=float(self.god_sumsq[:k].sum()),
         )
 
     @classmethod
@@ -119,12 +147,16 @@ class RoundStats:
         before, after = prices[:, :-1], prices[:, 1:]
         valid = np.isfinite(before) & np.isfinite(after) & (before > 0)
         ret = np.where(valid, after / np.where(valid, before, 1.0) - 1.0, 0.0)
+        god = np.where(ret >= GOD_THRESHOLD, ret, 0.0)
         return cls(
             mode=mode,
             rug_tick=np.asarray(rug_tick, dtype=np.int64),
             moves=valid.sum(axis=1),
             move_sum=ret.sum(axis=1),
             move_sumsq=(ret * ret).sum(axis=1),
+            gods=(ret >= GOD_THRESHOLD).sum(axis=1),
+            god_sum=god.sum(axis=1),
+            god_sumsq=(god * god).sum(axis=1),
         )
 
 
@@ -417,11 +449,11 @@ class DriftPrior:
 
     @classmethod
     def fit(cls, sources: Sequence[ModeStats]) -> DriftPrior | None:
-        usable = tuple(s for s in sources if s.drift_se is not None and s.drift_se > 0)
+        usable = tuple(s for s in sources if s.base_se is not None and s.base_se > 0)
         if not usable:
             return None
-        means = np.array([s.drift for s in usable], dtype=float)
-        se2 = np.array([s.drift_se for s in usable], dtype=float) ** 2
+        means = np.array([s.base_drift for s in usable], dtype=float)
+        se2 = np.array([s.base_se for s in usable], dtype=float) ** 2
         spread, new, vague = _DEFAULT_TWIN_DRIFT, _DEFAULT_NEW, _DEFAULT_VAGUE
         if len(usable) >= 3:
             spread, new, vague = _fit_shares(_TWIN_SPREADS_DRIFT, cls._folds(means, se2))
@@ -451,8 +483,17 @@ class DriftPrior:
             folds.append((ll_tw, ll_all, ll_vague))
         return folds
 
+    def god_term(self, target: ModeStats) -> float:
+        """The god candles' part of the drift (rate x mean return), pooled over every
+        mode: at 1e-5 a tick a mode sees a handful in 100,000 moves, and one of them moves
+        a thin mode's own mean return by 9 / moves."""
+        moves = target.moves + sum(s.moves for s in self.sources)
+        god_sum = target.god_sum + sum(s.god_sum for s in self.sources)
+        return god_sum / moves if moves else 0.0
+
     def posterior(self, target: ModeStats) -> Posterior:
-        own, se = target.drift, target.drift_se
+        """Pooled: the drift without god candles (the mixture) plus the pooled god term."""
+        own, se = target.base_drift, target.base_se
         if own is None or se is None or se <= 0:
             w = self.share
             means, post_var = self.mean, self.var
@@ -470,9 +511,10 @@ class DriftPrior:
             return _normal_loglik(x, means[k], post_var[k])
 
         low, high = _mixture_interval(w, means, np.sqrt(post_var), logpdf, positive=False)
-        var1 = target.move_var  # one tick's return variance: the target's, else the sources'
+        god = self.god_term(target)
+        var1 = target.base_var  # one tick's return variance: the target's, else the sources'
         if var1 is None:
-            var1 = float(np.median([s.move_var for s in self.sources]))
+            var1 = float(np.median([s.base_var for s in self.sources]))
         per_round = target.moves / target.rounds if target.rounds and target.moves else None
         if per_round is None:
             per_round = float(np.median([s.moves / s.rounds for s in self.sources]))
@@ -481,14 +523,16 @@ class DriftPrior:
             s2 = var1 / max(rounds * per_round, 1e-12)
             return float(np.dot(w, s2 / (s2 + self.var)))
 
+        total, total_se = target.drift, target.drift_se  # the target's own, all regimes
+        known = total is not None and total_se is not None and total_se > 0
         return Posterior(
             parameter="drift",
-            own=own,
-            own_low=None if own is None or se2 == math.inf else own - Z95 * se,
-            own_high=None if own is None or se2 == math.inf else own + Z95 * se,
-            estimate=float(np.dot(w, means)),
-            low=low,
-            high=high,
+            own=total,
+            own_low=total - Z95 * total_se if known else None,  # type: ignore[operator]
+            own_high=total + Z95 * total_se if known else None,  # type: ignore[operator]
+            estimate=float(np.dot(w, means)) + god,
+            low=low + god,
+            high=high + god,
             weight_on_others=weight_on,
             resembles=_ranked(self.names, w),
             rounds_to_dominate=_rounds_for_half(weight_at, max(target.rounds, 1)),
