@@ -26,6 +26,8 @@ Figures:
     nice -n 10 python bench/meta.py [--replicates 10] [--source-rounds 1000]
         [--family grid spread] [--json out.json]
     python bench/meta.py --figure docs/figures/meta_adapt.svg   # the docs' chart
+    nice -n 10 python bench/meta.py --transfer profit_payout --source baseline:classic \
+        [--steps 40000]        # PPO warm-started from the source vs from scratch
 """
 
 from __future__ import annotations
@@ -201,6 +203,25 @@ def figure(path: Path) -> None:
                      indent=1))  # fmt: skip
 
 
+def transfer(mode: str, source: str, steps: int) -> None:
+    """The transfer job's comparison, in process (needs the `rl` extra)."""
+    from capabilities.meta.models import TransferRequest
+    from capabilities.meta.transfer import compare
+    from tools.policy_store import policy_store
+
+    request = TransferRequest(mode=mode, steps=steps, every_steps=max(steps // 20, 500),
+                              eval_rounds=1000)  # fmt: skip
+    result = compare(request, source, policy_store(None).model_zip(source))
+    for arm in ("warm", "scratch"):
+        a = result[arm]
+        print(f"{arm:>8}: steps to target {a['steps_to_target']}, final expected PnL "
+              f"{a['final_expected_pnl']:+.4f}, regret {a['final_regret']:.4f}, "
+              f"{a['train_seconds']:.0f} s")  # fmt: skip
+        print("          " + " ".join(f"{p['step']}:{p['regret']:.3f}" for p in a["curve"]))
+    print(f"oracle {result['oracle_value']:+.4f} ({result['target']}); steps saved "
+          f"{result['steps_saved']}; load average {result['load_average']}")  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--replicates", type=int, default=10)
@@ -208,7 +229,13 @@ def main() -> None:
     ap.add_argument("--family", nargs="+", default=["grid", "spread"])
     ap.add_argument("--json", type=Path)
     ap.add_argument("--figure", type=Path, help="write the docs' adapt chart here and stop")
+    ap.add_argument("--transfer", metavar="MODE", help="compare warm and scratch PPO and stop")
+    ap.add_argument("--source", default="baseline:classic", help="policy to warm-start from")
+    ap.add_argument("--steps", type=int, default=40_000)
     args = ap.parse_args()
+    if args.transfer:
+        transfer(args.transfer, args.source, args.steps)
+        return
     if args.figure:
         figure(args.figure)
         return

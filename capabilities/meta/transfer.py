@@ -62,28 +62,31 @@ def _arm(curve: list[CurvePoint], share: float, stake: float) -> dict[str, Any]:
     }
 
 
-@handler(KIND)
-def transfer_job(payload: dict[str, Any], progress: Progress) -> dict[str, Any]:
-    """`payload`: {"request": TransferRequest, "source_policy": id, "source_mode": mode}."""
-    request = TransferRequest.model_validate(payload["request"])
-    source = str(payload["source_policy"])
-    warm_zip = policy_store(job_database()).model_zip(source)
+def compare(
+    request: TransferRequest,
+    source_policy: str,
+    source_zip: bytes,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Train both arms and measure each one's steps to the target."""
     stake = default_stake(request.spec(None).rules())
     arms: dict[str, Any] = {}
-    for i, (name, start) in enumerate((("warm", warm_zip), ("scratch", None))):
+    oracle = None
+    for i, (name, start) in enumerate((("warm", source_zip), ("scratch", None))):
 
         def report(fraction: float, message: str, i: int = i, name: str = name) -> None:
-            progress((i + fraction) / 2, f"{name}: {message}")
+            if progress is not None:
+                progress((i + fraction) / 2, f"{name}: {message}")
 
-        result = train(request.spec(source if start else None), progress=report, warm_start=start)
+        spec = request.spec(source_policy if start else None)
+        result = train(spec, progress=report, warm_start=start)
         arms[name] = _arm(result.curve, request.target_share, stake)
         arms[name]["train_seconds"] = round(result.seconds, 2)
-    oracle = result.final.oracle_value
+        oracle = result.final.oracle_value
     warm, scratch = arms["warm"]["steps_to_target"], arms["scratch"]["steps_to_target"]
     return {
         "mode": request.mode,
-        "source_policy": source,
-        "source_mode": payload.get("source_mode"),
+        "source_policy": source_policy,
         "oracle_value": oracle,
         "stake": stake,
         "target": f"{request.target_share:.0%} of the oracle's value"
@@ -94,3 +97,13 @@ def transfer_job(payload: dict[str, Any], progress: Progress) -> dict[str, Any]:
         "steps_saved": None if warm is None or scratch is None else scratch - warm,
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
+
+
+@handler(KIND)
+def transfer_job(payload: dict[str, Any], progress: Progress) -> dict[str, Any]:
+    """`payload`: {"request": TransferRequest, "source_policy": id, "source_mode": mode}."""
+    request = TransferRequest.model_validate(payload["request"])
+    source = str(payload["source_policy"])
+    source_zip = policy_store(job_database()).model_zip(source)
+    result = compare(request, source, source_zip, progress)
+    return {**result, "source_mode": payload.get("source_mode")}
