@@ -18,8 +18,8 @@ from capabilities.models.price import GOD_THRESHOLD
 
 _STATS_SQL = """
 WITH recent AS (
-    SELECT game_id, mode, rug_tick, started_at FROM (
-        SELECT game_id, mode, rug_tick, started_at,
+    SELECT game_id, mode, rug_tick, entry, started_at FROM (
+        SELECT game_id, mode, rug_tick, COALESCE(first_observed_tick, 0) AS entry, started_at,
                row_number() OVER (PARTITION BY mode
                                   ORDER BY started_at DESC NULLS LAST, game_id DESC) AS k
         FROM games WHERE rug_tick IS NOT NULL AND rug_tick >= 1
@@ -39,7 +39,7 @@ WITH recent AS (
            sum(ret * ret) FILTER (WHERE ret >= %(god)s) AS gs2
     FROM moves WHERE gap = 1 AND before > 0 GROUP BY game_id
 )
-SELECT r.mode, r.rug_tick, coalesce(p.n, 0), coalesce(p.s, 0), coalesce(p.s2, 0),
+SELECT r.mode, r.rug_tick, r.entry, coalesce(p.n, 0), coalesce(p.s, 0), coalesce(p.s2, 0),
        coalesce(p.g, 0), coalesce(p.gs, 0), coalesce(p.gs2, 0)
 FROM recent r LEFT JOIN per_round p ON p.game_id = r.game_id
 ORDER BY r.mode, r.started_at ASC NULLS FIRST, r.game_id ASC
@@ -58,11 +58,12 @@ def load_round_stats(conn: psycopg.Connection, limit: int) -> dict[str, RoundSta
         out[mode] = RoundStats(
             mode=mode,
             rug_tick=a[:, 0].astype(np.int64),
-            moves=a[:, 1].astype(np.int64),
-            move_sum=a[:, 2],
-            move_sumsq=a[:, 3],
-            gods=a[:, 4].astype(np.int64),
-            god_sum=a[:, 5],
-            god_sumsq=a[:, 6],
+            entry=a[:, 1].astype(np.int64),
+            moves=a[:, 2].astype(np.int64),
+            move_sum=a[:, 3],
+            move_sumsq=a[:, 4],
+            gods=a[:, 5].astype(np.int64),
+            god_sum=a[:, 6],
+            god_sumsq=a[:, 7],
         )
     return out

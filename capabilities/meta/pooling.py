@@ -53,7 +53,8 @@ _DIFFUSE_DRIFT_SD = 0.01  # the vague drift component's spread (drifts are ~0.00
 @dataclass(frozen=True)
 class ModeStats:
     """Sufficient statistics of one mode's rounds: the rug hazard's events and exposure
-    (every stored round ends in a rug at its `rug_tick`, at risk at ticks 1..rug_tick),
+    (every stored round ends in a rug at its `rug_tick`, at risk at ticks entry+1..rug_tick,
+    entry 0 unless the recording began mid-round),
     and the per-tick price returns' count, sum and sum of squares."""
 
     mode: str
@@ -109,11 +110,14 @@ class ModeStats:
 
 @dataclass(frozen=True)
 class RoundStats:
-    """Per round of one mode, oldest first: rug tick and price-return count, sum and sum
-    of squares; `upto(n)` gives the mode's statistics after its first n rounds."""
+    """Per round of one mode, oldest first: rug tick, first observed tick (> 0: the
+    recording began mid-round, so the round was at risk only after it), price-return
+    count, sum and sum of squares (god candles apart too); `upto(n)` gives the mode's
+    statistics after its first n rounds."""
 
     mode: str
     rug_tick: np.ndarray
+    entry: np.ndarray
     moves: np.ndarray
     move_sum: np.ndarray
     move_sumsq: np.ndarray
@@ -126,11 +130,12 @@ class RoundStats:
 
     def upto(self, n: int | None = None) -> ModeStats:
         k = len(self) if n is None else min(n, len(self))
+        at_risk = self.rug_tick[:k] - self.entry[:k]
         return ModeStats(
             mode=self.mode,
             rounds=k,
-            events=k,
-            exposure=int(self.rug_tick[:k].sum()),
+            events=int((at_risk > 0).sum()),
+            exposure=int(np.maximum(at_risk, 0).sum()),
             moves=int(self.moves[:k].sum()),
             move_sum=float(self.move_sum[:k].sum()),
             move_sumsq=float(self.move_sumsq[:k].sum()),
@@ -141,8 +146,8 @@ class RoundStats:
 
     @classmethod
     def from_paths(cls, mode: str, rug_tick: np.ndarray, prices: np.ndarray) -> RoundStats:
-        """From rug ticks and price paths [rounds, ticks] (NaN after each round), the
-        layout of simulated `Rounds` and of `registry.load_history`."""
+        """From rug ticks and price paths [rounds, ticks] (NaN after each round) of rounds
+        seen from their start: the layout of simulated `Rounds`."""
         prices = np.atleast_2d(np.asarray(prices, dtype=np.float64))
         before, after = prices[:, :-1], prices[:, 1:]
         valid = np.isfinite(before) & np.isfinite(after) & (before > 0)
@@ -151,6 +156,7 @@ class RoundStats:
         return cls(
             mode=mode,
             rug_tick=np.asarray(rug_tick, dtype=np.int64),
+            entry=np.zeros(len(rug_tick), dtype=np.int64),
             moves=valid.sum(axis=1),
             move_sum=ret.sum(axis=1),
             move_sumsq=(ret * ret).sum(axis=1),

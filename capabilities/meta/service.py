@@ -24,7 +24,7 @@ CHECKPOINTS = (0, 5, 10, 20, 30, 50, 75, 100, 150, 200, 300, 500, 1000, 2000, 50
 
 def _empty(mode: str) -> RoundStats:
     ints, floats = np.zeros(0, np.int64), np.zeros(0)
-    return RoundStats(mode, ints, ints, floats, floats, ints, floats, floats)
+    return RoundStats(mode, ints, ints, ints, floats, floats, ints, floats, floats)
 
 
 def _estimate(pooled: Pooled, parameter: str) -> ParameterEstimate:

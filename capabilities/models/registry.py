@@ -299,7 +299,7 @@ class ModelRegistry:
         """The thin mode pooled with every other stored mode (None when none has rounds)."""
         with self._db.connection() as conn:
             stats = load_round_stats(conn, self.max_rounds)
-            _, _, prices = load_history(conn, mode, self.min_rounds)
+            prices = load_history(conn, mode, self.min_rounds).prices
         own = stats.get(mode)
         priors = Priors.fit([s.upto() for m, s in stats.items() if m != mode])
         if own is None or priors is None:

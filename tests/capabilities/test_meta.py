@@ -131,3 +131,11 @@ def test_steps_to_target_needs_the_policy_to_stay_there():
     assert steps_to_target(curve[:3], 0.9, 1.0) is None
     zero = [point(0, 0.02, 0.0), point(1000, 0.004, 0.0)]
     assert steps_to_target(zero, 0.9, 1.0) == 1000  # oracle worth 0: regret <= 0.005
+
+
+def test_a_round_recorded_mid_way_is_at_risk_only_after_it_was_first_seen():
+    ints, zeros = np.array([100, 50, 30]), np.zeros(3)
+    stats = RoundStats("m", ints, np.array([0, 20, 30]), ints - 1, zeros, zeros,
+                       np.zeros(3, np.int64), zeros, zeros)  # fmt: skip
+    s = stats.upto()
+    assert (s.rounds, s.events, s.exposure) == (3, 2, 100 + 30)  # the third tells nothing
