@@ -159,6 +159,9 @@ def fit_model_set(
     )
 
 
+POOL_SOURCE_ROUNDS = 1000
+"""Latest rounds per mode read to pool a thin mode: a source is well determined by then
+(its own error is in its twin's spread), and the query stays well under a second."""
 MIN_PRICE_MOVES = 50
 """Fewer own price moves than this: a pooled mode's risk figures use its rules' spread."""
 
@@ -298,7 +301,7 @@ class ModelRegistry:
     def _pooled(self, mode: str, newest: str) -> ModelSet | None:
         """The thin mode pooled with every other stored mode (None when none has rounds)."""
         with self._db.connection() as conn:
-            stats = load_round_stats(conn, self.max_rounds)
+            stats = load_round_stats(conn, min(self.max_rounds, POOL_SOURCE_ROUNDS))
             prices = load_history(conn, mode, self.min_rounds).prices
         own = stats.get(mode)
         priors = Priors.fit([s.upto() for m, s in stats.items() if m != mode])
