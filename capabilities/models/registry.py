@@ -301,7 +301,8 @@ class ModelRegistry:
     def _pooled(self, mode: str, newest: str) -> ModelSet | None:
         """The thin mode pooled with every other stored mode (None when none has rounds)."""
         with self._db.connection() as conn:
-            stats = load_round_stats(conn, min(self.max_rounds, POOL_SOURCE_ROUNDS))
+            limit = min(self.max_rounds, max(POOL_SOURCE_ROUNDS, self.min_rounds))
+            stats = load_round_stats(conn, limit)
             prices = load_history(conn, mode, self.min_rounds).prices
         own = stats.get(mode)
         priors = Priors.fit([s.upto() for m, s in stats.items() if m != mode])
