@@ -82,6 +82,8 @@ def _register_blueprints(app: Flask) -> None:
         knowledge,
         meta,
         models,
+        modes,
+        rewards,
         system,
         training,
     )
@@ -91,6 +93,7 @@ def _register_blueprints(app: Flask) -> None:
         info,
         jobs,
         models,
+        modes,
         knowledge,
         coach,
         features,
@@ -100,6 +103,7 @@ def _register_blueprints(app: Flask) -> None:
         training,
         curriculum,
         meta,
+        rewards,
     ):
         app.register_blueprint(module.bp)
 

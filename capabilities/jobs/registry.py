@@ -23,6 +23,7 @@ HANDLER_MODULES: tuple[str, ...] = (
     "capabilities.discovery.job",
     "capabilities.hybrid.advice",
     "capabilities.meta.transfer",
+    "capabilities.rewards.jobs",
     "capabilities.training.jobs",
 )
 

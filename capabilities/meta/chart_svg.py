@@ -7,7 +7,7 @@ import math
 from html import escape
 
 from capabilities.meta.models import AdaptAnswer, ParameterEstimate
-from capabilities.training.curve_svg import BLUE, GAP, LEFT, ORANGE, PANEL, TOP, WIDTH, _Panel
+from capabilities.svg_chart import BLUE, GAP, LEFT, ORANGE, PANEL, TOP, WIDTH, Panel
 
 
 def _series(
@@ -45,9 +45,9 @@ def adapt_svg(answer: AdaptAnswer) -> str:
         points = [(p.rounds, getattr(p, name)) for p in answer.trajectory]
         own, pooled = _series(points, True), _series(points, False)
         values = [v for s in (own, pooled) for v in s[2] + s[3]]
-        panel = _Panel(TOP + i * (PANEL + GAP), x_max, min(values, default=0.0),
-                       max(values, default=1.0), label, x_title="rounds of the mode")  # fmt: skip
-        panel.axes(i == 1)
+        panel = Panel(TOP + i * (PANEL + GAP), x_max, min(values, default=0.0),
+                      max(values, default=1.0), label)  # fmt: skip
+        panel.axes("rounds of the mode" if i == 1 else "")
         for (x, mean, low, high), color, dash in ((own, BLUE, "6 4"), (pooled, ORANGE, "")):
             if x:
                 panel.band(x, low, high, color)
