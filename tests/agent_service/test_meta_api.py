@@ -42,6 +42,11 @@ def test_adapt_answers_own_and_pooled_estimates_with_a_chart(fresh, auth):
     first, last = body["trajectory"][0], body["trajectory"][-1]
     assert first["hazard"]["own"] is None and first["hazard"]["weight_on_others"] == 1.0
     assert last["hazard"]["weight_on_others"] < first["hazard"]["weight_on_others"]
+    report = client.get("/v1/models/game/profit_payout", headers=auth)
+    assert report.status_code == 200, report.json
+    assert (report.json["source"], report.json["hazard"]["form"]) == ("pooled", "pooled")
+    assert report.json["pooling"]["hazard"]["pooled"] == hazard["pooled"]
+    assert client.get("/v1/models/game/profit_payout/hazard.svg", headers=auth).status_code == 200
     chart = client.get(body["chart_url"], headers=auth)
     assert chart.status_code == 200 and chart.mimetype == "image/svg+xml"
     assert b"pooled across modes" in chart.data and b"<polyline" in chart.data
