@@ -1,0 +1,97 @@
+"""Intent routing by similarity to example phrasings, with the service's own sentence
+model (all-MiniLM-L6-v2, tools/minilm.py): no language model, a few milliseconds.
+
+Every example of every intent is embedded once per process. A message (ids masked,
+`slots.mask`) is embedded and compared by cosine with each example; an intent scores its
+best example. The route is taken only when the best intent scores at least `threshold`
+AND leads the runner-up by at least `margin`; otherwise the answer is a clarifying
+question listing the likely intents: never a guess.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from capabilities.chat.intent import Intent
+from capabilities.chat.slots import mask
+from tools.embeddings import Embedder
+
+DEFAULT_THRESHOLD = 0.45
+DEFAULT_MARGIN = 0.03
+CANDIDATES = 3
+CUE_BONUS = 0.05  # per matching cue of an intent, at most MAX_CUES counted
+MAX_CUES = 2
+
+
+@dataclass(frozen=True)
+class Route:
+    """The routing of one message: the intent when confident, and the likely ones."""
+
+    intent: Intent | None
+    confidence: float
+    candidates: tuple[tuple[Intent, float], ...]
+    reason: str | None = None  # low_confidence | ambiguous, when intent is None
+
+
+class IntentRouter:
+    """Thread-safe; the example matrix is built on first use (or by `load`)."""
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        intents: Sequence[Intent],
+        *,
+        threshold: float = DEFAULT_THRESHOLD,
+        margin: float = DEFAULT_MARGIN,
+    ) -> None:
+        self._embedder = embedder
+        self._intents = tuple(intents)
+        self.threshold = threshold
+        self.margin = margin
+        self._cues = [[re.compile(c, re.IGNORECASE) for c in i.cues] for i in self._intents]
+        self._matrix: np.ndarray | None = None
+        self._owner: np.ndarray | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def intents(self) -> tuple[Intent, ...]:
+        return self._intents
+
+    def load(self) -> None:
+        with self._lock:
+            if self._matrix is None:
+                texts = [mask(e) for i in self._intents for e in i.examples]
+                owner = [k for k, i in enumerate(self._intents) for _ in i.examples]
+                self._matrix = np.asarray(self._embedder.embed(texts), dtype=np.float32)
+                self._owner = np.asarray(owner)
+
+    def scores(self, message: str) -> np.ndarray:
+        """Each intent's score for the message: its best example's cosine similarity,
+        plus CUE_BONUS for each of its cues the message contains (up to MAX_CUES)."""
+        self.load()
+        assert self._matrix is not None and self._owner is not None
+        vector = np.asarray(self._embedder.embed([mask(message)]), dtype=np.float32)[0]
+        sims = self._matrix @ vector
+        best = np.full(len(self._intents), -1.0, dtype=np.float32)
+        np.maximum.at(best, self._owner, sims)
+        for k, cues in enumerate(self._cues):
+            hits = sum(1 for c in cues if c.search(message))
+            best[k] += CUE_BONUS * min(hits, MAX_CUES)
+        return best
+
+    def route(self, message: str) -> Route:
+        scores = self.scores(message)
+        order = np.argsort(-scores)
+        ranked = tuple((self._intents[k], float(scores[k])) for k in order[:CANDIDATES])
+        top, score = ranked[0]
+        runner_up = ranked[1][1] if len(ranked) > 1 else -1.0
+        if score < self.threshold:
+            return Route(None, score, ranked, "low_confidence")
+        if score - runner_up < self.margin:
+            return Route(None, score, ranked, "ambiguous")
+        return Route(top, score, ranked)
