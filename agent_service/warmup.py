@@ -47,7 +47,8 @@ class WarmUp:
 
     def _run(self) -> None:
         started = time.perf_counter()
-        steps = [("embedding model", self._embedder), ("knowledge base", self._knowledge)]
+        steps = [("embedding model", self._embedder), ("knowledge base", self._knowledge),
+                 ("chat intents", lambda: self._backends.chat_router().load())]  # fmt: skip
         steps += [(f"models of {mode}", lambda m=mode: self._models(m)) for mode in self._modes]
         for name, step in steps:
             self._step = name

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -24,6 +24,10 @@ from tools.embeddings import Embedder
 DEFAULT_THRESHOLD = 0.45
 DEFAULT_MARGIN = 0.03
 CANDIDATES = 3
+# example vectors per (embedder, examples): every app of a process (tests build many)
+# shares one matrix instead of embedding the examples again
+_VECTORS: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
+_VECTORS_LOCK = threading.Lock()
 CUE_BONUS = 0.05  # per matching cue of an intent, at most MAX_CUES counted
 MAX_CUES = 2
 
@@ -36,6 +40,7 @@ class Route:
     confidence: float
     candidates: tuple[tuple[Intent, float], ...]
     reason: str | None = None  # low_confidence | ambiguous, when intent is None
+    scores: dict[str, float] = field(default_factory=dict)  # every intent's score
 
 
 class IntentRouter:
@@ -65,9 +70,17 @@ class IntentRouter:
     def load(self) -> None:
         with self._lock:
             if self._matrix is None:
-                texts = [mask(e) for i in self._intents for e in i.examples]
+                texts = tuple(mask(e) for i in self._intents for e in i.examples)
                 owner = [k for k, i in enumerate(self._intents) for _ in i.examples]
-                self._matrix = np.asarray(self._embedder.embed(texts), dtype=np.float32)
+                key = (f"{type(self._embedder).__name__}:{getattr(self._embedder, 'name', '')}",
+                       texts)  # fmt: skip
+                with _VECTORS_LOCK:
+                    matrix = _VECTORS.get(key)
+                    if matrix is None:
+                        matrix = _VECTORS[key] = np.asarray(
+                            self._embedder.embed(list(texts)), dtype=np.float32
+                        )
+                self._matrix = matrix
                 self._owner = np.asarray(owner)
 
     def scores(self, message: str) -> np.ndarray:
@@ -88,10 +101,11 @@ class IntentRouter:
         scores = self.scores(message)
         order = np.argsort(-scores)
         ranked = tuple((self._intents[k], float(scores[k])) for k in order[:CANDIDATES])
+        every = {i.name: float(s) for i, s in zip(self._intents, scores, strict=True)}
         top, score = ranked[0]
         runner_up = ranked[1][1] if len(ranked) > 1 else -1.0
         if score < self.threshold:
-            return Route(None, score, ranked, "low_confidence")
+            return Route(None, score, ranked, "low_confidence", every)
         if score - runner_up < self.margin:
-            return Route(None, score, ranked, "ambiguous")
-        return Route(top, score, ranked)
+            return Route(None, score, ranked, "ambiguous", every)
+        return Route(top, score, ranked, None, every)
