@@ -32,7 +32,8 @@ _LAST_N = re.compile(r"\blast\s+(\d{1,6})\s+(?:rounds|games)\b", re.IGNORECASE)
 _HOURS = re.compile(r"\b(?:last|past)\s+(\d{1,4})\s*(hours?|h|days?|d|weeks?|w)\b", re.IGNORECASE)
 _BOT = re.compile(r"\b(?:bot|policy|agent)\s+(?:id\s+)?([A-Za-z][A-Za-z0-9_.:-]{1,99})\b")
 _NAMED_BOT = re.compile(
-    r"\b((?:ppo|dqn|a2c|sac|rl|hybrid|baseline|bot)[-_.][A-Za-z0-9_.:-]{1,96})\b", re.IGNORECASE
+    r"(?<![\w.:-])((?:ppo|dqn|a2c|sac|rl|hybrid|baseline|bot)[-_.][A-Za-z0-9_.:-]{1,96})\b",
+    re.IGNORECASE,
 )
 _PLAYER = re.compile(r"\b(?:player|user|username|trader|opponent)\s+@?([^\s?,!;]{1,128})",
                      re.IGNORECASE)  # fmt: skip
@@ -146,14 +147,12 @@ def _price(text: str) -> float | None:
 
 
 def _bot(text: str) -> str | None:
-    named = _NAMED_BOT.search(text)
-    if named:
-        return named.group(1).rstrip(".:-")
     for match in _BOT.finditer(text):
         word = match.group(1).rstrip(".:-")
         if word.lower() not in _NOT_NAMES and any(c.isdigit() or c in "-_." for c in word):
             return word
-    return None
+    named = _NAMED_BOT.search(text)
+    return named.group(1).rstrip(".:-") if named else None
 
 
 def _player(text: str) -> str | None:

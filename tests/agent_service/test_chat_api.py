@@ -98,3 +98,48 @@ def test_server_sent_events_with_the_steps(client, auth):
     # n8n's default: plain JSON
     plain = client.post("/v1/chat", json={"message": "what can you do?"}, headers=auth)
     assert plain.mimetype == "application/json" and plain.json["intent"] == "system.help"
+
+
+GAME = "20260105-00000000000000a1"
+
+
+def _round_with_decisions(dsn: str, bot: str) -> None:
+    """A classic round that rugged at tick 120, and the bot's logged decisions in it: a
+    hold at tick 10, then a sidebet at tick 60 (its window ends before the rug: lost)."""
+    with psycopg.connect(dsn) as conn:
+        conn.execute(
+            "INSERT INTO games (game_id, mode, started_at, ended_at, rug_tick, peak_multiplier,"
+            " final_price) VALUES (%s, 'classic', now() - interval '2 min', now(), 120, 1.8,"
+            " 0.02) ON CONFLICT DO NOTHING",
+            (GAME,),
+        )
+        for tick, action in ((10, "hold"), (60, "sidebet")):
+            conn.execute(
+                "INSERT INTO hybrid_decisions (time, decision_id, bot_id, mode, game_id, tick,"
+                " price, stake, input_hash, rl_action, action, source, critical, reason,"
+                " confidence, expected_loss, latency_ms, model_version) VALUES (now(), %s, %s,"
+                " 'classic', %s, %s, 1.2, 0.1, 'h', %s, %s, 'rl', false, 'rl action kept',"
+                " 0.5, 0.0, 1.0, 'rules:classic')",
+                (uuid.uuid4(), bot, GAME, tick, action, action),
+            )
+
+
+def test_why_did_my_bot_lose_joins_log_round_and_analyst(client, auth, pg_dsn):
+    _round_with_decisions(pg_dsn, "why-bot-1")
+    answer = _ask(client, auth, "why did my bot lose?", bot_id="why-bot-1")
+    assert answer["intent"] == "analyst.why"
+    sources = [e["source"] for e in answer["evidence"]]
+    assert sources == ["decision_log", "round_data", "analyst_explain"]
+    text = answer["answer"]
+    assert f"Round {GAME} (classic) rugged at tick 120" in text
+    assert "made 2 logged decision(s)" in text and "at tick 60" in text
+    assert "so it lost 0.1 SOL" in text
+    explain = answer["evidence"][2]["figures"]
+    assert explain["action"] == "sidebet" and f"{explain['expected_value']:.4g}" in text
+    # the same round by id, asked about the bet
+    again = _ask(client, auth, f"why did bot why-bot-1 bet in round {GAME}?")
+    assert again["intent"] == "analyst.why" and again["slots"]["game_id"] == GAME
+    assert "so it lost 0.1 SOL" in again["answer"]
+    # no bot named: asked for
+    ask = _ask(client, auth, "why did my bot lose?")
+    assert ask["clarification"]["slot"] == "bot_id"
