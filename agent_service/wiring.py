@@ -198,6 +198,11 @@ class Backends:
             tools = self._agent_tools
         return [t for t in tools if sql or t.name != SQL_TOOL]
 
+    def evidence_tools(self, with_model: bool) -> list[Any]:
+        """What the capabilities' agents may call for more evidence (analytics, knowledge
+        search; no SQL): none without a model (smolagents is not loaded then)."""
+        return self.agent_tools(sql=False) if with_model else []
+
     def close(self) -> None:
         self.decisions.close()
         if self.events is not None:

@@ -190,3 +190,21 @@ def test_injections_in_stored_text_do_nothing(tmp_path, rounds_dsn, auth):
     # the stored text reached the model only as data, inside a tool output
     assert evil in json.dumps(llm.received[1]["messages"])
     assert answer["generated_by"] == "model:openai:fake-model"
+
+
+def test_the_other_capabilities_agents_call_evidence_tools(tmp_path, rounds_dsn, auth):
+    summary = f"Hold: over the {ROUNDS} stored rounds a sell is not yet worth it."
+    script = [call("round_statistics", {"mode": "classic"}), final({"summary": summary})]
+    with FakeLLM(script) as llm, chat_app(tmp_path, rounds_dsn, llm) as client:
+        r = client.post("/v1/coach/strategy", json={"tick": 50, "price": 1.2}, headers=auth)
+    assert r.status_code == 200, r.json
+    assert r.json["generated_by"] == "model:openai:fake-model" and r.json["summary"] == summary
+    tools = {t["function"]["name"] for t in llm.received[0]["tools"]}
+    assert {"round_statistics", "rug_tick_distribution", "knowledge_search"} <= tools
+    assert "query_database" not in tools and "publish_alert" not in tools
+    with psycopg.connect(rounds_dsn) as conn:
+        called = conn.execute(
+            "SELECT tool, ok FROM agent_tool_calls WHERE run_id = %s AND attempt = 1",
+            (r.json["run_id"],),
+        ).fetchall()
+    assert called == [("round_statistics", True)]
