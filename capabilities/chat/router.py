@@ -100,12 +100,13 @@ class IntentRouter:
     def route(self, message: str) -> Route:
         scores = self.scores(message)
         order = np.argsort(-scores)
+        top, runner_up = float(scores[order[0]]), float(scores[order[1]])
+        # reported as similarities: cues can lift a score past a perfect match
+        np.minimum(scores, 1.0, out=scores)
         ranked = tuple((self._intents[k], float(scores[k])) for k in order[:CANDIDATES])
         every = {i.name: float(s) for i, s in zip(self._intents, scores, strict=True)}
-        top, score = ranked[0]
-        runner_up = ranked[1][1] if len(ranked) > 1 else -1.0
-        if score < self.threshold:
-            return Route(None, score, ranked, "low_confidence", every)
-        if score - runner_up < self.margin:
-            return Route(None, score, ranked, "ambiguous", every)
-        return Route(top, score, ranked, None, every)
+        if top < self.threshold:
+            return Route(None, ranked[0][1], ranked, "low_confidence", every)
+        if top - runner_up < self.margin:
+            return Route(None, ranked[0][1], ranked, "ambiguous", every)
+        return Route(ranked[0][0], ranked[0][1], ranked, None, every)
