@@ -66,6 +66,7 @@ class Intent:
     handler: Handler
     requires: str | None = None
     cues: tuple[str, ...] = ()  # regexes of words that mark the intent (router.CUE_BONUS each)
+    expects: str | None = None  # a slot the question names (router.EXPECT_PENALTY without)
 
     @property
     def available(self) -> bool:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from capabilities.chat.intent import Intent
-from capabilities.chat.slots import mask
+from capabilities.chat.slots import Slots, extract, mask
 from tools.embeddings import Embedder
 
 DEFAULT_THRESHOLD = 0.45
@@ -28,6 +28,7 @@ CANDIDATES = 3
 # shares one matrix instead of embedding the examples again
 _VECTORS: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
 _VECTORS_LOCK = threading.Lock()
+EXPECT_PENALTY = 0.08  # an intent about one thing (a round) asked without naming it
 CUE_BONUS = 0.05  # per matching cue of an intent, at most MAX_CUES counted
 MAX_CUES = 2
 
@@ -83,9 +84,11 @@ class IntentRouter:
                 self._matrix = matrix
                 self._owner = np.asarray(owner)
 
-    def scores(self, message: str) -> np.ndarray:
+    def scores(self, message: str, slots: Slots | None = None) -> np.ndarray:
         """Each intent's score for the message: its best example's cosine similarity,
-        plus CUE_BONUS for each of its cues the message contains (up to MAX_CUES)."""
+        plus CUE_BONUS for each of its cues the message contains (up to MAX_CUES), less
+        EXPECT_PENALTY when it lacks the slot the intent expects."""
+        slots = slots if slots is not None else extract(message)
         self.load()
         assert self._matrix is not None and self._owner is not None
         vector = np.asarray(self._embedder.embed([mask(message)]), dtype=np.float32)[0]
@@ -95,10 +98,13 @@ class IntentRouter:
         for k, cues in enumerate(self._cues):
             hits = sum(1 for c in cues if c.search(message))
             best[k] += CUE_BONUS * min(hits, MAX_CUES)
+            expected = self._intents[k].expects
+            if expected is not None and getattr(slots, expected) is None:
+                best[k] -= EXPECT_PENALTY
         return best
 
-    def route(self, message: str) -> Route:
-        scores = self.scores(message)
+    def route(self, message: str, slots: Slots | None = None) -> Route:
+        scores = self.scores(message, slots)
         order = np.argsort(-scores)
         top, runner_up = float(scores[order[0]]), float(scores[order[1]])
         # reported as similarities: cues can lift a score past a perfect match

@@ -193,7 +193,7 @@ class ChatService:
         slots = with_defaults(
             extract(message, context.now), mode=conversation.mode, bot_id=conversation.bot_id
         )
-        route = self.router.route(message)
+        route = self.router.route(message, slots)
         intent, confidence, follow_up = route.intent, route.confidence, False
         last = conversation.last
         if (

@@ -35,8 +35,10 @@ _NAMED_BOT = re.compile(
     r"(?<![\w.:-])((?:ppo|dqn|a2c|sac|rl|hybrid|baseline|bot)[-_.][A-Za-z0-9_.:-]{1,96})\b",
     re.IGNORECASE,
 )
-_PLAYER = re.compile(r"\b(?:player|user|username|trader|opponent)\s+@?([^\s?,!;]{1,128})",
-                     re.IGNORECASE)  # fmt: skip
+_PLAYER = re.compile(
+    r"\b(?:player|user|username|trader|opponent)(?:\s+(?:called|named))?\s+@?([^\s?,!;]{1,128})",
+    re.IGNORECASE,
+)
 _ROUND_WORD = re.compile(r"\b(?:round|game)\s+#?([A-Za-z0-9_-]{3,64})\b", re.IGNORECASE)
 # words that follow "bot" or "player" in a sentence without naming one
 _NOT_NAMES = frozenset(
@@ -195,9 +197,16 @@ def extract(text: str, now: datetime | None = None) -> Slots:
 
 
 def mask(text: str) -> str:
-    """The message as the router embeds it: ids replaced by what they are."""
-    text = GAME_ID.sub("round", text)
-    return UUID.sub("run", text)
+    """The message as the router embeds it: ids and names replaced by what they are, so
+    "bob" pulls towards no example that happens to share the name."""
+    text = UUID.sub("run", GAME_ID.sub("round", text))
+    for match in list(_PLAYER.finditer(text))[::-1]:
+        if match.group(1).lower() not in _NOT_NAMES:
+            text = text[: match.start(1)] + "someone" + text[match.end(1) :]
+    bot = _bot(text)
+    if bot:
+        text = text.replace(bot, "mybot")
+    return text
 
 
 def with_defaults(slots: Slots, *, mode: str | None, bot_id: str | None) -> Slots:

@@ -145,6 +145,8 @@ INTENTS = (
             "median peak multiplier today",
             "summarize recent games",
             "what is the typical peak of a round",
+            "how often does a round rug right at the start",
+            "what's the longest round we have seen",
         ),
         handler=round_stats,
         cues=(
@@ -164,6 +166,7 @@ INTENTS = (
             "details of round 20250101-0123456789abcdef",
         ),
         handler=round_detail,
+        expects="game_id",
         cues=(
             r"\bwhat happened\b",
             r"\b(how did|details of)\b.*\bround\b",
@@ -188,7 +191,8 @@ INTENTS = (
         handler=player,
         cues=(
             r"\b(player|user|username|trader)\b",
-            r"\bwho is\b",
+            r"\b(traded|trades|trading|history|level|active|usually)\b",
+            r"\bwho('s| is)\b",
         ),
     ),
     Intent(

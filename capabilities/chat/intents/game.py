@@ -145,7 +145,7 @@ INTENTS = (
         ),
         handler=sell_now,
         cues=(
-            r"\b(should|shall|do) i (sell|exit|dump|cash)",
+            r"\b(should|shall|do) i (sell|exit|dump|cash)|\bsell\?",
             r"\b(sell|dump|exit|get out|cash out|take profits?)\b",
         ),
     ),
@@ -163,11 +163,12 @@ INTENTS = (
             "what strategy should I play at tick 180",
             "is it a good moment to enter the round at tick 5",
             "recommend an action for tick 320",
+            "is a bet worth it right now",
         ),
         handler=bet_now,
         cues=(
-            r"\b(should|shall) i (bet|buy|enter|go in)",
-            r"\bbest (move|action)\b",
+            r"\b(should|shall) i (bet|buy|enter|go in)|\b(bet|sidebet|side bet) now\b",
+            r"\b(best (move|action)|worth (it|betting|a bet)|recommend)\b",
         ),
     ),
     Intent(

@@ -49,8 +49,13 @@ INTENTS = (
             "which archetype is player bob",
             "will this opponent sell soon",
             "what kind of trader is degen",
+            "what is trader bob going to do",
+            "will player Alice buy or sell next",
         ),
-        (r"\b(predict|next move|do next|archetype)\b", r"\b(player|opponent|trader)\b"),
+        (
+            r"\b(predict\w*|next move|do next|archetype|going to do)\b",
+            r"\b(player|opponent|trader)\b",
+        ),
     ),
     _intent(
         "tournaments",
@@ -76,8 +81,10 @@ INTENTS = (
             "transfer the model to a new mode",
             "what carries over from classic to high volatility",
             "how do I adapt to a new game mode quickly",
+            "switch my bot to another game mode",
+            "move my policy over to the fast rug rules",
         ),
-        (r"\b(adapt\w*|transfer\w*)\b", r"\bnew (game )?mode\b"),
+        (r"\b(adapt\w*|transfer\w*|carr(y|ies) over)\b", r"\b(new|another|other) (game )?mode\b"),
     ),
     _intent(
         "rewards",
