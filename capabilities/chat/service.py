@@ -82,11 +82,12 @@ class _Turn:
     def agent_sink(self, kind: str, data: dict[str, Any]) -> None:
         """The agent's tool calls: kept as the turn's evidence, and streamed."""
         if kind == "tool_call":
-            self.calls.append(ChatEvidence(
+            item = ChatEvidence(
                 source=data["tool"], arguments=data["arguments"], duration_ms=data["duration_ms"],
                 ok=data["ok"], figures=data["output"] if data["ok"] else data["error"],
-            ))  # fmt: skip
-            data = {k: v for k, v in data.items() if k != "output"}
+            )  # fmt: skip
+            self.calls.append(item)
+            data = item.model_dump(mode="json")
         self.sink(kind, {**data, "by": "agent"})
 
 
