@@ -97,6 +97,7 @@ class HazardModel:
     test: ConstancyTest
 
     kind: str = "constant"  # constant | monotone | piecewise
+    left_truncated: int = 0  # rounds first observed after tick 0 (entered the risk set late)
 
     def hazard(self, tick: int) -> tuple[float, float, float]:
         """(estimate, low, high) of P(rug at `tick` | alive before it)."""
@@ -141,6 +142,7 @@ class HazardModel:
         return {
             "model": self.kind,
             "rounds": self.rounds,
+            "left_truncated_rounds": self.left_truncated,
             "rate_per_tick": round(self.rate, 6),
             "rate_ci95": [round(self.rate_low, 6), round(self.rate_high, 6)],
             "mean_ticks_to_rug": round(1 / self.rate, 1) if self.rate > 0 else None,
@@ -152,14 +154,17 @@ class HazardModel:
 
 
 def _at_risk_and_events(
-    rug_ticks: np.ndarray, censored: np.ndarray
+    rug_ticks: np.ndarray, censored: np.ndarray, entry: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per tick t (index t, t >= 1): rounds at risk and rugs observed."""
+    """Per tick t (index t, t >= 1): rounds at risk and rugs observed. A round is at risk
+    at t when entry < t <= its last tick: one first seen alive at tick e (a recording
+    that began mid-round) could not have been seen rugging at or before e."""
     last = int(rug_ticks.max())
     events = np.bincount(rug_ticks[~censored], minlength=last + 1)
     ends = np.bincount(rug_ticks, minlength=last + 1)  # rounds whose last tick is t
-    # at risk at t: rounds whose last observed tick is >= t
-    at_risk = ends[::-1].cumsum()[::-1]
+    entered = np.bincount(entry, minlength=last + 1)  # rounds first seen at tick t
+    # at risk at t: rounds whose last tick is >= t, less those first seen at or after t
+    at_risk = ends[::-1].cumsum()[::-1] - entered[::-1].cumsum()[::-1]
     at_risk[0] = 0
     events[0] = 0
     return at_risk, events
@@ -234,18 +239,27 @@ def fit_hazard(
     rug_ticks: np.ndarray,
     censored: np.ndarray | None = None,
     *,
+    entry: np.ndarray | None = None,
     min_events: int = 40,
     alpha: float = 0.01,
 ) -> HazardModel:
     """Fit from each round's rug tick (its last tickCount); `censored` marks rounds that
-    ended without a rug (cut at the tick cap, or still live) at that tick."""
+    ended without a rug (cut at the tick cap, or still live) at that tick. `entry` is
+    each round's first observed tick (0: seen from its start): a left-truncated round
+    enters the risk set after it; one first seen at or after its last tick tells nothing
+    and is left out."""
     ticks = np.asarray(rug_ticks, dtype=np.int64)
-    if ticks.size == 0:
-        raise ValueError("no rounds to fit the rug hazard on")
     if (ticks < 1).any():
         raise ValueError("rug ticks start at 1")
     cens = np.zeros(ticks.size, bool) if censored is None else np.asarray(censored, bool)
-    at_risk, events = _at_risk_and_events(ticks, cens)
+    first = np.zeros(ticks.size, np.int64) if entry is None else np.asarray(entry, np.int64)
+    if (first < 0).any():
+        raise ValueError("first observed ticks start at 0")
+    informative = first < ticks
+    ticks, cens, first = ticks[informative], cens[informative], first[informative]
+    if ticks.size == 0:
+        raise ValueError("no rounds to fit the rug hazard on")
+    at_risk, events = _at_risk_and_events(ticks, cens, first)
     total_d, total_e = int(events.sum()), int(at_risk.sum())
     pooled = total_d / total_e
     lo, hi = wilson(total_d, total_e)
@@ -267,4 +281,5 @@ def fit_hazard(
         bins=tuple(bins),
         test=test,
         kind=kind,
+        left_truncated=int((first > 0).sum()),
     )

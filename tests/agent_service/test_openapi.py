@@ -7,9 +7,11 @@ import os
 import re
 from pathlib import Path
 
+import pytest
 import schemathesis
 import yaml
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, given
+from hypothesis import settings as fuzz_settings
 from hypothesis.errors import Unsatisfiable
 from pydantic import BaseModel, ValidationError
 from schemathesis import GenerationMode
@@ -18,9 +20,19 @@ from schemathesis.checks import positive_data_acceptance
 from agent_service.api import decode_json
 from agent_service.openapi import render_spec
 from capabilities.rules import CROSS_FIELD
-from tests.conftest import API_KEY
+from tests.conftest import API_KEY, make_settings
+from tests.support.jobs import delete_queues, unique_queue
 
 COMMITTED = Path(__file__).resolve().parents[2] / "openapi.yaml"
+
+
+@pytest.fixture
+def settings(tmp_path, fresh_pg_dsn, amqp_url):  # type: ignore[no-untyped-def]
+    """A database of its own and a job queue nobody consumes: the fuzzer's jobs (training
+    runs with random budgets among them) are accepted and stored, never run."""
+    names = unique_queue()
+    yield make_settings(tmp_path, fresh_pg_dsn, amqp_url=amqp_url, jobs_queue=names.queue)
+    delete_queues(amqp_url, names)
 
 
 def test_committed_spec_matches_the_app(app):
@@ -93,7 +105,7 @@ def _fuzz(operation, mode, model, examples: int, ran: dict[str, int]) -> None:
     headers = {"Authorization": f"Bearer {API_KEY}"}
 
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(
+    @fuzz_settings(
         max_examples=examples,
         deadline=None,
         suppress_health_check=list(HealthCheck),
