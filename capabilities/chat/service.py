@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from capabilities.chat.intent import ChatContext, Intent, MissingSlot
 from capabilities.chat.intents import BY_NAME
@@ -264,6 +264,11 @@ class ChatService:
             except InvalidInput as exc:  # a value the capability refuses: say which
                 reasons = "; ".join(f"{e.field}: {e.message}" for e in exc.errors)
                 turn.text = f"I cannot answer that as asked: {reasons or exc.detail}"
+            except ValidationError as exc:  # a value out of the capability's range
+                reasons = "; ".join(
+                    f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+                )
+                turn.text = f"I cannot answer that as asked: {reasons}"
             evidence.items.update(live.items)
             evidence.calls.extend(live.calls)
             if turn.text is not None:

@@ -9,6 +9,7 @@ from capabilities.chat.intent import ChatContext, Intent
 from capabilities.chat.slots import Slots
 from capabilities.chat.text import num, pct
 from capabilities.runtime.evidence import Evidence
+from tools.errors import BackendUnavailable
 
 DOC_COLLECTIONS = ["rugs_protocol", "rl_design", "external_docs"]
 
@@ -27,13 +28,19 @@ def _search(context: ChatContext, found: Evidence, query: str, collections: list
             for c in result.chunks
         ]  # fmt: skip
 
-    return found.call(knowledge_search, query=query, collections=collections, top_k=top_k)
+    try:
+        return found.call(knowledge_search, query=query, collections=collections, top_k=top_k)
+    except BackendUnavailable:  # recorded by `call`; the answer says the base is away
+        return []
 
 
 def search(context: ChatContext, slots: Slots, found: Evidence) -> str:
     chunks = _search(context, found, context.message[:500], DOC_COLLECTIONS)
     if not chunks:
-        return "The knowledge base has nothing on that (is it ingested? see docs/knowledge.md)."
+        return (
+            "The knowledge base has nothing on that, or cannot be reached now (is it "
+            "ingested? see docs/knowledge.md)."
+        )
     best = chunks[0]
     text = " ".join(best["text"].split())[:500]
     cites = ", ".join(c["id"] for c in chunks)
