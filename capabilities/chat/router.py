@@ -29,6 +29,7 @@ CANDIDATES = 3
 _VECTORS: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
 _VECTORS_LOCK = threading.Lock()
 EXPECT_PENALTY = 0.08  # an intent about one thing (a round) asked without naming it
+KEYWORD_BONUS = 0.12  # a word only one intent's questions use ("oracle", "tournament")
 CUE_BONUS = 0.05  # per matching cue of an intent, at most MAX_CUES counted
 MAX_CUES = 2
 
@@ -60,6 +61,9 @@ class IntentRouter:
         self.threshold = threshold
         self.margin = margin
         self._cues = [[re.compile(c, re.IGNORECASE) for c in i.cues] for i in self._intents]
+        self._keywords = [
+            re.compile(i.keyword, re.IGNORECASE) if i.keyword else None for i in self._intents
+        ]
         self._matrix: np.ndarray | None = None
         self._owner: np.ndarray | None = None
         self._lock = threading.Lock()
@@ -86,7 +90,8 @@ class IntentRouter:
 
     def scores(self, message: str, slots: Slots | None = None) -> np.ndarray:
         """Each intent's score for the message: its best example's cosine similarity,
-        plus CUE_BONUS for each of its cues the message contains (up to MAX_CUES), less
+        plus CUE_BONUS for each of its cues the message contains (up to MAX_CUES) and
+        KEYWORD_BONUS for its keyword, less
         EXPECT_PENALTY when it lacks the slot the intent expects."""
         slots = slots if slots is not None else extract(message)
         self.load()
@@ -98,6 +103,9 @@ class IntentRouter:
         for k, cues in enumerate(self._cues):
             hits = sum(1 for c in cues if c.search(message))
             best[k] += CUE_BONUS * min(hits, MAX_CUES)
+            keyword = self._keywords[k]
+            if keyword is not None and keyword.search(message):
+                best[k] += KEYWORD_BONUS
             expected = self._intents[k].expects
             if expected is not None and getattr(slots, expected) is None:
                 best[k] -= EXPECT_PENALTY

@@ -182,6 +182,7 @@ INTENTS = (
             "explain my bot's policy in simple rules",
         ),
         handler=surrogate,
+        keyword=r"\bsurrogate\b",
         cues=(
             r"\b(features?|rel(y|ies) on|look at|pay attention|surrogate|decision rule)\b",
             r"\bwhat drives\b",

@@ -150,7 +150,7 @@ INTENTS = (
         ),
         handler=round_stats,
         cues=(
-            r"\b(average|mean|median|typical|stats|statistics|distribution)\b",
+            r"\b(average|mean|median|typical|stats|statistics|distribution|p\d\d|percentiles?)\b",
             r"\b(how often|share of)\b.*\b(rounds?|2x|instarug)",
         ),
     ),

@@ -188,7 +188,7 @@ INTENTS = (
         ),
         handler=rug_chance,
         cues=(
-            r"\b(chance|odds|probability|hazard|likely)\b",
+            r"\b(chances?|odds|probability|prob|hazard|likely|likelihood)\b",
             r"\bper tick\b",
         ),
     ),

@@ -106,6 +106,10 @@ INTENTS = (
             "how is the leaderboard computed",
             "what is the minimum bet",
             "how long is the sidebet window",
+            "what is the max leverage in the game",
+            "how long is a tick in seconds",
+            "is there a fee on trades",
+            "what is the maximum payout",
         ),
         handler=search,
         cues=(

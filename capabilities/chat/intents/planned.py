@@ -25,7 +25,8 @@ def _pending(name: str, module: str, endpoint: str) -> Callable[[ChatContext, Sl
 
 
 def _intent(name: str, module: str, endpoint: str, description: str,
-            examples: tuple[str, ...], cues: tuple[str, ...]) -> Intent:  # fmt: skip
+            examples: tuple[str, ...], cues: tuple[str, ...],
+            keyword: str | None = None) -> Intent:  # fmt: skip
     return Intent(
         name=f"{name}.ask",
         capability=name,
@@ -34,6 +35,7 @@ def _intent(name: str, module: str, endpoint: str, description: str,
         handler=_pending(name, module, endpoint),
         requires=module,
         cues=cues,
+        keyword=keyword,
     )
 
 
@@ -70,6 +72,7 @@ INTENTS = (
             "who won the last tournament",
         ),
         (r"\btournament\w*\b", r"\bself-?play\b"),
+        r"\btournament\w*\b",
     ),
     _intent(
         "meta",
@@ -83,8 +86,12 @@ INTENTS = (
             "how do I adapt to a new game mode quickly",
             "switch my bot to another game mode",
             "move my policy over to the fast rug rules",
+            "reuse what we learned in one mode for another",
         ),
-        (r"\b(adapt\w*|transfer\w*|carr(y|ies) over)\b", r"\b(new|another|other) (game )?mode\b"),
+        (
+            r"\b(adapt\w*|transfer\w*|carr(y|ies) over|reuse|learned in)\b",
+            r"\b(new|another|other) (game )?mode\b",
+        ),
     ),
     _intent(
         "rewards",
@@ -99,5 +106,6 @@ INTENTS = (
             "is my reward potential based",
         ),
         (r"\breward (function|shaping)\b", r"\breward\w*\b"),
+        r"\breward (function|shaping)\b",
     ),
 )

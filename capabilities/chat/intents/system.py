@@ -79,6 +79,7 @@ INTENTS = (
             "show the job queue",
         ),
         handler=job_status,
+        keyword=r"\bjobs?\b",
         cues=(
             r"\bjobs?\b",
             r"\bqueue\b",
@@ -95,6 +96,7 @@ INTENTS = (
             "are you running GPT",
         ),
         handler=models_status,
+        keyword=r"\b(llm|language model|gpt)\b",
         cues=(r"\b(llm|language model|gpt|model chain)\b",),
     ),
     Intent(
@@ -107,6 +109,8 @@ INTENTS = (
             "what questions can I ask",
             "what do you know about",
             "hi, who are you",
+            "what topics do you cover",
+            "what kind of questions do you answer",
         ),
         handler=help_text,
         cues=(r"\b(help|what can you|what can i ask)\b",),

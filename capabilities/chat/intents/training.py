@@ -178,6 +178,7 @@ INTENTS = (
             "bot vs oracle pnl",
         ),
         handler=compare_oracle,
+        keyword=r"\b(oracle|regret)\b",
         cues=(
             r"\boracle\b",
             r"\b(regret|optimal)\b",
@@ -195,6 +196,7 @@ INTENTS = (
             "how should I order training difficulty",
         ),
         handler=curriculum,
+        keyword=r"\bcurricul\w*\b",
         cues=(
             r"\bcurricul\w*\b",
             r"\btrain on\b",

@@ -141,6 +141,51 @@ PHRASINGS += [
     (f"is round {GID2} fair?", "fairness.verify"),
 ]
 
+# a third set, terser (as typed in a hurry), written after the second was tuned on
+GID3 = "20250505-0a0b0c0d0e0f1011"
+PHRASINGS += [
+    ("yo should i sell rn at 2.7x tick 190", "coach.sell_now"),
+    ("exit now or ride it? 1.45x", "coach.sell_now"),
+    ("is placing a sidebet at tick 150 +EV", "coach.bet_now"),
+    ("what action maximizes EV at tick 35", "coach.bet_now"),
+    ("whats the hazard rate", "models.rug_chance"),
+    ("prob of rug within 40 ticks from tick 100", "models.rug_chance"),
+    ("how big are the price moves per tick in classic", "models.price"),
+    ("number of games in the db", "data.round_count"),
+    ("how many rounds came in this week", "data.round_count"),
+    ("whats the p90 rug tick", "data.round_stats"),
+    ("how long does a typical game last", "data.round_stats"),
+    (f"tell me about game {GID3}", "data.round"),
+    ("info on player xXsniperXx", "data.player"),
+    ("what's user 7f3a's trading history", "data.player"),
+    ("how profitable are sidebets for everyone", "data.sidebets"),
+    (f"can you verify {GID3}", "fairness.verify"),
+    ("was the last round fair", "fairness.verify"),
+    ("what is the max leverage in the game", "knowledge.search"),
+    ("explain the trade event's fields", "knowledge.search"),
+    ("which features best predict rug timing", "discovery.predictors"),
+    ("any predictive signal for the next tick's return", "discovery.predictors"),
+    ("was my sell at tick 300 at 1.2x bad", "analyst.explain"),
+    (f"my bot lost 0.5 SOL in {GID3}, explain", "analyst.why"),
+    ("why did bot ppo-v3 place a sidebet at tick 80", "analyst.why"),
+    ("what inputs drive bot ppo-v3", "analyst.surrogate"),
+    ("would the hybrid override my hold at tick 260", "hybrid.decide"),
+    ("ppo-v3 results today", "hybrid.stats"),
+    ("how many times did the hybrid intervene this week", "hybrid.stats"),
+    ("has the training run finished", "training.run_status"),
+    ("what runs have been trained", "training.runs"),
+    ("gap between my policy and the oracle", "training.compare_oracle"),
+    ("recommend training scenarios", "curriculum.next"),
+    ("show failed jobs", "jobs.status"),
+    ("are you using an llm", "models.llm_status"),
+    ("what topics do you cover", "system.help"),
+    ("forecast player whale42's next action", "opponents.ask"),
+    ("pit ppo-v3 against ppo-v4 in a tournament", "tournaments.ask"),
+    ("use what we learned in classic for rising hazard", "meta.ask"),
+    ("check my reward against the true payouts", "rewards.ask"),
+    ("how many rounds did we record yesterday", "data.round_count"),
+]
+
 # may be answered by a clarifying question, or routed to one of the listed intents
 AMBIGUOUS: list[tuple[str, set[str]]] = [
     ("tick 200", {"coach.bet_now", "models.rug_chance", "coach.sell_now"}),
