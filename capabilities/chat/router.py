@@ -29,6 +29,7 @@ CANDIDATES = 3
 _VECTORS: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
 _VECTORS_LOCK = threading.Lock()
 EXPECT_PENALTY = 0.08  # an intent about one thing (a round) asked without naming it
+EXPECT_BONUS = 0.08  # ... and asked naming it
 KEYWORD_BONUS = 0.12  # a word only one intent's questions use ("oracle", "tournament")
 CUE_BONUS = 0.05  # per matching cue of an intent, at most MAX_CUES counted
 MAX_CUES = 2
@@ -91,8 +92,8 @@ class IntentRouter:
     def scores(self, message: str, slots: Slots | None = None) -> np.ndarray:
         """Each intent's score for the message: its best example's cosine similarity,
         plus CUE_BONUS for each of its cues the message contains (up to MAX_CUES) and
-        KEYWORD_BONUS for its keyword, less
-        EXPECT_PENALTY when it lacks the slot the intent expects."""
+        KEYWORD_BONUS for its keyword, plus EXPECT_BONUS when it names the slot the
+        intent expects (EXPECT_PENALTY less when it does not, or names one it avoids)."""
         slots = slots if slots is not None else extract(message)
         self.load()
         assert self._matrix is not None and self._owner is not None
@@ -107,7 +108,11 @@ class IntentRouter:
             if keyword is not None and keyword.search(message):
                 best[k] += KEYWORD_BONUS
             expected = self._intents[k].expects
-            if expected is not None and getattr(slots, expected) is None:
+            if expected is not None:
+                named = getattr(slots, expected) is not None
+                best[k] += EXPECT_BONUS if named else -EXPECT_PENALTY
+            avoided = self._intents[k].avoids
+            if avoided is not None and getattr(slots, avoided) is not None:
                 best[k] -= EXPECT_PENALTY
         return best
 

@@ -221,7 +221,8 @@ INTENTS = (
         handler=bot_stats,
         cues=(
             r"\bhow (did|is|was) .* (do|doing|perform\w*)\b",
-            r"\b(override rate|overrides|performance|performing|doing)\b",
+            r"\b(override rate|overrides|performance|performing|doing)\b"
+            r"|\b(override|intervention)s? (stats|count)\b",
         ),
     ),
 )

@@ -127,6 +127,7 @@ INTENTS = (
             "how many rounds came in in the last hour",
         ),
         handler=round_count,
+        avoids="game_id",
         cues=(
             r"\bhow many (rounds|games)\b",
             r"\b(recorded|stored|collected)\b",
@@ -149,9 +150,10 @@ INTENTS = (
             "what's the longest round we have seen",
         ),
         handler=round_stats,
+        avoids="game_id",
         cues=(
             r"\b(average|mean|median|typical|stats|statistics|distribution|p\d\d|percentiles?)\b",
-            r"\b(how often|share of)\b.*\b(rounds?|2x|instarug)",
+            r"\b(how often|share|fraction|percent(age)?)\b.*\b(rounds?|games?|2x|instarug)",
         ),
     ),
     Intent(
@@ -186,7 +188,8 @@ INTENTS = (
             "tell me about user moonboy",
             "look up player 4f2a",
             "what level is player satoshi",
-            "is bob a big trader",
+            "is this player a big trader",
+            "who is that username",
         ),
         handler=player,
         cues=(
@@ -208,8 +211,9 @@ INTENTS = (
         ),
         handler=sidebets,
         cues=(
-            r"\bside ?bets?\b.*\b(win rate|pay off|profitable|results?|returns?|won)\b",
-            r"\b(win rate|pay off|profitable)\b",
+            r"\bside ?bets?\b.*\b(win rate|pay off|profitable|results?|returns?|won|total|net)\b"
+            r"|\b(total|net)\b.*\bside ?bets?\b",
+            r"\b(win rate|pay off|profitable|today|yesterday|this week|last week|so far)\b",
         ),
     ),
 )

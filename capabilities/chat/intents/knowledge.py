@@ -110,6 +110,8 @@ INTENTS = (
             "how long is a tick in seconds",
             "is there a fee on trades",
             "what is the maximum payout",
+            "what happens to my position when the round rugs",
+            "define instarug",
         ),
         handler=search,
         cues=(
@@ -129,6 +131,7 @@ INTENTS = (
             "did feature discovery find anything",
             "can the rug be predicted from the price",
             "what features matter for rug timing",
+            "can the crash be forecast",
         ),
         handler=predictors,
         cues=(

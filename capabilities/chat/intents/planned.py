@@ -47,10 +47,10 @@ INTENTS = (
         "what a player will do next (Opponent Modeling)",
         (
             "what will player Alice do next",
-            "predict the next move of whale42",
+            "predict the next move of this player",
             "which archetype is player bob",
             "will this opponent sell soon",
-            "what kind of trader is degen",
+            "what kind of trader is this opponent",
             "what is trader bob going to do",
             "will player Alice buy or sell next",
         ),
@@ -92,6 +92,7 @@ INTENTS = (
             r"\b(adapt\w*|transfer\w*|carr(y|ies) over|reuse|learned in)\b",
             r"\b(new|another|other) (game )?mode\b",
         ),
+        r"\b(adapt\w*|transfer\w*)\b",
     ),
     _intent(
         "rewards",

@@ -110,6 +110,7 @@ INTENTS = (
             "what do you know about",
             "hi, who are you",
             "what topics do you cover",
+            "how do I use this chat",
             "what kind of questions do you answer",
         ),
         handler=help_text,

@@ -7,7 +7,7 @@ import pytest
 
 from capabilities.chat.intents import BY_NAME, REGISTRY
 from capabilities.chat.router import IntentRouter
-from tests.capabilities.chat.phrasings import AMBIGUOUS, PHRASINGS
+from tests.capabilities.chat.phrasings import AMBIGUOUS, PHRASINGS, TERSE
 from tools.embeddings import LocalMiniLM
 
 
@@ -37,6 +37,13 @@ def test_plain_phrasings_route_to_their_intent(router):
     correct = len(PHRASINGS) - len(wrong) - len(unsure)
     assert correct / len(PHRASINGS) >= 0.95, (wrong, unsure)
     assert len(wrong) <= len(PHRASINGS) // 50, wrong  # a wrong intent is worse than asking
+
+
+def test_terse_questions_are_mostly_right_and_rarely_wrong(router):
+    routed = [(router.route(m).intent, want) for m, want in TERSE]
+    right = sum(1 for intent, want in routed if intent is not None and intent.name == want)
+    wrong = sum(1 for intent, want in routed if intent is not None and intent.name != want)
+    assert right / len(TERSE) >= 0.75 and wrong / len(TERSE) <= 0.1, (right, wrong)
 
 
 def test_ambiguous_or_foreign_questions_are_asked_back_not_guessed(router):
