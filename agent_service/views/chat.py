@@ -16,7 +16,9 @@ import queue
 import threading
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
+import psycopg
 from flask import Blueprint, Response, current_app, request
 
 from agent_service.api import json_response, operation, parse_body
@@ -45,6 +47,9 @@ def chat_service() -> ChatService:
             for secret in (settings.llm_api_key, settings.hf_token, settings.qdrant_api_key):
                 if secret is not None:
                     secrets.append(secret.get_secret_value())
+            for url in (settings.database_url, settings.sql_database_url, settings.amqp_url):
+                if url is not None:
+                    secrets.append(_password(url.get_secret_value()))
             service = ChatService(
                 router=backends.chat_router(),
                 store=ConversationStore(backends.database),
@@ -55,6 +60,14 @@ def chat_service() -> ChatService:
             )
             app.extensions["chat"] = service
         return service
+
+
+def _password(url: str) -> str:
+    """The password of a connection URL or PostgreSQL key/value string ('' for none)."""
+    try:
+        return str(psycopg.conninfo.conninfo_to_dict(url).get("password") or "")
+    except psycopg.Error:  # not PostgreSQL's form (amqp://...)
+        return urlsplit(url).password or ""
 
 
 def _context() -> ChatContext:
