@@ -140,7 +140,7 @@ INTENTS = (
         handler=explain,
         cues=(
             r"\b(was|were) (it|that|my|selling|buying|holding|betting)\b",
-            r"\b(mistake|smart|good move|bad|cost me|rate my)\b",
+            r"\b(mistake|smart|good move|bad|cost me|rate my|grade|judge)\b",
         ),
     ),
     Intent(

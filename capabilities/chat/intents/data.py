@@ -152,7 +152,7 @@ INTENTS = (
         handler=round_stats,
         avoids="game_id",
         cues=(
-            r"\b(average|mean|median|typical|stats|statistics|distribution|p\d\d|percentiles?)\b",
+            r"\b(average|mean|median|typical|stats|statistics|distribution|p\d\d|percentiles?|rate)\b",
             r"\b(how often|share|fraction|percent(age)?)\b.*\b(rounds?|games?|2x|instarug)",
         ),
     ),

@@ -61,7 +61,7 @@ INTENTS = (
             "prove round 20250101-0123456789abcdef was not manipulated",
         ),
         handler=verify,
-        keyword=r"\b(fair(ness)?|rigged|provabl\w*|manipulat\w*|tamper\w*|honest|rng)\b",
+        keyword=r"\b(fair(ness)?|rigged|provabl\w*|manipulat\w*|tamper\w*|honest|rng|cheat\w*)\b",
         cues=(
             r"\b(fair|rigged|manipulat\w*|tamper\w*|legit)\b",
             r"\b(verify|seed|hash|provabl\w*)\b",
