@@ -22,7 +22,7 @@ from capabilities.chat.slots import Slots, extract, mask
 from tools.embeddings import Embedder
 
 DEFAULT_THRESHOLD = 0.45
-DEFAULT_MARGIN = 0.03
+DEFAULT_MARGIN = 0.02
 CANDIDATES = 3
 # example vectors per (embedder, examples): every app of a process (tests build many)
 # shares one matrix instead of embedding the examples again
