@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, fields, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from game.rules import available_modes
@@ -220,9 +220,3 @@ def window_text(slots: Slots) -> str:
     if slots.window:
         return slots.window
     return "all stored rounds"
-
-
-def since(slots: Slots, now: datetime | None = None) -> datetime | None:
-    if slots.since_hours is None:
-        return None
-    return (now or datetime.now(UTC)) - timedelta(hours=slots.since_hours)
