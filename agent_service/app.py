@@ -82,7 +82,10 @@ def _register_blueprints(app: Flask) -> None:
         jobs,
         knowledge,
         models,
+        modes,
+        rewards,
         system,
+        tournaments,
         training,
     )
 
@@ -91,6 +94,7 @@ def _register_blueprints(app: Flask) -> None:
         info,
         jobs,
         models,
+        modes,
         knowledge,
         coach,
         features,
@@ -99,6 +103,8 @@ def _register_blueprints(app: Flask) -> None:
         games,
         training,
         curriculum,
+        rewards,
+        tournaments,
         chat,
     ):
         app.register_blueprint(module.bp)

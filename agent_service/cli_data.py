@@ -36,7 +36,12 @@ _PROGRESS_EVERY_S = 2.0
     "--mode",
     default="classic",
     show_default=True,
-    help="Game mode the imported rounds are tagged with.",
+    help="Game mode the imported rounds are tagged with (`agent-service modes` lists them).",
+)
+@click.option(
+    "--base",
+    help="Declare --mode as a new mode with the rules of this one (stored in the database, "
+    "so every process serves it; its models are fitted from its rounds).",
 )
 @click.option(
     "--format",
@@ -72,6 +77,7 @@ _PROGRESS_EVERY_S = 2.0
 def import_recordings(
     paths: tuple[Path, ...],
     mode: str,
+    base: str | None,
     file_format: str | None,
     batch_size: int,
     workers: int,
@@ -81,6 +87,7 @@ def import_recordings(
     per-tick files, gameHistory JSON, Parquet (games, event store); .gz too.
 
     Importing the same file again adds nothing."""
+    from agent_service.cli_modes import ensure_mode
     from agent_service.wiring import database_url
     from tools.errors import InvalidInput
     from tools.importer import ImportStats, ImportWorkers, UnreadableFile, import_files
@@ -103,6 +110,7 @@ def import_recordings(
         ):
             migrate(conn)
             conn.autocommit = False
+            declared = ensure_mode(conn, settings, mode, base)
             last_report = time.monotonic()
 
             def bad_line(path: Path, number: int, reason: str) -> None:
@@ -143,7 +151,7 @@ def import_recordings(
         f"imported {stats.lines} lines from {len(paths)} file(s) in {stats.seconds:.1f} s "
         f"({rate:,.0f} lines/s): {stats.games} games, {stats.ticks} ticks, "
         f"{stats.trades} trades, {stats.sidebets} sidebets, {stats.players} players, "
-        f"{stats.events} events added; {stats.bad_lines} bad lines skipped"
+        f"{stats.events} events added; {stats.bad_lines} bad lines skipped{declared}"
         + (
             ""
             if checked is None

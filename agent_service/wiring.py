@@ -23,13 +23,14 @@ from capabilities.hybrid.log import DecisionLog
 from capabilities.jobs import JobService
 from capabilities.jobs.context import set_knowledge_factory
 from capabilities.models.registry import ModelRegistry
-from game.rules import available_modes
+from game.rules import available_modes, clear_mode_lookup, set_mode_lookup, use_modes_dir
 from tools.agent_tools.sql_guard import TOOL as SQL_TOOL
 from tools.agent_tools.sql_session import SqlLogin
 from tools.chunking import ChunkingConfig
 from tools.embeddings import Embedder, LocalMiniLM, build_embedder
 from tools.errors import BackendUnavailable
 from tools.knowledge import KnowledgeBase
+from tools.modes_store import StoredModes
 from tools.postgres import Database
 from tools.publisher import EventPublisher
 from tools.qdrant_store import open_qdrant
@@ -65,6 +66,16 @@ def knowledge_base(
     )
 
 
+def install_modes(settings: Settings, database: Database) -> StoredModes:
+    """Declare the modes of AGENT_MODES_DIR in this process and look any other name up
+    among the modes stored in the database (docs/modes.md)."""
+    if settings.modes_dir is not None:
+        use_modes_dir(settings.modes_dir)
+    stored = StoredModes(database)
+    set_mode_lookup(stored)
+    return stored
+
+
 class Backends:
     """The per-process handles on PostgreSQL and Qdrant; AMQP connections are per use."""
 
@@ -87,6 +98,7 @@ class Backends:
             refit_growth=self.settings.models_refit_growth,
             check_interval_s=self.settings.models_check_interval_s,
         )
+        self.modes = install_modes(self.settings, self.database)
         url = self.amqp_url
         # the service's own events (alerts, advice, decisions) on the agent.events exchange
         self.events = EventPublisher(url, self.settings.amqp_events_exchange) if url else None
@@ -204,6 +216,7 @@ class Backends:
         return self.agent_tools(sql=False) if with_model else []
 
     def close(self) -> None:
+        clear_mode_lookup(self.modes)
         self.decisions.close()
         if self.events is not None:
             self.events.close()

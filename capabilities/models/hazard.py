@@ -16,7 +16,8 @@ bins. Otherwise (no trend, yet not constant) the binned hazard is used.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -86,6 +87,20 @@ class ConstancyTest:
 
 
 @dataclass(frozen=True)
+class GoodnessOfFit:
+    """How far the observed rugs are from a given hazard law (the mode's documented one):
+    Pearson's chi-square of the rugs observed in each tick band against those the law
+    expects there (sum over its ticks of rounds at risk x the law's hazard), with the
+    binomial variance, df = bands. Small p-values say the law does not describe the data."""
+
+    statistic: float
+    df: int
+    p_value: float
+    observed: tuple[int, ...]
+    expected: tuple[float, ...]
+
+
+@dataclass(frozen=True)
 class HazardModel:
     rounds: int
     events: int
@@ -98,6 +113,12 @@ class HazardModel:
 
     kind: str = "constant"  # constant | monotone | piecewise
     left_truncated: int = 0  # rounds first observed after tick 0 (entered the risk set late)
+    # per tick t (index t): rounds at risk and rugs, what the goodness of fit is measured on
+    at_risk: np.ndarray = field(default_factory=lambda: np.zeros(1), compare=False, repr=False)
+    events_by_tick: np.ndarray = field(
+        default_factory=lambda: np.zeros(1), compare=False, repr=False
+    )
+    min_events: int = 40
 
     def hazard(self, tick: int) -> tuple[float, float, float]:
         """(estimate, low, high) of P(rug at `tick` | alive before it)."""
@@ -135,6 +156,38 @@ class HazardModel:
         starts = [b.start for b in self.bins]
         index = int(np.searchsorted(starts, tick, side="right")) - 1
         return self.bins[min(max(index, 0), len(self.bins) - 1)]
+
+    def goodness_of_fit(self, law: Callable[[np.ndarray], np.ndarray]) -> GoodnessOfFit:
+        """The observed rugs against `law` (hazard by tick, e.g. `GameRules.hazard`), in
+        tick bands holding at least `min_events` rugs under the law (bands drawn from the
+        law's expectations, not from where the rugs fell, which would bias the test)."""
+        n = self.at_risk.astype(np.float64)
+        ticks = np.arange(len(n))
+        h0 = np.clip(np.asarray(law(np.maximum(ticks, 1)), dtype=np.float64), 1e-12, 1 - 1e-12)
+        mean, var = n * h0, n * h0 * (1 - h0)
+        mean[0] = var[0] = 0.0
+        starts, acc = [1], 0.0
+        for t in range(1, len(n)):
+            acc += mean[t]
+            if acc >= self.min_events and t + 1 < len(n):
+                starts.append(t + 1)
+                acc = 0.0
+        if len(starts) > 1 and acc < self.min_events:
+            starts.pop()  # a thin tail joins the band before it
+        edges = np.array(starts)
+        observed = np.add.reduceat(self.events_by_tick, edges)
+        expected = np.add.reduceat(mean, edges)
+        variance = np.add.reduceat(var, edges)
+        used = variance > 0
+        statistic = float(np.sum((observed[used] - expected[used]) ** 2 / variance[used]))
+        df = max(int(used.sum()), 1)
+        return GoodnessOfFit(
+            statistic=statistic,
+            df=df,
+            p_value=chi2_sf(statistic, df),
+            observed=tuple(int(x) for x in observed),
+            expected=tuple(float(x) for x in expected),
+        )
 
     def summary(self) -> dict[str, object]:
         """Compact figures for evidence and agent tools."""
@@ -282,4 +335,7 @@ def fit_hazard(
         test=test,
         kind=kind,
         left_truncated=int((first > 0).sum()),
+        at_risk=at_risk,
+        events_by_tick=events,
+        min_events=max(1, min_events),
     )
