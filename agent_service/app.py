@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None, prepared: Prepared | None = Non
 def _register_blueprints(app: Flask) -> None:
     from agent_service.views import (
         analyst,
+        chat,
         coach,
         curriculum,
         features,
@@ -106,6 +107,7 @@ def _register_blueprints(app: Flask) -> None:
         meta,
         rewards,
         tournaments,
+        chat,
     ):
         app.register_blueprint(module.bp)
 

@@ -65,6 +65,9 @@ class Settings(BaseModel):
     # -- backends
     database_url: SecretStr | None = None
     db_pool_max: int = Field(10, ge=1, le=200)
+    # the agents' SQL tool's own login (agent_sql, migration 0090); unset: agent_sql on
+    # the service's server and database without a password (the embedded server)
+    sql_database_url: SecretStr | None = None
     qdrant_url: str | None = None
     qdrant_api_key: SecretStr | None = None
     amqp_url: SecretStr | None = None
@@ -169,6 +172,7 @@ class Settings(BaseModel):
 
     @field_validator(
         "database_url",
+        "sql_database_url",
         "qdrant_url",
         "amqp_url",
         "llm_base_url",

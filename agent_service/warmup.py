@@ -48,7 +48,9 @@ class WarmUp:
 
     def _run(self) -> None:
         started = time.perf_counter()
-        steps = [("embedding model", self._embedder), ("knowledge base", self._knowledge)]
+        steps = [("embedding model", self._embedder), ("knowledge base", self._knowledge),
+                 ("chat intents", lambda: self._backends.chat_router().load()),
+                 ("curriculum grid", self._curriculum)]  # fmt: skip
         modes = self._modes if self._modes is not None else self._every_mode()
         steps += [(f"models of {mode}", lambda m=mode: self._models(m)) for mode in modes]
         for name, step in steps:
@@ -73,6 +75,13 @@ class WarmUp:
         load = getattr(self._backends.embedder(), "load", None)
         if load is not None:  # the local model; a remote endpoint has nothing to load
             load()
+
+    def _curriculum(self) -> None:
+        # the default grid's oracle values (seconds, then cached): the chat asks for them
+        from capabilities.curriculum.models import CurriculumRequest
+        from capabilities.curriculum.service import next_scenarios
+
+        next_scenarios(CurriculumRequest(count=1))
 
     def _knowledge(self) -> None:
         # opens the store and, in local mode, builds the in-memory index a search ranks

@@ -9,20 +9,25 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Any
 
 from qdrant_client import QdrantClient
 
 from agent_service.config import Settings
 from agent_service.jobs import build_job_service
 from agent_service.startup import Prepared, api_keys, database_url, ensure_api_key, prepare
+from capabilities.chat.intents import REGISTRY as CHAT_INTENTS
+from capabilities.chat.router import IntentRouter
 from capabilities.hybrid.advice import AdviceCache
 from capabilities.hybrid.log import DecisionLog
 from capabilities.jobs import JobService
 from capabilities.jobs.context import set_knowledge_factory
 from capabilities.models.registry import ModelRegistry
-from game.rules import clear_mode_lookup, set_mode_lookup, use_modes_dir
+from game.rules import available_modes, clear_mode_lookup, set_mode_lookup, use_modes_dir
+from tools.agent_tools.sql_guard import TOOL as SQL_TOOL
+from tools.agent_tools.sql_session import SqlLogin
 from tools.chunking import ChunkingConfig
-from tools.embeddings import Embedder, build_embedder
+from tools.embeddings import Embedder, LocalMiniLM, build_embedder
 from tools.errors import BackendUnavailable
 from tools.knowledge import KnowledgeBase
 from tools.modes_store import StoredModes
@@ -106,6 +111,9 @@ class Backends:
         self._knowledge_lock = threading.Lock()
         self._publisher: EventPublisher | None = None
         self._publisher_lock = threading.Lock()
+        self._chat_router: IntentRouter | None = None
+        self._agent_tools: list[Any] | None = None
+        self._chat_lock = threading.Lock()
 
     @property
     def amqp_url(self) -> str | None:
@@ -164,6 +172,48 @@ class Backends:
                     self.settings, client, embedder, self.qdrant_use_lock
                 )
             return self._knowledge
+
+    def chat_router(self) -> IntentRouter:
+        """The chat's intent router over the service's own MiniLM (loaded on first use,
+        or by the warm-up)."""
+        with self._chat_lock:
+            if self._chat_router is None:
+                self._chat_router = IntentRouter(LocalMiniLM(), CHAT_INTENTS)
+            return self._chat_router
+
+    def sql_login(self) -> SqlLogin:
+        """The SQL tool's login: AGENT_SQL_DATABASE_URL, else agent_sql beside the service."""
+        url = self.settings.sql_database_url
+        if url is not None:
+            return SqlLogin(url.get_secret_value(), connect_timeout=self.settings.check_timeout_s)
+        return SqlLogin.beside(self.database.dsn, connect_timeout=self.settings.check_timeout_s)
+
+    def agent_tools(self, *, sql: bool = True) -> list[Any]:
+        """The agents' shared tools (smolagents: built on first use, with a model
+        configured): the named analytics queries, knowledge search (when Qdrant opens)
+        and, with `sql`, the guarded SQL tool. No tool that publishes or writes."""
+        with self._chat_lock:
+            if self._agent_tools is None:
+                from tools.agent_tools import build_tools
+
+                try:
+                    knowledge: KnowledgeBase | None = self.knowledge()
+                except BackendUnavailable:
+                    knowledge = None
+                self._agent_tools = build_tools(
+                    database=self.database,
+                    knowledge=knowledge,
+                    publisher=None,
+                    sql_login=self.sql_login(),
+                    modes=available_modes(),
+                )
+            tools = self._agent_tools
+        return [t for t in tools if sql or t.name != SQL_TOOL]
+
+    def evidence_tools(self, with_model: bool) -> list[Any]:
+        """What the capabilities' agents may call for more evidence (analytics, knowledge
+        search; no SQL): none without a model (smolagents is not loaded then)."""
+        return self.agent_tools(sql=False) if with_model else []
 
     def close(self) -> None:
         clear_mode_lookup(self.modes)

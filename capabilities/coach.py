@@ -10,8 +10,8 @@ adds a `summary` that may quote only those numbers.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any, Literal
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -23,6 +23,9 @@ from capabilities.runtime import Answer, Capability
 from capabilities.runtime import Evidence as Gathered
 from capabilities.state import GameState
 from tools.errors import BackendUnavailable
+
+if TYPE_CHECKING:
+    from smolagents import Tool
 
 Action = Literal["hold", "buy", "sell", "sidebet"]
 log = logging.getLogger(__name__)
@@ -206,9 +209,10 @@ def compute(
 
 
 def coach_capability(
-    models: ModelSet, knowledge: KnowledgeLookup | None = None
+    models: ModelSet, knowledge: KnowledgeLookup | None = None, tools: Sequence[Tool] = ()
 ) -> Capability[CoachRequest, CoachAnswer]:
-    """The coach for one request, over the mode's current models."""
+    """The coach for one request, over the mode's current models; `tools` are what its
+    agent may call for more evidence (knowledge search, analytics) with a model."""
     return decision_capability(
         name="coach.strategy",
         response_model=CoachAnswer,
@@ -220,6 +224,7 @@ def coach_capability(
             "probability from the evidence. Say when the choice is within the models' "
             "uncertainty (decisive is false)."
         ),
+        tools=tools,
     )
 
 

@@ -3,14 +3,17 @@ then reads: built per request, so the decision travels with the request only."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel
 
 from capabilities.models.ev import Decision
 from capabilities.runtime import Answer, Capability
 from capabilities.runtime import Evidence as Gathered
+
+if TYPE_CHECKING:  # smolagents loads only when a model is configured
+    from smolagents import Tool
 
 Req = TypeVar("Req", bound=BaseModel)
 Resp = TypeVar("Resp", bound=Answer)
@@ -24,6 +27,7 @@ def decision_capability(
     compute: Callable[[Req, Gathered, Decision], Resp],
     instructions: str,
     budget_s: float = 20.0,
+    tools: Sequence[Tool] = (),
 ) -> Capability[Req, Resp]:
     decided: list[Decision] = []
 
@@ -39,6 +43,7 @@ def decision_capability(
         gather=_gather,
         compute=_compute,
         narrate=True,
+        tools=tools,
         instructions=instructions,
         budget_s=budget_s,
     )

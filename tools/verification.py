@@ -140,6 +140,24 @@ def verify_stored_rounds(
     return summary
 
 
+def verify_stored_round(database: Database, game_id: str) -> Verdict | None:
+    """The verdict on one stored round (not kept: a question, not the verifier's pass);
+    None when the round is not stored. A round stored without its seed gets a verdict
+    with `replay_ok` None."""
+    with database.connection() as conn:
+        row = conn.execute(
+            "SELECT game_id, mode, server_seed, server_seed_hash, game_version, rug_tick"
+            " FROM games WHERE game_id = %s",
+            (game_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        records = _records(conn, [row])
+    if row[2] is None:
+        return Verdict(game_id, hash_ok=None, replay_ok=None, reason="no revealed seed stored")
+    return verify_records(records, engine="python")[0]
+
+
 @contextmanager
 def _connection(database: Database | psycopg.Connection) -> Iterator[psycopg.Connection]:
     if isinstance(database, psycopg.Connection):

@@ -38,7 +38,11 @@ def explain() -> Response:
                 "the observation does not match the surrogate",
                 [FieldError("observation", f"expected {len(surrogate.feature_names)} values")],
             )
-    capability = explain_capability(backends.models.get(body.state.mode), surrogate)
+    capability = explain_capability(
+        backends.models.get(body.state.mode),
+        surrogate,
+        backends.evidence_tools(bool(state.runtime.models)),
+    )
     return json_response(state.runtime.run(capability, body))
 
 

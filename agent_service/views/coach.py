@@ -44,5 +44,9 @@ def strategy() -> Response:
     body = parse_body(CoachRequest)
     state = current_app.extensions["agent"]
     backends = state.backends
-    capability = coach_capability(backends.models.get(body.mode), knowledge_lookup(backends))
+    capability = coach_capability(
+        backends.models.get(body.mode),
+        knowledge_lookup(backends),
+        backends.evidence_tools(bool(state.runtime.models)),
+    )
     return json_response(state.runtime.run(capability, body))

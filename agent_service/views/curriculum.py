@@ -35,4 +35,5 @@ def next_scenarios() -> Response:
             )
         policy = store.load(record.id)
         step = body.policy_step if body.policy_step is not None else record.facts.get("steps", 0)
-    return json_response(state.runtime.run(curriculum_capability(policy, int(step)), body))
+    tools = state.backends.evidence_tools(bool(state.runtime.models))
+    return json_response(state.runtime.run(curriculum_capability(policy, int(step), tools), body))

@@ -8,7 +8,8 @@ decisions. Every figure is gathered as named evidence for the runtime.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -21,6 +22,9 @@ from capabilities.rules import cross_field_rules, rule_broken
 from capabilities.runtime import Answer, Capability
 from capabilities.runtime import Evidence as Gathered
 from capabilities.state import EnvAction, Feature, GameState, Probability, action_name
+
+if TYPE_CHECKING:
+    from smolagents import Tool
 
 ActionName = Literal["hold", "buy", "sell", "sidebet"]
 # what a bot cannot change by acting differently: kept out of counterfactuals
@@ -176,9 +180,10 @@ def compute(
 
 
 def explain_capability(
-    models: ModelSet, surrogate: Surrogate | None
+    models: ModelSet, surrogate: Surrogate | None, tools: Sequence[Tool] = ()
 ) -> Capability[ExplainRequest, Explanation]:
-    """The analyst for one request, over the mode's current models."""
+    """The analyst for one request, over the mode's current models; `tools` are what its
+    agent may call for more evidence with a model."""
     return decision_capability(
         name="analyst.explain",
         response_model=Explanation,
@@ -190,4 +195,5 @@ def explain_capability(
             "features drove it and what change would have flipped it. Quote only numbers "
             "from the evidence."
         ),
+        tools=tools,
     )

@@ -3,7 +3,8 @@ one is configured) only narrates it, quoting its numbers."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from capabilities.curriculum.models import CurriculumAnswer, CurriculumRequest, ScenarioResult
 from capabilities.curriculum.service import evaluate_policy, next_scenarios
@@ -11,6 +12,9 @@ from capabilities.runtime import Capability
 from capabilities.runtime import Evidence as Gathered
 from game.policy_net import NetPolicy
 from game.scenarios import Scenario
+
+if TYPE_CHECKING:
+    from smolagents import Tool
 
 POLICY_EVAL_SEED = 2_000_000
 
@@ -36,7 +40,7 @@ def _evidence(answer: CurriculumAnswer) -> dict[str, Any]:
 
 
 def curriculum_capability(
-    policy: NetPolicy | None, policy_step: int
+    policy: NetPolicy | None, policy_step: int, tools: Sequence[Tool] = ()
 ) -> Capability[CurriculumRequest, CurriculumAnswer]:
     answers: list[CurriculumAnswer] = []
 
@@ -65,4 +69,5 @@ def curriculum_capability(
             "10k steps, relevance, probabilities). Say which scenarios were left out and why."
         ),
         budget_s=30.0,
+        tools=tools,
     )

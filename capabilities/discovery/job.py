@@ -16,7 +16,7 @@ from capabilities.discovery.panel import TRADE_SERIES
 from capabilities.discovery.proposals import ProposalRequest, propose
 from capabilities.discovery.service import UNIT_FEATURES, TargetReport, discover, library
 from capabilities.jobs import Progress, handler
-from capabilities.jobs.context import job_database, job_knowledge, job_runtime
+from capabilities.jobs.context import job_database, job_knowledge, job_runtime, job_tools
 from capabilities.rules import cross_field_rules, rule_broken
 from capabilities.runtime import Runtime
 from capabilities.state import ModeName
@@ -127,11 +127,13 @@ def discover_job(payload: dict[str, Any], progress: Progress) -> dict[str, Any]:
     progress(0.1, f"loaded {panel.rounds} rounds of {request.mode}")
     asked = ProposalRequest(mode=request.mode, targets=list(request.targets),
                             horizon=request.horizon, rounds=panel.rounds)  # fmt: skip
+    runtime = _runtime() if request.llm_candidates else None
     llm, llm_report = propose(
-        _runtime() if request.llm_candidates else None,
+        runtime,
         panel,
         asked,
         taken={*library(panel), *UNIT_FEATURES, *request.proposed},
+        tools=job_tools() if runtime is not None else (),
     )
     if not request.llm_candidates:
         llm_report["fallback_reason"] = "not_requested"

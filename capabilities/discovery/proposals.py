@@ -10,7 +10,8 @@ Without a model the runtime's deterministic answer proposes nothing.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -21,6 +22,9 @@ from capabilities.discovery.panel import Panel
 from capabilities.discovery.service import library
 from capabilities.runtime import Answer, Capability, Runtime
 from capabilities.runtime import Evidence as Gathered
+
+if TYPE_CHECKING:
+    from smolagents import Tool
 
 KIND = "features.propose"
 MAX_CANDIDATES = 10
@@ -85,7 +89,9 @@ def language() -> dict[str, Any]:
     }
 
 
-def proposal_capability(panel: Panel) -> Capability[ProposalRequest, Proposals]:
+def proposal_capability(
+    panel: Panel, tools: Sequence[Tool] = ()
+) -> Capability[ProposalRequest, Proposals]:
     def _gather(request: ProposalRequest, found: Gathered) -> None:
         found.add("series", sorted(panel.names))
         found.add("feature_language", language())
@@ -110,6 +116,7 @@ def proposal_capability(panel: Panel) -> Capability[ProposalRequest, Proposals]:
             "are integer literals). In `summary`, say briefly why each might help."
         ),
         budget_s=60.0,
+        tools=tools,
     )
 
 
@@ -133,14 +140,18 @@ def screen(
 
 
 def propose(
-    runtime: Runtime | None, panel: Panel, request: ProposalRequest, taken: set[str]
+    runtime: Runtime | None,
+    panel: Panel,
+    request: ProposalRequest,
+    taken: set[str],
+    tools: Sequence[Tool] = (),
 ) -> tuple[dict[str, str], dict[str, Any]]:
     """(valid proposals, the report of what happened) -- with no runtime or no model
     configured, nothing is proposed and the report says `no_llm`."""
     if runtime is None or not runtime.models:
         report = {"generated_by": "deterministic", "fallback_reason": "no_llm"}
         return {}, {**report, "accepted": [], "rejected": {}}
-    answer = runtime.run(proposal_capability(panel), request)
+    answer = runtime.run(proposal_capability(panel, tools), request)
     accepted, rejected = screen(answer.candidates, panel.names, taken)
     return accepted, {
         "generated_by": answer.generated_by,

@@ -12,20 +12,24 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel, ConfigDict, Field
 
 from capabilities.hybrid.policy import Thresholds
 from capabilities.jobs import Progress, handler
-from capabilities.jobs.context import job_database, job_runtime
+from capabilities.jobs.context import job_database, job_runtime, job_tools
 from capabilities.models.ev import Position, evaluate
 from capabilities.models.registry import ModelRegistry, ModelSet
 from capabilities.runtime import Answer, Capability
 from capabilities.runtime import Evidence as Gathered
 from capabilities.state import ModeName
 from tools.postgres import Database
+
+if TYPE_CHECKING:
+    from smolagents import Tool
 
 KIND = "hybrid.advice"
 log = logging.getLogger(__name__)
@@ -97,7 +101,9 @@ def guidance(mode: str, facts: dict[str, Any], horizon: int) -> str:
     return f"In {mode}, {bets}; holding a position {verb} {abs(hold):.6f} SOL per SOL per tick."
 
 
-def advice_capability(models: ModelSet, horizon: int) -> Capability[AdviceRequest, Advice]:
+def advice_capability(
+    models: ModelSet, horizon: int, tools: Sequence[Tool] = ()
+) -> Capability[AdviceRequest, Advice]:
     def _gather(request: AdviceRequest, found: Gathered) -> None:
         found.add("ev_engine", regime_facts(models, horizon))
 
@@ -120,6 +126,7 @@ def advice_capability(models: ModelSet, horizon: int) -> Capability[AdviceReques
             "policy's overrides, or leave them null."
         ),
         budget_s=60.0,
+        tools=tools,
     )
 
 
@@ -144,7 +151,8 @@ def advice_job(payload: dict[str, Any], progress: Progress) -> dict[str, Any]:
     database = job_database()
     models = ModelRegistry(database).get(request.mode)
     progress(0.3, f"models {models.version}")
-    advice = job_runtime().run(advice_capability(models, request.horizon), request)
+    capability = advice_capability(models, request.horizon, job_tools())
+    advice = job_runtime().run(capability, request)
     save_advice(database, advice)
     return advice.model_dump(mode="json")
 

@@ -27,6 +27,7 @@ _database: ContextVar[Database | None] = ContextVar("job_database", default=None
 _job_id: ContextVar[uuid.UUID | None] = ContextVar("job_id", default=None)
 _runtime_factory: Callable[[Database], Runtime] | None = None
 _runtimes: dict[int, Runtime] = {}
+_tools: dict[int, list[Any]] = {}
 _knowledge_factory: Callable[[], KnowledgeBase] | None = None
 _knowledge: KnowledgeBase | None = None
 _lock = threading.Lock()
@@ -77,6 +78,30 @@ def job_runtime() -> Runtime:
         if runtime is None:
             runtime = _runtimes[id(database)] = _runtime_factory(database)
         return runtime
+
+
+def job_tools() -> list[Any]:
+    """The evidence tools (named analytics queries over the job's database, knowledge
+    search when the process has a knowledge base) for a job's agent; none without a
+    model configured (smolagents is not loaded then). Built once per database."""
+    database = job_database()
+    if not job_runtime().models:
+        return []
+    with _lock:
+        tools = _tools.get(id(database))
+    if tools is None:
+        from tools.agent_tools import build_tools
+        from tools.errors import BackendUnavailable
+
+        try:
+            knowledge = job_knowledge()
+        except BackendUnavailable:
+            knowledge = None
+        built = build_tools(database=database, knowledge=knowledge, publisher=None)
+        tools = [t for t in built if t.name != "query_database"]
+        with _lock:
+            _tools[id(database)] = tools
+    return tools
 
 
 def set_knowledge_factory(factory: Callable[[], KnowledgeBase]) -> None:

@@ -3,7 +3,8 @@
 `build_tools` is the one entry point for the agent runtime. Tools are built once and
 shared by every request: they hold only their backend handles (a connection pool, the
 knowledge base, the publisher, each safe to share across threads) and keep no
-per-call state.
+per-call state. smolagents is imported by `build_tools`, not by this package: the web
+app imports the queries and the SQL login without loading it (no model, no agent).
 """
 
 from __future__ import annotations
@@ -11,17 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from smolagents import Tool
-
-from tools.agent_tools.alert_tool import PublishAlertTool
-from tools.agent_tools.analytics import ANALYTICS_TOOLS
 from tools.agent_tools.base import ToolError
-from tools.agent_tools.knowledge_tool import KnowledgeSearchTool
 from tools.agent_tools.sql_guard import SqlLimits
 from tools.agent_tools.sql_session import SqlLogin
-from tools.agent_tools.sql_tool import SqlQueryTool
 
 if TYPE_CHECKING:
+    from smolagents import Tool
+
     from tools.knowledge import KnowledgeBase
     from tools.postgres import Database
     from tools.publisher import EventPublisher
@@ -47,6 +44,11 @@ def build_tools(
     analytics tools' `mode` input; otherwise any well-formed mode is accepted and an
     empty answer lists the modes that have data.
     """
+    from tools.agent_tools.alert_tool import PublishAlertTool
+    from tools.agent_tools.analytics import ANALYTICS_TOOLS
+    from tools.agent_tools.knowledge_tool import KnowledgeSearchTool
+    from tools.agent_tools.sql_tool import SqlQueryTool
+
     tools: list[Tool] = [cls(database, modes) for cls in ANALYTICS_TOOLS]
     tools.append(SqlQueryTool(sql_login or SqlLogin.beside(database.dsn), sql_limits))
     if knowledge is not None:

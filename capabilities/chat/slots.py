@@ -1,0 +1,222 @@
+"""Slot parsers: the numbers and names a question carries, found by rules, not a model.
+
+Each parser reads one kind of value (mode, tick, price or multiple, stake, round id,
+run or job id, bot, player, time window, count of rounds) from the raw message. The
+router never sees these values: `mask` replaces ids by a plain word before the message is
+embedded, so a hex id does not pull a question towards whatever example shares its tokens.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, fields, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from game.rules import available_modes
+
+GAME_ID = re.compile(r"\b\d{8}-[0-9a-f]{16}\b")
+UUID = re.compile(
+    r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.IGNORECASE
+)
+_NUMBER = r"(\d+(?:\.\d+)?)"
+_TICK = re.compile(r"\b(?:tick|t)\s*(?:=|#|no\.?|number)?\s*(\d{1,4})\b", re.IGNORECASE)
+_TICK_AFTER = re.compile(r"\b(\d{1,4})(?:st|nd|rd|th)?\s+ticks?\b", re.IGNORECASE)
+_MULTIPLE = re.compile(rf"\b{_NUMBER}\s*(?:x\b|\u00d7)", re.IGNORECASE)
+_PRICE = re.compile(
+    rf"\b(?:price|multiplier|at)\s+(?:of\s+|is\s+)?{_NUMBER}(?!\s*(?:sol|ticks?|%))\b",
+    re.IGNORECASE,
+)
+_STAKE = re.compile(rf"\b{_NUMBER}\s*sol\b", re.IGNORECASE)
+_LAST_N = re.compile(r"\blast\s+(\d{1,6})\s+(?:rounds|games)\b", re.IGNORECASE)
+_HOURS = re.compile(r"\b(?:last|past)\s+(\d{1,4})\s*(hours?|h|days?|d|weeks?|w)\b", re.IGNORECASE)
+_BOT = re.compile(r"\b(?:bot|policy|agent)\s+(?:id\s+)?([A-Za-z][A-Za-z0-9_.:-]{1,99})\b")
+_NAMED_BOT = re.compile(
+    r"(?<![\w.:-])((?:ppo|dqn|a2c|sac|rl|hybrid|baseline|bot)[-_.][A-Za-z0-9_.:-]{1,96})\b",
+    re.IGNORECASE,
+)
+_PLAYER = re.compile(
+    r"\b(?:player|user|username|trader|opponent)(?:\s+(?:called|named))?\s+@?([^\s?,!;]{1,128})",
+    re.IGNORECASE,
+)
+_ROUND_WORD = re.compile(r"\b(?:round|game)\s+#?([A-Za-z0-9_-]{3,64})\b", re.IGNORECASE)
+# words that follow "bot" or "player" in a sentence without naming one
+_NOT_NAMES = frozenset(
+    ("bet", "bets", "lose", "lost", "do", "did", "does", "is", "was", "the", "a", "an", "win",
+     "won", "sell", "sold", "buy", "bought", "play", "played", "and", "or", "in", "on", "at",
+     "doing", "perform", "performed", "today", "yesterday", "override", "overrides", "with",
+     "vs", "versus", "compare", "compared", "against", "this", "that", "my", "our")
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Slots:
+    """What a question names. None: not said (a follow-up may inherit it)."""
+
+    mode: str | None = None
+    tick: int | None = None
+    price: float | None = None
+    stake: float | None = None
+    game_id: str | None = None
+    run_id: str | None = None
+    bot_id: str | None = None
+    player: str | None = None
+    since_hours: float | None = None
+    last_n: int | None = None
+    window: str | None = None  # the phrase the window came from ("today", "last 3 days")
+    action: str | None = None  # hold | buy | sell | sidebet, as the question names it
+
+    def merged_over(self, earlier: Slots) -> Slots:
+        """These slots, with the earlier turn's filling what this one does not say."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        for name, value in values.items():
+            if value is None:
+                values[name] = getattr(earlier, name)
+        return Slots(**values)
+
+    def as_json(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> Slots:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in (data or {}).items() if k in known})
+
+    def filled(self) -> set[str]:
+        return {f.name for f in fields(self) if getattr(self, f.name) is not None}
+
+
+def _mode(text: str) -> str | None:
+    lowered = text.lower()
+    for mode in sorted(available_modes(), key=len, reverse=True):
+        spoken = mode.replace("_", " ")
+        if re.search(rf"\b({re.escape(mode)}|{re.escape(spoken)})\b", lowered):
+            return mode
+    return None
+
+
+def _window(text: str, now: datetime) -> tuple[float | None, str | None]:
+    lowered = text.lower()
+    match = _HOURS.search(lowered)
+    if match:
+        n, unit = int(match.group(1)), match.group(2)[0]
+        hours = n * {"h": 1, "d": 24, "w": 168}[unit]
+        return float(max(hours, 1)), match.group(0)
+    midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    since_midnight = max((now - midnight).total_seconds() / 3600.0, 1 / 60)
+    if re.search(r"\b(today|so far)\b", lowered):
+        return round(since_midnight, 4), "today"
+    if re.search(r"\byesterday\b", lowered):
+        return round(since_midnight + 24.0, 4), "since yesterday"
+    if re.search(r"\b(this week|past week|last week)\b", lowered):
+        return 168.0, "this week"
+    if re.search(r"\b(last hour|past hour|this hour)\b", lowered):
+        return 1.0, "the last hour"
+    return None, None
+
+
+_ACTIONS = (
+    ("sidebet", re.compile(r"\b(side\s?-?bets?|bet|bets|betting|bet on)\b", re.IGNORECASE)),
+    (
+        "sell",
+        re.compile(r"\b(sell|sells|selling|sold|exit|cash(ed)? out|take profit)\b", re.IGNORECASE),
+    ),
+    ("buy", re.compile(r"\b(buy|buys|buying|bought|enter|entered)\b", re.IGNORECASE)),
+    ("hold", re.compile(r"\b(hold|holds|holding|held|wait|waited|waiting)\b", re.IGNORECASE)),
+)
+
+
+def _action(text: str) -> str | None:
+    """The first action word of the message (its earliest mention wins)."""
+    found = [(m.start(), name) for name, p in _ACTIONS for m in [p.search(text)] if m]
+    return min(found)[1] if found else None
+
+
+def _tick(text: str) -> int | None:
+    for pattern in (_TICK, _TICK_AFTER):
+        match = pattern.search(text)
+        if match:
+            return int(match.group(1))
+    return None
+
+
+def _price(text: str) -> float | None:
+    match = _MULTIPLE.search(text) or _PRICE.search(text)
+    if match:
+        value = float(match.group(1))
+        return value if 0 < value <= 1e6 else None
+    return None
+
+
+def _bot(text: str) -> str | None:
+    for match in _BOT.finditer(text):
+        word = match.group(1).rstrip(".:-")
+        if word.lower() not in _NOT_NAMES and any(c.isdigit() or c in "-_." for c in word):
+            return word
+    named = _NAMED_BOT.search(text)
+    return named.group(1).rstrip(".:-") if named else None
+
+
+def _player(text: str) -> str | None:
+    for match in _PLAYER.finditer(text):
+        word = match.group(1).strip("'\"")
+        if word and word.lower() not in _NOT_NAMES:
+            return word
+    return None
+
+
+def extract(text: str, now: datetime | None = None) -> Slots:
+    """Every slot the message states."""
+    now = now or datetime.now(UTC)
+    game = GAME_ID.search(text)
+    run = UUID.search(text)
+    rest = GAME_ID.sub(" ", UUID.sub(" ", text))
+    since_hours, window = _window(rest, now)
+    last_n = _LAST_N.search(rest)
+    stake = _STAKE.search(rest)
+    game_id = game.group(0) if game else None
+    if game_id is None:  # "round abc123": an id of another form, replayed as given
+        word = _ROUND_WORD.search(rest)
+        if word and any(c.isdigit() for c in word.group(1)) and not word.group(1).isdigit():
+            game_id = word.group(1)
+    priced = _STAKE.sub(" ", rest)
+    return Slots(
+        mode=_mode(rest),
+        tick=_tick(rest),
+        price=_price(priced),
+        stake=float(stake.group(1)) if stake and float(stake.group(1)) > 0 else None,
+        game_id=game_id,
+        run_id=run.group(0).lower() if run else None,
+        bot_id=_bot(rest),
+        player=_player(rest),
+        since_hours=since_hours,
+        last_n=int(last_n.group(1)) if last_n and int(last_n.group(1)) > 0 else None,
+        window=window,
+        action=_action(rest),
+    )
+
+
+def mask(text: str) -> str:
+    """The message as the router embeds it: ids and names replaced by what they are, so
+    "bob" pulls towards no example that happens to share the name."""
+    text = UUID.sub("run", GAME_ID.sub("round", text))
+    for match in list(_PLAYER.finditer(text))[::-1]:
+        if match.group(1).lower() not in _NOT_NAMES:
+            text = text[: match.start(1)] + "someone" + text[match.end(1) :]
+    bot = _bot(text)
+    if bot:
+        text = text.replace(bot, "mybot")
+    return text
+
+
+def with_defaults(slots: Slots, *, mode: str | None, bot_id: str | None) -> Slots:
+    """The request's own mode and bot fill what the message does not name."""
+    return replace(slots, mode=slots.mode or mode, bot_id=slots.bot_id or bot_id)
+
+
+def window_text(slots: Slots) -> str:
+    if slots.last_n:
+        return f"the last {slots.last_n} rounds"
+    if slots.window:
+        return slots.window
+    return "all stored rounds"

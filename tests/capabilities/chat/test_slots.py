@@ -1,0 +1,47 @@
+"""Slot parsers: values read by rules from the message."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from capabilities.chat.slots import Slots, extract, mask
+
+NOW = datetime(2026, 3, 1, 6, 30, tzinfo=UTC)
+
+
+def test_ticks_prices_stakes_modes_and_actions():
+    s = extract("sell now at 1.9x on tick 230?", NOW)
+    assert (s.tick, s.price, s.action, s.stake) == (230, 1.9, "sell", None)
+    s = extract("place a sidebet of 0.05 SOL at tick 100 in fast rug mode", NOW)
+    assert (s.tick, s.stake, s.mode, s.action, s.price) == (100, 0.05, "fast_rug", "sidebet", None)
+    s = extract("hold or sell at tick 300 price 1.7", NOW)
+    assert (s.tick, s.price, s.action) == (300, 1.7, "hold")
+    assert extract("in rising_hazard", NOW).mode == "rising_hazard"
+
+
+def test_ids_bots_players():
+    s = extract("why did bot why-bot-1 bet in round 20250101-0123456789abcdef?", NOW)
+    assert (s.bot_id, s.game_id) == ("why-bot-1", "20250101-0123456789abcdef")
+    assert extract("how did ppo-v3 do today?", NOW).bot_id == "ppo-v3"
+    assert extract("who is player Alice?", NOW).player == "Alice"
+    run = "3b9d6f2e-4c1a-4e8b-9a7d-2f6e1c0b5a93"
+    assert extract(f"how is training run {run.upper()} going", NOW).run_id == run
+    assert (
+        mask(f"is round 20250101-0123456789abcdef fair, run {run}")
+        == "is round round fair, run run"
+    )
+
+
+def test_time_windows():
+    s = extract("how many rounds did we record today?", NOW)
+    assert (s.since_hours, s.window) == (6.5, "today")
+    assert extract("rounds in the last 3 days", NOW).since_hours == 72.0
+    assert extract("since yesterday", NOW).since_hours == 30.5
+    assert extract("stats for the last 500 rounds", NOW).last_n == 500
+
+
+def test_a_follow_up_keeps_what_it_does_not_say():
+    earlier = extract("rug chance at tick 100 in classic", NOW)
+    later = extract("and at tick 300?", NOW).merged_over(earlier)
+    assert (later.tick, later.mode) == (300, "classic")
+    assert Slots.from_json(later.as_json()) == later
