@@ -85,6 +85,7 @@ def _register_blueprints(app: Flask) -> None:
         modes,
         rewards,
         system,
+        tournaments,
         training,
     )
 
@@ -104,6 +105,7 @@ def _register_blueprints(app: Flask) -> None:
         curriculum,
         meta,
         rewards,
+        tournaments,
     ):
         app.register_blueprint(module.bp)
 

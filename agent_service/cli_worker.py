@@ -43,14 +43,20 @@ def worker(concurrency: int, handler_modules: tuple[str, ...], metrics_port: int
     from agent_service.logs import configure_logging
     from agent_service.runtime import build_runtime
     from agent_service.wiring import install_modes, prepare
-    from capabilities.jobs.context import set_knowledge_factory, set_runtime_factory
+    from capabilities.jobs.context import (
+        set_job_events,
+        set_knowledge_factory,
+        set_runtime_factory,
+        set_submitter_factory,
+    )
     from capabilities.jobs.registry import load_handler_modules, registered_kinds
     from capabilities.jobs.runner import JobRunner
-    from capabilities.jobs.service import process_worker_id
+    from capabilities.jobs.service import JobService, process_worker_id
     from capabilities.jobs.worker import QueueWorker
     from tools.errors import BackendUnavailable
     from tools.jobs_store import JobStore
     from tools.postgres import Database
+    from tools.publisher import EventPublisher
 
     settings = _settings()
     if settings.amqp_url is None:
@@ -81,6 +87,10 @@ def worker(concurrency: int, handler_modules: tuple[str, ...], metrics_port: int
     install_modes(settings, database)
     runner = JobRunner(JobStore(database), lease_s=config.lease_s)
     set_runtime_factory(lambda db: build_runtime(settings, db))
+    url = settings.amqp_url.get_secret_value()
+    submitter = JobService(JobStore(database), config, amqp_url=url)  # jobs submit jobs
+    set_submitter_factory(lambda _db: submitter.submit)
+    set_job_events(EventPublisher(url, settings.amqp_events_exchange))
     if settings.qdrant_url:  # Qdrant's local folder is locked by the web process
         set_knowledge_factory(lambda: worker_knowledge(settings))
     queue_worker = QueueWorker(
@@ -104,6 +114,7 @@ def worker(concurrency: int, handler_modules: tuple[str, ...], metrics_port: int
     try:
         queue_worker.run()
     finally:
+        submitter.close()
         database.close()
     if queue_worker.failure is not None:
         raise click.ClickException(f"a consumer crashed: {queue_worker.failure!r}")

@@ -21,10 +21,11 @@ from agent_service.api import json_response
 from agent_service.config import Settings
 from agent_service.runtime import build_runtime
 from capabilities.jobs import JobConfig, JobService
-from capabilities.jobs.context import set_runtime_factory
+from capabilities.jobs.context import set_job_events, set_runtime_factory, set_submitter_factory
 from capabilities.jobs.registry import load_handler_modules
 from tools.jobs_store import JobStore
 from tools.postgres import Database
+from tools.publisher import EventPublisher
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -55,7 +56,10 @@ def build_job_service(settings: Settings, database: Database) -> JobService:
     load_handler_modules(settings.jobs_handlers)
     set_runtime_factory(lambda db: build_runtime(settings, db))
     url = settings.amqp_url.get_secret_value() if settings.amqp_url else None
-    return JobService(JobStore(database), job_config(settings), amqp_url=url)
+    service = JobService(JobStore(database), job_config(settings), amqp_url=url)
+    set_submitter_factory(lambda _db: service.submit)  # jobs may submit jobs (chunks)
+    set_job_events(EventPublisher(url, settings.amqp_events_exchange) if url else None)
+    return service
 
 
 def jobs() -> JobService:

@@ -127,3 +127,101 @@ def observation_from_prices(
     obs[COLUMN["bet_allowed"]] = float(tick >= bet_start_tick)
     obs[COLUMN["active"]] = float(active)
     return with_sidebet(obs, sidebet_end_tick)
+
+
+def bet_observations(
+    prices: np.ndarray,
+    rug_tick: np.ndarray,
+    first_tick: int = BET_START_TICK,
+    *,
+    connected_players: float = CONNECTED_PLAYERS,
+    bet_start_tick: int = BET_START_TICK,
+    block: int = 1024,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(observations, row, tick) at ticks first_tick..rug_tick-1 of each round, row-major
+    (each round's ticks in order): what a sidebet policy is asked in a batch. Equal to
+    `round_observations` there, but computed over the last ticks only (the running peak
+    of the earlier ones carried in), in blocks of rounds of similar length, so a chunk
+    costs what its betting ticks cost, not its longest round times its size."""
+    prices, rug_tick = np.asarray(prices, dtype=np.float64), np.asarray(rug_tick)
+    rows = np.flatnonzero(rug_tick > first_tick)
+    rows = rows[np.argsort(rug_tick[rows], kind="stable")]
+    parts = []
+    for start in range(0, len(rows), block):
+        these = rows[start : start + block]
+        width = int(rug_tick[these].max())
+        obs, r, t = _bet_block(
+            prices[these, :width],
+            rug_tick[these],
+            first_tick,
+            connected_players=connected_players,
+            bet_start_tick=bet_start_tick,
+        )
+        parts.append((obs, these[r], t))
+    if not parts:
+        return _bet_block(prices[:0], rug_tick[:0], first_tick)
+    obs, row, tick = (np.concatenate(c) for c in zip(*parts, strict=True))
+    order = np.argsort(row, kind="stable")  # each round's ticks are already in order
+    return obs[order], row[order], tick[order]
+
+
+def _bet_block(
+    prices: np.ndarray,
+    rug_tick: np.ndarray,
+    first_tick: int = BET_START_TICK,
+    *,
+    connected_players: float = CONNECTED_PLAYERS,
+    bet_start_tick: int = BET_START_TICK,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`bet_observations` of rounds of similar length (one matrix as wide as the longest)."""
+    prices, rug_tick = np.asarray(prices, dtype=np.float64), np.asarray(rug_tick)
+    rows = np.flatnonzero(rug_tick > first_tick)
+    lo = max(first_tick - VOLATILITY_WINDOW, 0)
+    if rows.size == 0 or prices.shape[1] <= first_tick:
+        return np.zeros((0, N_FEATURES), np.float32), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    head = np.nan_to_num(prices[rows, :lo], nan=-np.inf)
+    p = prices[rows, lo:]
+    ticks = np.arange(lo, prices.shape[1], dtype=np.float64)
+    head_peak = head.max(axis=1) if lo else np.full(len(rows), -np.inf)
+    head_tick = head.argmax(axis=1).astype(np.float64) if lo else np.zeros(len(rows))
+    peak = np.maximum.accumulate(
+        np.maximum(np.nan_to_num(p, nan=-np.inf), head_peak[:, None]), axis=1
+    )
+    earlier = np.concatenate([head_peak[:, None], peak[:, :-1]], axis=1)
+    peak_tick = np.maximum(
+        np.maximum.accumulate(np.where(p > earlier, ticks, 0.0), axis=1), head_tick[:, None]
+    )
+    changes = np.diff(p, axis=1)
+    skip = first_tick - lo  # window columns before the first betting tick
+    keep = ticks[skip:][None, :] < rug_tick[rows, None]
+    r, c = np.nonzero(keep)
+    obs = np.zeros((len(r), N_FEATURES), dtype=np.float32)
+    at = c + skip
+    price, top = p[r, at], peak[r, at]
+    obs[:, COLUMN["tick"]] = ticks[at]
+    obs[:, COLUMN["price"]] = price
+    obs[:, COLUMN["active"]] = 1.0
+    obs[:, COLUMN["connected_players"]] = connected_players
+    obs[:, COLUMN["running_peak"]] = top
+    obs[:, COLUMN["peak_tick"]] = peak_tick[r, at]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        obs[:, COLUMN["dist_from_peak"]] = np.where(top > 0, (top - price) / top, 0.0)
+    obs[:, COLUMN["ticks_since_peak"]] = ticks[at] - peak_tick[r, at]
+    if first_tick >= VOLATILITY_WINDOW:
+        window = [changes[r, at - VOLATILITY_WINDOW + k] for k in range(VOLATILITY_WINDOW)]
+        mean = sum(window) / VOLATILITY_WINDOW
+        obs[:, COLUMN["volatility_10"]] = np.sqrt(
+            sum((w - mean) ** 2 for w in window) / VOLATILITY_WINDOW
+        )
+        obs[:, COLUMN["momentum_5"]] = (price - p[r, at - MOMENTUM_WINDOW]) / MOMENTUM_WINDOW
+        obs[:, COLUMN["velocity"]] = changes[r, at - 1]
+    else:  # early ticks lack the history: the slow path has the edge cases
+        full = round_observations(prices[rows], connected_players=connected_players)
+        obs[:, COLUMN["volatility_10"]] = full[
+            r, ticks[at].astype(np.int64), COLUMN["volatility_10"]
+        ]
+        obs[:, COLUMN["momentum_5"]] = full[r, ticks[at].astype(np.int64), COLUMN["momentum_5"]]
+        obs[:, COLUMN["velocity"]] = full[r, ticks[at].astype(np.int64), COLUMN["velocity"]]
+    obs[:, COLUMN["can_place"]] = 1.0
+    obs[:, COLUMN["bet_allowed"]] = ticks[at] >= bet_start_tick
+    return obs, rows[r], ticks[at].astype(np.int64)

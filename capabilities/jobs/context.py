@@ -16,10 +16,12 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
 from capabilities.runtime import Runtime
 from tools.knowledge import KnowledgeBase
 from tools.postgres import Database
+from tools.publisher import EventPublisher
 
 _database: ContextVar[Database | None] = ContextVar("job_database", default=None)
 _job_id: ContextVar[uuid.UUID | None] = ContextVar("job_id", default=None)
@@ -97,3 +99,42 @@ def job_knowledge() -> KnowledgeBase | None:
         if _knowledge_factory is factory:
             _knowledge = knowledge
     return knowledge
+
+
+Submit = Callable[[str, dict[str, Any]], uuid.UUID]
+_submitters: dict[int, Submit] = {}
+_submitter_factory: Callable[[Database], Submit] | None = None
+_events: EventPublisher | None = None
+
+
+def set_submitter_factory(factory: Callable[[Database], Submit] | None) -> None:
+    """How this process submits jobs from inside a running one (a tournament's chunks)."""
+    global _submitter_factory
+    with _lock:
+        _submitter_factory = factory
+        _submitters.clear()
+
+
+def job_submitter() -> Submit | None:
+    """Submits a job to the running job's database and queue; None when this process
+    registered no way (the job then does all of its work itself)."""
+    database = job_database()
+    with _lock:
+        if _submitter_factory is None:
+            return None
+        submit = _submitters.get(id(database))
+        if submit is None:
+            submit = _submitters[id(database)] = _submitter_factory(database)
+        return submit
+
+
+def set_job_events(publisher: EventPublisher | None) -> None:
+    """The publisher of the service's events (`agent.events`) for jobs of this process."""
+    global _events
+    with _lock:
+        _events = publisher
+
+
+def job_events() -> EventPublisher | None:
+    with _lock:
+        return _events

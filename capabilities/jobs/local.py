@@ -88,6 +88,7 @@ class LocalExecutor:
         """Stop taking jobs and wait for the running ones (queued ones stay queued for
         the next sweep); afterwards no thread of this executor uses the database."""
         self._stop.set()
+        self._runner.stopping.set()  # handlers that report progress give their job back
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._sweeper.join(30)
         self._runner.close()

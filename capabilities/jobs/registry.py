@@ -25,6 +25,7 @@ HANDLER_MODULES: tuple[str, ...] = (
     "capabilities.meta.transfer",
     "capabilities.rewards.jobs",
     "capabilities.training.jobs",
+    "capabilities.tournaments.jobs",
 )
 
 _handlers: dict[str, Handler] = {}

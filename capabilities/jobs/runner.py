@@ -41,6 +41,11 @@ class LeaseLost(Exception):
     """Raised inside a handler (from `progress`) once its job belongs to another worker."""
 
 
+class Stopping(Exception):
+    """Raised inside a handler (from `progress`) once its process is shutting down: the
+    job is given back (its attempt not counted) instead of holding the shutdown up."""
+
+
 @dataclass(frozen=True)
 class _Lease:
     job_id: uuid.UUID
@@ -112,6 +117,7 @@ class JobRunner:
         self.store = store
         self.lease_s = lease_s
         self.keeper = LeaseKeeper(store, lease_s)
+        self.stopping = threading.Event()  # set at shutdown: `progress` raises Stopping
 
     def claim(self, job_id: uuid.UUID, worker_id: str) -> Job | None:
         return self.store.claim(job_id, worker_id, self.lease_s)
@@ -145,6 +151,8 @@ class JobRunner:
             return Outcome.SUCCEEDED if stored else Outcome.LOST
         except LeaseLost:
             return Outcome.LOST
+        except Stopping:
+            return Outcome.RELEASED if self.release(job) else Outcome.LOST
         except BackendUnavailable:
             raise  # the outcome is unknown to PostgreSQL: the lease decides what comes next
         except Exception as exc:
@@ -171,6 +179,8 @@ class JobRunner:
             was taken over, which stops a handler that reports progress."""
             if self.keeper.is_lost(job.id):
                 raise LeaseLost(str(job.id))
+            if self.stopping.is_set():
+                raise Stopping(str(job.id))
             now = time.monotonic()
             if now - last[0] < _PROGRESS_MIN_INTERVAL_S and fraction < 1:
                 return

@@ -12,14 +12,14 @@ from capabilities.models.report import hazard_curve_points
 from capabilities.svg_chart import BLUE, LEFT, ORANGE, PANEL, TOP, WIDTH, Panel
 from game.rules import GameRules
 
-Y_ROOM = 2.5  # the y axis ends at this multiple of the largest estimate or documented value
+Y_ROOM = 1.5  # the y axis ends at this multiple of the largest estimate or documented value
 
 
 def hazard_svg(models: ModelSet, rules: GameRules) -> str:
     ticks, curve = hazard_curve_points(models, rules)
     documented = np.asarray(rules.hazard(ticks), dtype=np.float64)
-    top_value = Y_ROOM * max(float(curve[0].max()), float(documented.max()))
-    clipped = np.minimum(curve, top_value)  # late bands rest on few rounds: wide intervals
+    top_value = min(1.0, Y_ROOM * max(float(curve[0].max()), float(documented.max())))
+    clipped = np.minimum(curve, top_value)  # the late bands' intervals are wide
     height = TOP + PANEL + 60
     fitted = models.source in ("fitted", "pooled")
     basis = {

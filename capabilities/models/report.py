@@ -16,6 +16,7 @@ from game.rules import GameRules, mode_entry
 from tools.postgres import Database
 
 GOF_ALPHA = 0.01
+CURVE_MIN_AT_RISK = 20
 _COUNTS_SQL = """
 SELECT count(*),
        count(*) FILTER (WHERE first_observed_tick > 0),
@@ -232,11 +233,13 @@ def model_report(models: ModelSet, database: Database, svg_url: str) -> GameMode
 
 
 def hazard_curve_points(models: ModelSet, rules: GameRules) -> tuple[np.ndarray, np.ndarray]:
-    """(ticks, [3, n] estimate/low/high) of the hazard to draw, and where to stop: the
-    last band of a fit, or where 99.9 % of rounds have rugged under the rules."""
+    """(ticks, [3, n] estimate/low/high) of the hazard to draw: a fit up to the last tick
+    at least CURVE_MIN_AT_RISK rounds reached (beyond, a rate rests on a handful of
+    rounds: one rug among two is 50 %), the rules up to where 99.9 % of rounds rugged."""
     fit = models.hazard_model
     if fit is not None:
-        last = fit.bins[-1].end
+        reached = np.flatnonzero(fit.at_risk >= CURVE_MIN_AT_RISK)
+        last = int(reached[-1]) if reached.size else fit.bins[-1].end
     else:
         survival = np.cumprod(1 - rules.hazard(np.arange(1, rules.max_ticks + 1)))
         last = int(np.searchsorted(-survival, -1e-3)) + 1
