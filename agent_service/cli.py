@@ -206,11 +206,21 @@ from agent_service.cli_consume import consume  # noqa: E402
 from agent_service.cli_data import import_recordings  # noqa: E402
 from agent_service.cli_game import simulate  # noqa: E402
 from agent_service.cli_knowledge import knowledge  # noqa: E402
+from agent_service.cli_tournament import tournament  # noqa: E402
 from agent_service.cli_train import train_command  # noqa: E402
 from agent_service.cli_verify import verify  # noqa: E402
 from agent_service.cli_worker import worker  # noqa: E402
 
-for _command in (consume, worker, simulate, import_recordings, knowledge, verify, train_command):
+for _command in (
+    consume,
+    worker,
+    simulate,
+    import_recordings,
+    knowledge,
+    verify,
+    train_command,
+    tournament,
+):
     main.add_command(_command)
 
 if __name__ == "__main__":
