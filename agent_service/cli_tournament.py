@@ -39,7 +39,8 @@ def tournament(spec_file: Path, as_json: bool) -> None:
         json.dump(result.model_dump(mode="json"), sys.stdout)
         click.echo()
         return
-    click.echo(f"{spec.mode}: {result.status.replace('_', ' ')} after {result.rounds} rounds")
+    by = f" (every pair by round {result.decided_at})" if result.decided_at else ""
+    click.echo(f"{spec.mode}: {result.status.replace('_', ' ')} after {result.rounds} rounds{by}")
     for e in result.entrants:
         low, high = e.rank_range
         rank = str(low) if low == high else f"{low}-{high}"

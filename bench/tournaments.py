@@ -187,7 +187,8 @@ def main() -> None:
                             "chunk_rounds": 5_000, "entrants": entrants}  # fmt: skip
                     body, seconds = run(service, spec)
                     result = body["result"]
-                    print(f"\n{mode}: {result['status']} after {result['rounds']} rounds in "
+                    print(f"\n{mode}: {result['status']} (every pair by round "
+                          f"{result['decided_at']}) after {result['rounds']} rounds in "
                           f"{seconds:.1f} s ({result['rounds'] / seconds * 60:,.0f} rounds/min); "
                           f"{load()}")  # fmt: skip
                     print(standings(body))

@@ -134,6 +134,7 @@ class Standings:
         return TournamentResult(
             rounds=self.rounds,
             status=status,
+            decided_at=max((t.decided_at or 0) for t in tests.values()) if decided else None,
             entrants=entrants,
             pairs=pairs,
             ranking=groups,
