@@ -81,6 +81,8 @@ def _register_blueprints(app: Flask) -> None:
         jobs,
         knowledge,
         models,
+        modes,
+        rewards,
         system,
         tournaments,
         training,
@@ -91,6 +93,7 @@ def _register_blueprints(app: Flask) -> None:
         info,
         jobs,
         models,
+        modes,
         knowledge,
         coach,
         features,
@@ -99,6 +102,7 @@ def _register_blueprints(app: Flask) -> None:
         games,
         training,
         curriculum,
+        rewards,
         tournaments,
     ):
         app.register_blueprint(module.bp)

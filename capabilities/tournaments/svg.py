@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from html import escape
 
+from capabilities.svg_chart import BLUE, GREY, nice, ticks
 from capabilities.tournaments.models import Tournament
-from capabilities.training.curve_svg import BLUE, GREY, _nice, _ticks
 
 WIDTH, LEFT, RIGHT, TOP, ROW = 760, 150, 30, 50, 26
 
@@ -55,10 +55,10 @@ def intervals_svg(t: Tournament) -> str:
     bottom = TOP + ROW * len(rows)
     parts.append(f'<line x1="{x(0):.1f}" x2="{x(0):.1f}" y1="{TOP}" y2="{bottom}" '
                  f'stroke="{GREY}" stroke-dasharray="4 3"/>')  # fmt: skip
-    for v in _ticks(low, high):
+    for v in ticks(low, high):
         if low <= v <= high:
             parts.append(f'<text x="{x(v):.1f}" y="{bottom + 16}" text-anchor="middle">'
-                         f"{_nice(v)}</text>")  # fmt: skip
+                         f"{nice(v)}</text>")  # fmt: skip
     parts.append(f'<text x="{(LEFT + WIDTH - RIGHT) / 2}" y="{bottom + 36}" text-anchor="middle">'
                  "PnL per round (SOL), mean and 95 % interval; shaded: order unresolved"
                  "</text>")  # fmt: skip
