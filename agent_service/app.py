@@ -80,6 +80,7 @@ def _register_blueprints(app: Flask) -> None:
         info,
         jobs,
         knowledge,
+        meta,
         models,
         modes,
         rewards,
@@ -102,6 +103,7 @@ def _register_blueprints(app: Flask) -> None:
         games,
         training,
         curriculum,
+        meta,
         rewards,
         tournaments,
     ):

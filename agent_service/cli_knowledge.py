@@ -80,14 +80,20 @@ def _describe(report: IngestReport) -> str:
 @click.option(
     "--collection", required=True, type=click.Choice(COLLECTIONS), help="Target collection."
 )
-def ingest(paths: tuple[Path, ...], collection: str) -> None:
+@click.option(
+    "--mode",
+    help="The game mode whose rules the documents are written for: the coach quotes them "
+    "only for modes whose models agree (docs/modes.md).",
+)
+def ingest(paths: tuple[Path, ...], collection: str, mode: str | None) -> None:
     """Chunk, embed and store Markdown/text files or folders; a changed file replaces its
     chunks, an unchanged one is skipped. Exit 1 when some file could not be read."""
     failed = 0
+    extra = {"mode": mode} if mode else None
     with _knowledge_base() as kb:
         for file, source in _documents(paths):
             try:
-                report = kb.ingest(file, collection, source=source)
+                report = kb.ingest(file, collection, source=source, extra=extra)
             except (UnicodeDecodeError, OSError) as exc:
                 click.echo(f"{file}: cannot read: {exc}", err=True)
                 failed += 1

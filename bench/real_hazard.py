@@ -4,7 +4,8 @@ Imports PATHs (any format `agent-service import` reads; default: every file unde
 tests/data/real/) into a new database on --admin-dsn with `tools.importer.import_files`,
 then fits the mode's hazard as the model registry does (left-truncated rounds enter the
 risk set after their first observed tick) and prints the per-tick rate with its 95 %
-interval, the constant-hazard tests, the rounds used and the import rate.
+interval, the constant-hazard tests, the fit against the mode's documented law, the
+rounds used and the import rate.
 
     python bench/real_hazard.py [PATH...] [--mode classic]
 """
@@ -24,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from capabilities.models.hazard import fit_hazard
 from capabilities.models.registry import load_history
+from game.rules import load_mode
 from tools.importer import import_files
 from tools.migrations import migrate
 from tools.verification import verify_stored_rounds
@@ -72,6 +74,11 @@ def main() -> None:
         f"{model.rate:.5f} per tick, 95 % [{model.rate_low:.5f}, {model.rate_high:.5f}] "
         f"(documented 0.005); mean ticks to rug {1 / model.rate:.0f}; constant-hazard LR "
         f"p={t.lr_p_value:.3f}, trend z={t.trend_z:.2f} p={t.trend_p_value:.3f}; model {model.kind}"
+    )
+    gof = model.goodness_of_fit(load_mode(args.mode).hazard)
+    print(
+        f"against {args.mode}'s documented hazard (GET /v1/models/game/{args.mode}): "
+        f"chi-square {gof.statistic:.1f}, df {gof.df}, p={gof.p_value:.3f}"
     )
     naive = fit_hazard(history.rug, min_events=min(40, len(history.rug)))
     print(

@@ -203,7 +203,14 @@ class KnowledgeBase:
             return client.count(collection, count_filter=flt, exact=True).count
 
     # -- ingest
-    def ingest(self, path: Path, collection: str, *, source: str | None = None) -> IngestReport:
+    def ingest(
+        self,
+        path: Path,
+        collection: str,
+        *,
+        source: str | None = None,
+        extra: Mapping[str, str | int | bool] | None = None,
+    ) -> IngestReport:
         """Ingest one Markdown or text file (`source` defaults to the file's name)."""
         markdown = TEXT_SUFFIXES.get(path.suffix.lower())
         if markdown is None:
@@ -212,7 +219,9 @@ class KnowledgeBase:
                 [FieldError("path", f"expected one of {sorted(TEXT_SUFFIXES)}")],
             )
         text = path.read_text(encoding="utf-8")
-        return self.ingest_text(text, collection, source=source or path.name, markdown=markdown)
+        return self.ingest_text(
+            text, collection, source=source or path.name, markdown=markdown, extra=extra
+        )
 
     def ingest_text(
         self,

@@ -49,6 +49,9 @@ class KnowledgeChunk(BaseModel):
     heading: str = Field(description="heading path of the chunk's section")
     text: str
     chunk_index: int
+    mode: str | None = Field(
+        None, description="the game mode whose rules the document was written for, if any"
+    )
 
 
 class KnowledgeSearchResponse(BaseModel):
@@ -82,6 +85,7 @@ def search() -> Response:
                     heading=c.heading,
                     text=c.text,
                     chunk_index=c.chunk_index,
+                    mode=c.mode,
                 )
                 for c in result.chunks
             ],

@@ -36,7 +36,9 @@ def test_search_finds_starter_documents_and_honours_options(app, client, auth):
         "heading",
         "text",
         "chunk_index",
+        "mode",
     }
+    assert top["mode"] is None  # ingested directly, not labelled as seeding does
 
     narrowed = client.post(
         URL,

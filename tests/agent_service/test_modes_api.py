@@ -153,6 +153,10 @@ def test_the_coach_does_not_quote_classic_passages_to_a_rising_mode(rising, auth
     assert withheld and all("classic's hazard law" in w["reason"] for w in withheld)
     assert all("reject" in w["reason"] for w in withheld)
 
+    found = client.post("/v1/knowledge/search", json={"query": "sidebet wins 18.2 %",
+                        "collections": ["rugs_protocol"], "top_k": 1}, headers=auth)  # fmt: skip
+    assert found.json["chunks"][0]["mode"] == "classic"
+
     classic_kb = passages("classic")  # served from classic's rules: its documents apply
     assert any(c["mode"] == "classic" for c in classic_kb["chunks"])
     assert "withheld" not in classic_kb["figures"]

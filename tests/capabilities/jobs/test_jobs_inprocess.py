@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -116,3 +117,21 @@ def test_jobs_of_a_crashed_process_are_resumed_at_start(job_database, tmp_path):
     attempts = store.attempts(crashed.id)
     assert (attempts[0].worker_id, attempts[0].outcome) == ("dead-host:1:local", "lost")
     assert attempts[1].outcome == "succeeded"
+
+
+def test_close_hands_a_long_job_back_at_its_next_progress_report(job_database, tmp_path):
+    """A stopping process does not wait out a long job (a training run): the job goes back
+    to `queued` with its attempt uncounted, for the next process's sweep."""
+    store = JobStore(job_database)
+    log = tmp_path / "log"
+    svc = JobService(store, FAST, amqp_url=None)
+    job_id = svc.submit("test.sleep", {"seconds": 60, "steps": 600, "log": str(log)})
+    while svc.get(job_id).state != "running":
+        svc.wait(job_id, timeout=0.1, poll_s=0.05)
+    started = time.monotonic()
+    svc.close()
+    assert time.monotonic() - started < 5
+    handed_back = store.get(job_id)
+    assert handed_back.state == "queued" and handed_back.attempts == 0
+    assert [a.outcome for a in store.attempts(job_id)] == ["released"]
+    assert [e for e, _ in events(log)] == ["start"]  # stopped, not run to its end
