@@ -81,6 +81,7 @@ def _register_blueprints(app: Flask) -> None:
         jobs,
         knowledge,
         models,
+        opponents,
         system,
         training,
     )
@@ -98,6 +99,7 @@ def _register_blueprints(app: Flask) -> None:
         games,
         training,
         curriculum,
+        opponents,
     ):
         app.register_blueprint(module.bp)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from capabilities.jobs import Progress, handler
 from capabilities.jobs.context import job_database
-from capabilities.opponents.models import FitSpec
+from capabilities.opponents.models import OpponentFitSpec
 from capabilities.opponents.service import fit_and_store
 
 KIND = "opponents.fit"
@@ -14,7 +14,7 @@ KIND = "opponents.fit"
 
 @handler(KIND)
 def fit_job(payload: dict[str, Any], progress: Progress) -> dict[str, Any]:
-    spec = FitSpec.model_validate(payload)
+    spec = OpponentFitSpec.model_validate(payload)
     fitted = fit_and_store(job_database(), spec, progress)
     return {
         "model_id": str(fitted.model_id),

@@ -11,9 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from capabilities.state import ModeName
 
 MAX_BATCH = 100
+CURSOR = r"^-?[0-9]+(\.[0-9]+)?(e[-+]?[0-9]+)?~.{1,200}$"
 
 
-class Archetype(BaseModel):
+class OpponentArchetype(BaseModel):
     name: str
     probability: float | None = Field(None, description="membership; null: too little data")
 
@@ -22,7 +23,7 @@ class OpponentSummary(BaseModel):
     player_id: str
     username: str | None
     level: int | None
-    archetype: Archetype
+    archetype: OpponentArchetype
     rounds_played: int
     trades: int
     pnl: float
@@ -43,16 +44,18 @@ class Opponent(OpponentSummary):
     live: dict[str, Any] | None = Field(None, description="counters kept by the consumer")
 
 
-class ListQuery(BaseModel):
+class OpponentListQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     archetype: str | None = Field(None, max_length=200)
     sort: Literal["pnl", "activity"] = "activity"
     limit: int = Field(50, ge=1, le=500)
-    cursor: str | None = Field(None, max_length=300)
+    cursor: str | None = Field(
+        None, max_length=300, pattern=CURSOR, description="`next_cursor` of the page before"
+    )
 
 
-class Position(BaseModel):
+class OpponentPosition(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     qty: float = Field(ge=0, allow_inf_nan=False)
@@ -60,14 +63,14 @@ class Position(BaseModel):
     entry_tick: int = Field(ge=0, le=100_000)
 
 
-class Sidebet(BaseModel):
+class OpponentSidebet(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     start_tick: int = Field(ge=0, le=100_000)
     end_tick: int = Field(ge=0, le=100_000)
 
 
-class GameState(BaseModel):
+class OpponentState(BaseModel):
     """What is known now; leave out what is not known (the model learned with gaps)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -85,35 +88,37 @@ class GameState(BaseModel):
     )
     buys_this_round: int | None = Field(None, ge=0, le=10_000)
     sells_this_round: int | None = Field(None, ge=0, le=10_000)
-    sidebet: Sidebet | None = Field(None, description="the player's latest sidebet this round")
+    sidebet: OpponentSidebet | None = Field(
+        None, description="the player's latest sidebet this round"
+    )
     sidebets_this_round: int | None = Field(None, ge=0, le=10_000)
 
 
-class PredictItem(BaseModel):
+class OpponentPredictItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     player_id: str = Field(min_length=1, max_length=200)
-    state: GameState
-    position: Position | None = None
+    state: OpponentState
+    position: OpponentPosition | None = None
     horizon_ticks: int = Field(10, ge=1, le=200)
 
 
-class PredictRequest(BaseModel):
+class OpponentPredictRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    items: list[PredictItem] = Field(min_length=1, max_length=MAX_BATCH)
+    items: list[OpponentPredictItem] = Field(min_length=1, max_length=MAX_BATCH)
 
 
-class Probabilities(BaseModel):
+class ActionProbabilities(BaseModel):
     buy: float
     sell: float
     sidebet: float
     none: float
 
 
-class Prediction(BaseModel):
+class OpponentPrediction(BaseModel):
     player_id: str
-    probabilities: Probabilities
+    probabilities: ActionProbabilities
     likely_action: Literal["buy", "sell", "sidebet"] = Field(
         description="the most likely action if the player acts within the horizon"
     )
@@ -121,15 +126,15 @@ class Prediction(BaseModel):
         description="player: own history; archetype: too little history, the groups' "
         "figures; population: a player never seen"
     )
-    archetype: Archetype | None = None
+    archetype: OpponentArchetype | None = None
 
 
-class PredictAnswer(BaseModel):
+class OpponentPredictAnswer(BaseModel):
     model_id: uuid.UUID
-    items: list[Prediction]
+    items: list[OpponentPrediction]
 
 
-class FitSpec(BaseModel):
+class OpponentFitSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     test_fraction: float = Field(0.3, gt=0.0, lt=1.0, description="later rounds held out")
@@ -141,12 +146,12 @@ class FitSpec(BaseModel):
     seed: int = Field(0, ge=0, le=2**31 - 1)
 
 
-class FitAccepted(BaseModel):
+class OpponentFitAccepted(BaseModel):
     job_id: uuid.UUID
     status_url: str
 
 
-class ModelInfo(BaseModel):
+class OpponentModelInfo(BaseModel):
     model_id: uuid.UUID
     fitted_at: datetime
     rounds: int

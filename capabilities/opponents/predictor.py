@@ -121,7 +121,7 @@ def moments(
 def _round_state(
     h: History, pair_keys: np.ndarray, pair: np.ndarray, rnd: np.ndarray, tick: np.ndarray, P: int
 ) -> dict[str, np.ndarray]:
-    """Position, sidebet and price state of each moment, before its tick's actions."""
+    """OpponentPosition, sidebet and price state of each moment, before its tick's actions."""
     price = h.price_at(rnd, tick)
     peak = h.price_at(rnd, tick, peak=True)
     qty, _avg, _ = trade_state(h)

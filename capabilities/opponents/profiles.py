@@ -9,9 +9,6 @@ next-action model's accuracy on the player's later rounds. The consumer's counte
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import math
 import uuid
 from typing import Any
@@ -20,9 +17,8 @@ from psycopg.types.json import Jsonb
 
 from capabilities.opponents.archetypes import Archetypes
 from capabilities.opponents.history import History
-from capabilities.opponents.models import Archetype, Opponent, OpponentList, OpponentSummary
+from capabilities.opponents.models import Opponent, OpponentArchetype, OpponentList, OpponentSummary
 from capabilities.opponents.stats import FEATURES, PlayerStats
-from tools.errors import FieldError, InvalidInput
 from tools.postgres import Database
 
 
@@ -101,7 +97,7 @@ def _summary(row: tuple[Any, ...]) -> OpponentSummary:
         player_id=row[0],
         username=row[1],
         level=row[2],
-        archetype=Archetype(name=row[3], probability=row[4]),
+        archetype=OpponentArchetype(name=row[3], probability=row[4]),
         rounds_played=row[5],
         trades=row[6],
         pnl=row[7],
@@ -131,20 +127,14 @@ def get_profile(database: Database, player_id: str) -> Opponent | None:
                     live=row[11])  # fmt: skip
 
 
-def _cursor(values: tuple[Any, ...]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
+def _cursor(value: float, player_id: str) -> str:
+    """`value~player_id` of the last row of a page (models.CURSOR is its pattern)."""
+    return f"{value!r}~{player_id}"
 
 
-def _decode_cursor(cursor: str, sort: str) -> tuple[float, str]:
-    try:
-        key, value, player = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        if key != sort or not isinstance(player, str):
-            raise ValueError("another sort's cursor")
-        return float(value), player
-    except (ValueError, TypeError, binascii.Error) as exc:
-        raise InvalidInput(
-            "the cursor is not one this list gave", [FieldError("cursor", str(exc)[:80])]
-        ) from None
+def _decode_cursor(cursor: str) -> tuple[float, str]:
+    value, player_id = cursor.split("~", 1)
+    return float(value), player_id
 
 
 def list_profiles(
@@ -152,7 +142,7 @@ def list_profiles(
 ) -> OpponentList:
     """Profiles sorted by PnL or activity (rounds played), descending, keyset-paged."""
     column = "p.pnl" if sort == "pnl" else "p.rounds_played"
-    after = _decode_cursor(cursor, sort) if cursor else None
+    after = _decode_cursor(cursor) if cursor else None
     with database.connection() as conn:
         rows = conn.execute(
             f"""
@@ -175,6 +165,6 @@ def list_profiles(
     last = items[-1] if items else None
     next_cursor = None
     if more and last is not None:
-        next_cursor = _cursor((sort, last.pnl if sort == "pnl" else last.rounds_played,
-                               last.player_id))  # fmt: skip
+        next_cursor = _cursor(float(last.pnl if sort == "pnl" else last.rounds_played),
+                              last.player_id)  # fmt: skip
     return OpponentList(items=items, next_cursor=next_cursor)

@@ -26,14 +26,15 @@ from capabilities.opponents import predictor as pr
 from capabilities.opponents.archetypes import Archetypes, fit_archetypes
 from capabilities.opponents.history import ACTIONS, NONE, History, load_history
 from capabilities.opponents.models import (
-    Archetype,
-    FitSpec,
-    Prediction,
-    PredictItem,
-    Probabilities,
+    ActionProbabilities,
+    OpponentArchetype,
+    OpponentFitSpec,
+    OpponentPrediction,
+    OpponentPredictItem,
 )
 from capabilities.opponents.profiles import profile_rows, store_profiles
 from capabilities.opponents.stats import FEATURES, player_stats
+from tools.errors import NotFound
 from tools.postgres import Database
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ def _player_accuracy(proba: np.ndarray, m: pr.Moments, n_players: int) -> dict[i
                      "horizon_ticks": EVAL_HORIZONS[0]} for p in np.flatnonzero(n)}  # fmt: skip
 
 
-def _served(h: History, spec: FitSpec, seed: int) -> tuple[Any, ...]:
+def _served(h: History, spec: OpponentFitSpec, seed: int) -> tuple[Any, ...]:
     """Stats, archetypes, player table and classifier fitted on the rounds of `h`."""
     stats = player_stats(h)
     archetypes = fit_archetypes(stats, min_rounds=spec.min_rounds, max_groups=spec.max_groups,
@@ -85,7 +86,7 @@ def _served(h: History, spec: FitSpec, seed: int) -> tuple[Any, ...]:
     return stats, archetypes, m, table, clf
 
 
-def evaluate(h: History, spec: FitSpec, progress: Progress = _quiet) -> tuple[dict, dict]:
+def evaluate(h: History, spec: OpponentFitSpec, progress: Progress = _quiet) -> tuple[dict, dict]:
     """The next-action model fitted on the earlier rounds, scored on the later ones."""
     cut = round(h.n_rounds * (1 - spec.test_fraction))
     if cut < 2 or h.n_rounds - cut < 1:
@@ -127,7 +128,7 @@ def evaluate(h: History, spec: FitSpec, progress: Progress = _quiet) -> tuple[di
     return out, accuracy
 
 
-def fit(h: History, spec: FitSpec, progress: Progress = _quiet) -> tuple[FittedModel, list]:
+def fit(h: History, spec: OpponentFitSpec, progress: Progress = _quiet) -> tuple[FittedModel, list]:
     """Evaluate on a time split, then fit everything on all rounds; (model, profile rows)."""
     began = time.perf_counter()
     evaluation, accuracy = evaluate(h, spec, progress)
@@ -199,9 +200,16 @@ def _jsonb(value: Any) -> Any:
     return Jsonb(value)
 
 
-def fit_and_store(database: Database, spec: FitSpec, progress: Progress = _quiet) -> FittedModel:
+def fit_and_store(
+    database: Database, spec: OpponentFitSpec, progress: Progress = _quiet
+) -> FittedModel:
     progress(0.0, "loading rounds, trades and sidebets")
     h = load_history(database, since=spec.since)
+    if h.n_rounds < 2 or len(h.t_round) + len(h.s_round) == 0:
+        raise NotFound(
+            "no rounds with player trades are stored: import recordings with `agent-service "
+            "import PATH...` or store the live feed with `agent-service consume`, then fit again"
+        )
     fitted, rows = fit(h, spec, progress)
     store(database, fitted, rows)
     progress(1.0, f"fitted on {h.n_rounds} rounds, {len(rows)} players")
@@ -274,7 +282,7 @@ def _back(prices: list[float] | None, tick: int, k: int) -> float:
     return prices[0] if len(prices) >= tick else float("nan")
 
 
-def state_arrays(items: Sequence[PredictItem]) -> dict[str, np.ndarray]:
+def state_arrays(items: Sequence[OpponentPredictItem]) -> dict[str, np.ndarray]:
     """The STATE columns of predict items (what an item leaves out is NaN)."""
     nan = float("nan")
     s = [i.state for i in items]
@@ -307,8 +315,8 @@ def state_arrays(items: Sequence[PredictItem]) -> dict[str, np.ndarray]:
     return state
 
 
-def predict(fitted: FittedModel, items: Sequence[PredictItem]) -> list[Prediction]:
-    """Probabilities per item, in order; `basis` says what they rest on."""
+def predict(fitted: FittedModel, items: Sequence[OpponentPredictItem]) -> list[OpponentPrediction]:
+    """ActionProbabilities per item, in order; `basis` says what they rest on."""
     index = fitted.model.player_index
     players = np.array([index.get(i.player_id, -1) for i in items], dtype=np.int64)
     proba = fitted.model.predict(state_arrays(items), players)
@@ -319,11 +327,11 @@ def predict(fitted: FittedModel, items: Sequence[PredictItem]) -> list[Predictio
         else:
             basis = fitted.model.table.basis[p]
             name, prob = fitted.archetypes.label(int(p))
-            archetype = Archetype(name=name, probability=prob)
+            archetype = OpponentArchetype(name=name, probability=prob)
         out.append(
-            Prediction(
+            OpponentPrediction(
                 player_id=item.player_id,
-                probabilities=Probabilities(
+                probabilities=ActionProbabilities(
                     **{a: round(float(v), 6) for a, v in zip(ACTIONS, row, strict=True)}
                 ),
                 likely_action=ACTIONS[int(row[:3].argmax())],
