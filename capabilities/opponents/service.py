@@ -261,7 +261,7 @@ class ModelCache:
 
 
 _caches: dict[str, ModelCache] = {}
-_caches_lock = threading.Lock()
+_caches_lock = threading.RLock()  # sell_forecast holds it while model_cache takes it
 
 
 def model_cache(database: Database) -> ModelCache:
@@ -342,17 +342,59 @@ def predict(fitted: FittedModel, items: Sequence[OpponentPredictItem]) -> list[O
     return out
 
 
-def sell_probability(fitted: FittedModel, player_id: str, state: dict[str, float],
-                     horizon: int) -> float | None:  # fmt: skip
-    """P(sell within `horizon`) of one known player from a plain state, no I/O (the
-    hybrid's whale rule); None for a player the model does not know."""
-    p = fitted.model.player_index.get(player_id)
-    if p is None:
-        return None
-    one = {k: np.array([v], dtype=float) for k, v in state.items()}
-    cols = pr.build_state(
-        tick=one["tick"], price=one["price"], qty=one["qty"], avg_cost=one["avg_cost"],
-        entry_tick=one["entry_tick"],
-    )  # fmt: skip
-    cols["horizon"] = np.array([float(horizon)])
-    return float(fitted.model.predict(cols, np.array([p]))[0, 1])
+class SellForecast:
+    """P(a player sells within k ticks) from the cache's model in memory: no I/O, so the
+    hybrid's decide path may call it. A daemon thread refreshes the cache meanwhile."""
+
+    def __init__(self, cache: ModelCache) -> None:
+        self.cache = cache
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> SellForecast:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._loop, name="opponents-model-refresh", daemon=True
+                )
+                self._thread.start()
+        return self
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                self.cache.refresh()
+            except Exception as exc:  # the database may be away: keep the model held
+                log.debug("opponent model refresh failed: %s", exc)
+            time.sleep(self.cache.refresh_s)
+
+    def __call__(
+        self, player_id: str, tick: int, price: float, qty: float, avg_cost: float | None,
+        horizon: int,
+    ) -> float | None:  # fmt: skip
+        """None when no model is held or the model does not know the player."""
+        fitted = self.cache.current
+        if fitted is None:
+            return None
+        p = fitted.model.player_index.get(player_id)
+        if p is None:
+            return None
+        one = np.array([0.0])
+        cols = pr.build_state(
+            tick=one + tick, price=one + price, qty=one + qty,
+            avg_cost=one + (avg_cost if avg_cost else price), entry_tick=one + max(tick - 10, 0),
+        )  # fmt: skip
+        cols["horizon"] = one + horizon
+        return float(fitted.model.predict(cols, np.array([p]))[0, 1])
+
+
+_forecasts: dict[str, SellForecast] = {}
+
+
+def sell_forecast(database: Database) -> SellForecast:
+    """The process's forecast for `database`, its refresher started."""
+    with _caches_lock:
+        forecast = _forecasts.get(database.dsn)
+        if forecast is None:
+            forecast = _forecasts[database.dsn] = SellForecast(model_cache(database))
+    return forecast.start()

@@ -164,3 +164,19 @@ def test_predict_rejects_bad_input(fitted, body):
     client, auth, _ = fitted
     r = client.post("/v1/opponents/predict", json=body, headers=auth)
     assert r.status_code == 422 and r.mimetype == "application/problem+json"
+
+
+def test_the_hybrids_whale_forecast_reads_the_model_in_memory(fitted, opponents_app):
+    from capabilities.opponents.service import sell_forecast
+
+    client, auth, _ = fitted
+    forecast = sell_forecast(opponents_app.extensions["agent"].backends.database)
+    forecast.cache.refresh()
+    whale = make_players(PLAYERS, SEED)[4]
+    exit_at = client.get(f"/v1/opponents/{whale.player_id}", headers=auth).json["profile"][
+        "figures"
+    ]["exit_multiple"]["value"]
+    near = forecast(whale.player_id, 30, 1.02 * exit_at, 1.0, 1.0, 5)
+    far = forecast(whale.player_id, 30, 1.0, 1.0, 1.0, 5)
+    assert near is not None and far is not None and near > far
+    assert forecast("did:privy:unknown", 30, 1.0, 1.0, 1.0, 5) is None
