@@ -180,3 +180,20 @@ def test_the_hybrids_whale_forecast_reads_the_model_in_memory(fitted, opponents_
     far = forecast(whale.player_id, 30, 1.0, 1.0, 1.0, 5)
     assert near is not None and far is not None and near > far
     assert forecast("did:privy:unknown", 30, 1.0, 1.0, 1.0, 5) is None
+
+
+def test_the_opponent_profile_tool_reads_the_stored_profile(fitted, opponents_app):
+    import json
+
+    from tools.agent_tools import build_tools
+
+    database = opponents_app.extensions["agent"].backends.database
+    tool = {t.name: t for t in build_tools(database=database, knowledge=None, publisher=None)}[
+        "opponent_profile"
+    ]
+    whale = make_players(PLAYERS, SEED)[4]
+    by_name = json.loads(tool(player=whale.username.lower()))
+    assert by_name["found"] and by_name["player_id"] == whale.player_id
+    assert by_name["profile"]["figures"]["stake"]["n"] >= 10
+    assert by_name["live"]["trades"] >= by_name["trades"]
+    assert json.loads(tool(player="nobody"))["found"] is False

@@ -17,6 +17,7 @@ from tools.agent_tools.alert_tool import PublishAlertTool
 from tools.agent_tools.analytics import ANALYTICS_TOOLS
 from tools.agent_tools.base import ToolError
 from tools.agent_tools.knowledge_tool import KnowledgeSearchTool
+from tools.agent_tools.opponent_tool import OpponentProfileTool
 from tools.agent_tools.sql_guard import SqlLimits
 from tools.agent_tools.sql_session import SqlLogin
 from tools.agent_tools.sql_tool import SqlQueryTool
@@ -49,6 +50,7 @@ def build_tools(
     """
     tools: list[Tool] = [cls(database, modes) for cls in ANALYTICS_TOOLS]
     tools.append(SqlQueryTool(sql_login or SqlLogin.beside(database.dsn), sql_limits))
+    tools.append(OpponentProfileTool(database))
     if knowledge is not None:
         tools.append(KnowledgeSearchTool(knowledge))
     if publisher is not None:
