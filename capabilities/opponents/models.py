@@ -11,7 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from capabilities.state import ModeName
 
 MAX_BATCH = 100
-CURSOR = r"^-?[0-9]+(\.[0-9]+)?(e[-+]?[0-9]+)?~.{1,200}$"
+# `float.hex()~player_id`: no text that a finite-number check reads as NaN or infinity
+CURSOR = r"^-?0x[0-9a-f]\.?[0-9a-f]{0,13}p[-+][0-9]{1,4}~.{1,200}$"
+# archetype names start with a letter and have a space inside (never read as a number)
+ARCHETYPE = r"^[A-Za-z][^\x00-\x1f]* [^\x00-\x1f]*[^\x00-\x1f ]$"
 
 
 class OpponentArchetype(BaseModel):
@@ -47,7 +50,7 @@ class Opponent(OpponentSummary):
 class OpponentListQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    archetype: str | None = Field(None, max_length=200)
+    archetype: str | None = Field(None, max_length=200, pattern=ARCHETYPE)
     sort: Literal["pnl", "activity"] = "activity"
     limit: int = Field(50, ge=1, le=500)
     cursor: str | None = Field(

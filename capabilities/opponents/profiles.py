@@ -129,12 +129,15 @@ def get_profile(database: Database, player_id: str) -> Opponent | None:
 
 def _cursor(value: float, player_id: str) -> str:
     """`value~player_id` of the last row of a page (models.CURSOR is its pattern)."""
-    return f"{value!r}~{player_id}"
+    return f"{value.hex()}~{player_id}"
 
 
 def _decode_cursor(cursor: str) -> tuple[float, str]:
     value, player_id = cursor.split("~", 1)
-    return float(value), player_id
+    try:
+        return float.fromhex(value), player_id
+    except OverflowError:  # beyond any PnL: every row is after it, or none
+        return (-math.inf if value.startswith("-") else math.inf), player_id
 
 
 def list_profiles(
