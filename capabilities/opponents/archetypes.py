@@ -118,7 +118,7 @@ def fit_archetypes(
     n = int(enough.sum())
     bic: dict[int, float] = {}
     best: GaussianMixture | None = None
-    for k in range(1, min(max_groups, max(n // 2, 1)) + 1):
+    for k in range(1, min(max_groups, n // 2) + 1):  # two players per group at least
         gm = GaussianMixture(k, covariance_type="diag", n_init=3, random_state=seed,
                              reg_covar=1e-3)  # fmt: skip
         gm.fit(x[enough])
