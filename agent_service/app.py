@@ -85,6 +85,7 @@ def _register_blueprints(app: Flask) -> None:
         models,
         modes,
         rewards,
+        opponents,
         system,
         tournaments,
         training,
@@ -108,6 +109,7 @@ def _register_blueprints(app: Flask) -> None:
         rewards,
         tournaments,
         chat,
+        opponents,
     ):
         app.register_blueprint(module.bp)
 

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 from psycopg.types.json import set_json_dumps
 
+from tools.opponent_live import add_trades
+
 if TYPE_CHECKING:
     from tools.ingest import PreparedBatch, RowCounts
 
@@ -59,9 +61,10 @@ def write_appends(conn: psycopg.Connection, rows: AppendRows, result: RowCounts)
     timescale = _uses_timescale(conn)
     if timescale:  # key checks must see rows committed by concurrent writers
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
-    result.events = _append(conn, _EVENTS, rows.events, timescale)
-    result.ticks = _append(conn, _TICKS, rows.ticks, timescale)
-    result.trades = _append(conn, _TRADES, rows.trades, timescale)
+    result.events = _append(conn, _EVENTS, rows.events, timescale)[0]
+    result.ticks = _append(conn, _TICKS, rows.ticks, timescale)[0]
+    result.trades, added = _append(conn, _TRADES, rows.trades, timescale)
+    add_trades(conn, added)  # opponent profiles' live counters
 
 
 def write_facts(
@@ -137,8 +140,9 @@ class _Table:
 
 def _append(
     conn: psycopg.Connection, table: _Table, rows: list[tuple[Any, ...]], check_first: bool
-) -> int:
-    """Store the rows not stored yet; returns how many were added.
+) -> tuple[int, list[tuple[Any, ...]]]:
+    """Store the rows not stored yet; returns how many were added, and the rows (on the
+    INSERT fallback, those it tried: one a concurrent writer stored meanwhile is in).
 
     Binary COPY is the server's cheapest load and costs us no per-value Python work, but
     it stops at the first duplicate key. So rows are COPYed optimistically (the common
@@ -151,7 +155,7 @@ def _append(
     if rows and check_first:
         rows = _unstored(conn, table, rows)
     if not rows:
-        return 0
+        return 0, []
     # an explicit savepoint: psycopg's transaction() would commit when none is open yet
     conn.execute("SAVEPOINT ingest_append")
     try:
@@ -165,10 +169,10 @@ def _append(
         conn.execute("ROLLBACK TO SAVEPOINT ingest_append")
         rows = _unstored(conn, table, rows)
         if not rows:
-            return 0
-        return conn.execute(table.insert, _columns(rows, len(table.types))).rowcount
+            return 0, []
+        return conn.execute(table.insert, _columns(rows, len(table.types))).rowcount, rows
     conn.execute("RELEASE SAVEPOINT ingest_append")
-    return len(rows)
+    return len(rows), rows
 
 
 def _serialized(payload: bytes) -> bytes:

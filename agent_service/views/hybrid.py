@@ -21,6 +21,7 @@ from capabilities.hybrid.policy import HybridInput, Thresholds, decide
 from capabilities.hybrid.stats import hybrid_stats
 from capabilities.models.ev import ACTIONS
 from capabilities.models.registry import rules_model_set
+from capabilities.opponents.service import sell_forecast
 from capabilities.state import BotId, EnvAction, GameState, ModeName, Probability, action_name
 from tools.errors import NotFound
 
@@ -139,8 +140,14 @@ def decide_view() -> Response:
         player_id=body.player_id,
         leaderboard=[(e.id, e.pnl or 0.0) for e in state.leaderboard or ()],
         recent_trades=[(t.tick, t.type, t.amount) for t in body.recent_trades or ()],
+        holders=[
+            (e.id, e.positionQty, (e.model_extra or {}).get("avgCost"))
+            for e in state.leaderboard or ()
+            if e.positionQty
+        ],
     )
-    d = decide(item, models, thresholds(state.mode))
+    forecast = sell_forecast(backends.database)  # in memory; refreshed in the background
+    d = decide(item, models, thresholds(state.mode), forecast)
     action = d.action
     if isinstance(body.rl_action, int):  # answer in the caller's terms
         action = {"hold": 0, "sidebet": 1}.get(d.action, d.action)

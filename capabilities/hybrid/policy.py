@@ -14,7 +14,7 @@ of a normal estimate. No I/O and no language model here: this is the real-time p
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from capabilities.models.ev import ACTIONS, Decision, Position, evaluate
@@ -33,7 +33,8 @@ class Thresholds:
     window_edge_ticks: int = 3  # a sidebet window this close to closing, or to opening
     liquidation_margin: float = 0.5  # share of the liquidation distance left
     rank_margin: float = 0.1  # a top-3 lead over the next player under this share of PnL
-    whale_sol: float = 0.5  # a sell at least this large is a whale's
+    whale_sol: float = 0.5  # a sell (or a held position, in SOL) at least this large is a whale's
+    whale_sell_probability: float = 0.5  # the opponent model's P(whale sells within spike_ticks)
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,12 @@ class HybridInput:
     player_id: str | None = None  # the bot's id on the leaderboard
     leaderboard: Sequence[tuple[str, float]] = ()  # (player id, PnL), best first
     recent_trades: Sequence[tuple[int, str, float]] = ()  # (tick, type, SOL) of others
+    # leaderboard players holding: (player id, qty, average cost or None)
+    holders: Sequence[tuple[str, float, float | None]] = ()
+
+
+# (player id, tick, price, qty, avg cost, horizon) -> P(sells within horizon) or None
+SellForecast = Callable[[str, int, float, float, float | None, int], float | None]
 
 
 @dataclass(frozen=True)
@@ -72,7 +79,9 @@ def _confidence(diffs: list[float], min_loss: float) -> float:
     return 0.5 * (1 + math.erf((est - min_loss) / (sd * math.sqrt(2))))
 
 
-def hard_rules(item: HybridInput, models: ModelSet, t: Thresholds) -> list[str]:
+def hard_rules(
+    item: HybridInput, models: ModelSet, t: Thresholds, forecast: SellForecast | None = None
+) -> list[str]:
     """Risk rules that make a moment worth a second look, whatever the models say."""
     fired = []
     prices = list(item.recent_prices or ())
@@ -90,7 +99,7 @@ def hard_rules(item: HybridInput, models: ModelSet, t: Thresholds) -> list[str]:
             fired.append(f"sidebet window closes in {closes - tick} ticks")
         elif closes < tick and 0 < opens - tick <= t.window_edge_ticks:
             fired.append(f"sidebet window opens in {opens - tick} ticks")
-    fired.extend(_competition_rules(item, t))
+    fired.extend(_competition_rules(item, t, forecast))
     if item.leverage > 1 and item.avg_cost and item.position.position_qty > 0:
         from game.rules import load_mode  # liquidation thresholds are rules of the mode
 
@@ -104,7 +113,9 @@ def hard_rules(item: HybridInput, models: ModelSet, t: Thresholds) -> list[str]:
     return fired
 
 
-def _competition_rules(item: HybridInput, t: Thresholds) -> list[str]:
+def _competition_rules(
+    item: HybridInput, t: Thresholds, forecast: SellForecast | None
+) -> list[str]:
     fired = []
     ids = [player for player, _ in item.leaderboard]
     if item.player_id in ids[:3]:
@@ -121,10 +132,28 @@ def _competition_rules(item: HybridInput, t: Thresholds) -> list[str]:
               if kind == "sell" and sol >= t.whale_sol and tick >= recent]  # fmt: skip
     if whales:
         fired.append(f"whale selling: {max(whales):.4g} SOL sold within {t.spike_ticks} ticks")
+    elif forecast is not None:  # a whale about to sell, by the opponent model
+        price = item.position.price
+        for player, qty, avg_cost in item.holders:
+            if qty * price < t.whale_sol or player == item.player_id:
+                continue
+            p = forecast(player, item.position.tick, price, qty, avg_cost, t.spike_ticks)
+            if p is not None and p >= t.whale_sell_probability:
+                fired.append(
+                    f"whale selling: {player[-8:]} holding {qty * price:.4g} SOL sells within "
+                    f"{t.spike_ticks} ticks with p={p:.2f} (opponent model)"
+                )
+                break
     return fired
 
 
-def decide(item: HybridInput, models: ModelSet, thresholds: Thresholds) -> HybridDecision:
+def decide(
+    item: HybridInput,
+    models: ModelSet,
+    thresholds: Thresholds,
+    forecast: SellForecast | None = None,
+) -> HybridDecision:
+    """`forecast` (no I/O: an in-memory model) lets the whale rule anticipate sells."""
     rl = item.rl_action
     stake = item.stake or models.economics.min_bet
     wait = models.wait_values(item.position.tick) if item.one_sidebet_per_round else None
@@ -140,7 +169,7 @@ def decide(item: HybridInput, models: ModelSet, thresholds: Thresholds) -> Hybri
     diffs = [b - r for b, r in zip(best_runs, rl_value.scenarios, strict=True)]
     loss = diffs[0]
     confidence = _confidence(diffs, thresholds.min_loss) if best != rl else 0.0
-    rules = tuple(hard_rules(item, models, thresholds))
+    rules = tuple(hard_rules(item, models, thresholds, forecast))
     by_models = best != rl and confidence >= thresholds.critical_confidence
     critical = by_models or (bool(rules) and best != rl and loss > 0)
     if critical and best != rl and confidence >= thresholds.override_confidence:

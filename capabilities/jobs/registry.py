@@ -24,6 +24,7 @@ HANDLER_MODULES: tuple[str, ...] = (
     "capabilities.hybrid.advice",
     "capabilities.meta.transfer",
     "capabilities.rewards.jobs",
+    "capabilities.opponents.jobs",
     "capabilities.training.jobs",
     "capabilities.tournaments.jobs",
 )

@@ -89,3 +89,26 @@ def test_competition_and_window_rules():
     assert whale == ["whale selling: 0.9 SOL sold within 5 ticks"]  # 5.0 was too long ago
     calm = HybridInput(Position(tick=143, price=1.0), "hold", player_id="d", leaderboard=board)
     assert decide(calm, models, Thresholds()).rules == ()
+
+
+def test_the_whale_rule_asks_the_opponent_model_about_holders():
+    models = rules_model_set("classic")
+    asked = []
+
+    def forecast(player, tick, price, qty, avg_cost, horizon):  # type: ignore[no-untyped-def]
+        asked.append((player, qty, avg_cost, horizon))
+        return 0.9 if player == "whale" else 0.1
+
+    item = HybridInput(
+        Position(tick=40, price=1.5, position_qty=0.0),
+        rl_action="hold",
+        player_id="me",
+        holders=[("small", 0.1, 1.0), ("me", 5.0, 1.0), ("other", 2.0, 1.2), ("whale", 1.0, 1.0)],
+    )
+    d = decide(item, models, Thresholds(), forecast)
+    assert [a[0] for a in asked] == ["other", "whale"]  # big holders other than the bot
+    assert asked[0][3] == Thresholds().spike_ticks
+    assert any("whale selling" in r and "opponent model" in r for r in d.rules)
+    quiet = decide(item, models, Thresholds(whale_sell_probability=0.95), forecast)
+    assert not any("whale" in r for r in quiet.rules)
+    assert not any("whale" in r for r in decide(item, models, Thresholds()).rules)

@@ -47,10 +47,12 @@ def build_tools(
     from tools.agent_tools.alert_tool import PublishAlertTool
     from tools.agent_tools.analytics import ANALYTICS_TOOLS
     from tools.agent_tools.knowledge_tool import KnowledgeSearchTool
+    from tools.agent_tools.opponent_tool import OpponentProfileTool
     from tools.agent_tools.sql_tool import SqlQueryTool
 
     tools: list[Tool] = [cls(database, modes) for cls in ANALYTICS_TOOLS]
     tools.append(SqlQueryTool(sql_login or SqlLogin.beside(database.dsn), sql_limits))
+    tools.append(OpponentProfileTool(database))
     if knowledge is not None:
         tools.append(KnowledgeSearchTool(knowledge))
     if publisher is not None:

@@ -40,6 +40,7 @@ EXPECTED_NAMES = [
     "sidebet_outcomes",
     "recent_live_events",
     "query_database",
+    "opponent_profile",
 ]
 
 
@@ -235,6 +236,8 @@ def test_named_tools_never_write(seeded_db, seeded_dsn):
             tool(player_id="p2")
         elif tool.name == "query_database":
             tool(sql="SELECT count(*) FROM trades")
+        elif tool.name == "opponent_profile":
+            tool(player="p2")
         else:
             tool()
     assert table_fingerprint(seeded_dsn) == before

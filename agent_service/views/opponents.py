@@ -1,0 +1,122 @@
+"""Opponent Modeling (capability 4): profiles, archetypes, next-action prediction."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, request, url_for
+
+from agent_service.api import json_response, operation, parse_body, parse_query
+from agent_service.jobs import IDEMPOTENCY_HEADER, jobs
+from capabilities.opponents.jobs import KIND
+from capabilities.opponents.models import (
+    Opponent,
+    OpponentFitAccepted,
+    OpponentFitSpec,
+    OpponentList,
+    OpponentListQuery,
+    OpponentModelInfo,
+    OpponentPredictAnswer,
+    OpponentPredictRequest,
+)
+from capabilities.opponents.profiles import get_profile, list_profiles
+from capabilities.opponents.service import FittedModel, model_cache, predict
+from tools.errors import NotFound
+from tools.postgres import Database
+
+bp = Blueprint("opponents", __name__, url_prefix="/v1")
+
+
+def _database() -> Database:
+    return current_app.extensions["agent"].backends.database
+
+
+def _model() -> FittedModel:
+    fitted = model_cache(_database()).get()
+    if fitted is None:
+        raise NotFound("no opponent model fitted yet: POST /v1/opponents/fit")
+    return fitted
+
+
+@bp.get("/opponents")
+@operation(
+    summary="Profiled players, filtered by archetype, sorted by PnL or activity, paged",
+    tag="opponents",
+    query=OpponentListQuery,
+    response=OpponentList,
+    extra_statuses=(503,),
+)
+def list_opponents() -> Response:
+    q = parse_query(OpponentListQuery)
+    return json_response(
+        list_profiles(
+            _database(), archetype=q.archetype, sort=q.sort, limit=q.limit, cursor=q.cursor
+        )
+    )
+
+
+@bp.get("/opponents/model")
+@operation(
+    summary="The fitted model: evaluation on later rounds vs baselines, archetypes, when",
+    tag="opponents",
+    response=OpponentModelInfo,
+    extra_statuses=(404, 503),
+)
+def get_model() -> Response:
+    fitted = _model()
+    return json_response(
+        OpponentModelInfo(
+            model_id=fitted.model_id,
+            fitted_at=fitted.fitted_at,
+            rounds=fitted.rounds,
+            players=fitted.players,
+            summary=fitted.summary,
+        )
+    )
+
+
+@bp.post("/opponents/predict")
+@operation(
+    summary="ActionProbabilities of buy, sell, sidebet or nothing within the horizon, per item",
+    tag="opponents",
+    request=OpponentPredictRequest,
+    response=OpponentPredictAnswer,
+    extra_statuses=(404, 503),
+)
+def predict_actions() -> Response:
+    body = parse_body(OpponentPredictRequest)
+    fitted = _model()
+    return json_response(
+        OpponentPredictAnswer(model_id=fitted.model_id, items=predict(fitted, body.items))
+    )
+
+
+@bp.post("/opponents/fit")
+@operation(
+    summary="Refit profiles, archetypes and the next-action model (a job)",
+    tag="opponents",
+    request=OpponentFitSpec,
+    response=OpponentFitAccepted,
+    status=202,
+    extra_statuses=(503,),
+)
+def fit_opponents() -> Response:
+    spec = parse_body(OpponentFitSpec)
+    key = request.headers.get(IDEMPOTENCY_HEADER) or None
+    job_id = jobs().submit(KIND, spec.model_dump(mode="json"), idempotency_key=key)
+    status_url = url_for("jobs.get_job", job_id=str(job_id))
+    response = json_response(OpponentFitAccepted(job_id=job_id, status_url=status_url), status=202)
+    response.headers["Location"] = status_url
+    return response
+
+
+@bp.get("/opponents/<player_id>")
+@operation(
+    summary="A player's profile, archetype and the model's accuracy for them",
+    tag="opponents",
+    response=Opponent,
+    extra_statuses=(404, 503),
+)
+def get_opponent(player_id: str) -> Response:
+    profile = get_profile(_database(), player_id)
+    if profile is None:
+        raise NotFound(f"no profile of player {player_id[:200]!r}")
+    return json_response(profile)

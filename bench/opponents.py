@@ -1,0 +1,194 @@
+"""Opponent modeling figures: fit time, next-action accuracy vs baselines, predict latency
+over loopback HTTP, and profiles on the shared real data.
+
+1. Simulated: `--rounds` rounds with `--players` players of the seven personas
+   (`game.personas`), fitted in memory (`capabilities.opponents.service.fit`: the time
+   split evaluation, then the served fit on every round); prints the fit time, the
+   adjusted Rand index of the archetypes against the personas, and top-1 / log loss /
+   ECE against the majority and own-frequency baselines (95 % Wilson intervals).
+2. Predict: a real `agent-service serve` on a database of its own, the model stored in
+   it; `--requests` sequential POST /v1/opponents/predict with 100 items each; p50/p99.
+3. Real data: the websocket capture in tests/data/real (renamed to the legacy envelope,
+   `event_type` -> `event`), imported into a fresh database; the profiles it yields.
+
+Consumer throughput with the live counters on: run bench/consumer_throughput.py (the
+update is on the ingest path; there is no switch).
+
+    python bench/opponents.py --rounds 10000 --players 50
+    python bench/opponents.py --rounds 1000 --players 35 --requests 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import psycopg
+import requests
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench.service_harness import PG_ADMIN, Service, load, percentile, running  # noqa: E402
+from capabilities.opponents import service  # noqa: E402
+from capabilities.opponents.history import from_activity, load_history  # noqa: E402
+from capabilities.opponents.models import OpponentFitSpec, OpponentPredictItem  # noqa: E402
+from game.personas import make_players, simulate_players  # noqa: E402
+from game.rules import load_mode  # noqa: E402
+from game.simulator import simulate_rounds  # noqa: E402
+from tools.migrations import migrate  # noqa: E402
+from tools.postgres import Database  # noqa: E402
+
+REAL = REPO / "tests" / "data" / "real" / "websocket_capture_sample.jsonl"
+
+
+def simulated(n_rounds: int, n_players: int, seed: int, spec: OpponentFitSpec):  # type: ignore[no-untyped-def]
+    from sklearn.metrics import adjusted_rand_score
+
+    rules = load_mode("classic")
+    began = time.perf_counter()
+    rounds = simulate_rounds(rules, n_rounds, seed)
+    players = make_players(n_players, seed)
+    h = from_activity(rounds, simulate_players(rules, rounds, players), players)
+    print(f"simulated {n_rounds} rounds x {n_players} players in "
+          f"{time.perf_counter() - began:.1f} s: {len(h.t_round)} trades, "
+          f"{len(h.s_round)} sidebets")  # fmt: skip
+    began = time.perf_counter()
+    fitted, rows = service.fit(h, spec)
+    seconds = time.perf_counter() - began
+    ari = adjusted_rand_score([p.persona for p in players],
+                              fitted.archetypes.memberships.argmax(axis=1))  # fmt: skip
+    s = fitted.summary
+    print(f"fit {seconds:.1f} s (evaluate {s['seconds']['evaluate']} s + served fit "
+          f"{s['seconds']['fit']} s), {load()}")  # fmt: skip
+    print(f"archetypes: {len(s['archetypes']['groups'])} groups (BIC), ARI {ari:.3f} vs personas")
+    for g in s["archetypes"]["groups"]:
+        print(f"  {g['players']:3d} players  {g['name']}")
+    for horizon, r in s["evaluation"]["horizons"].items():
+        ci = r["top1_ci"]
+        print(
+            f"horizon {horizon}: top-1 {r['top1']:.3f} [{ci[0]:.3f}, {ci[1]:.3f}] on "
+            f"{r['acting_moments']} acting moments; majority {r['baseline_majority']:.3f} "
+            f"[{r['baseline_majority_ci'][0]:.3f}, {r['baseline_majority_ci'][1]:.3f}], "
+            f"own frequency {r['baseline_own_frequency']:.3f} "
+            f"[{r['baseline_own_frequency_ci'][0]:.3f}, "
+            f"{r['baseline_own_frequency_ci'][1]:.3f}]; log loss {r['log_loss']:.4f}, "
+            f"ECE {r['ece']:.4f}; strict (none included) {r['top1_strict']:.3f}; "
+            f"tick/price/position only {r['top1_minimal_state']:.3f}"
+        )
+    return fitted, rows, players
+
+
+def predict_latency(fitted, rows, players, n_requests: int) -> None:  # type: ignore[no-untyped-def]
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        running(Service(REPO, "postgres", Path(tmp), workers=1, threads=4)) as svc,
+    ):
+        svc.start()
+        svc.wait(svc.ready)
+        database = Database(svc.database_url())
+        try:
+            service.store(database, fitted, rows)
+        finally:
+            database.close()
+        rng = np.random.default_rng(1)
+        body = {"items": []}
+        for i in range(100):
+            item = {
+                "player_id": players[i % len(players)].player_id,
+                "state": {"tick": int(rng.integers(0, 300)), "price": float(rng.uniform(0.5, 3)),
+                          "recent_prices": [1.0] * 20, "sidebets_this_round": 0},
+                "horizon_ticks": 10,
+            }  # fmt: skip
+            if i % 2:
+                item["position"] = {"qty": 0.5, "avg_cost": 1.0, "entry_tick": 0}
+            body["items"].append(item)
+        url = svc.base + "/v1/opponents/predict"
+        session = requests.Session()
+        svc.wait(lambda: session.post(url, json=body, headers=svc.headers).status_code == 200)
+        times = []
+        for _ in range(n_requests):
+            began = time.perf_counter()
+            r = session.post(url, json=body, headers=svc.headers)
+            times.append((time.perf_counter() - began) * 1000)
+            assert r.status_code == 200, r.text
+        times.sort()
+        print(f"predict, batch 100, {n_requests} sequential requests over loopback: "
+              f"p50 {percentile(times, 0.5):.2f} ms, p99 {percentile(times, 0.99):.2f} ms, "
+              f"{load()}")  # fmt: skip
+        began = time.perf_counter()
+        for _ in range(20):
+            service.predict(fitted, [OpponentPredictItem.model_validate(i)
+                                     for i in body["items"]])  # fmt: skip
+        print(f"predict in-process, batch 100: {(time.perf_counter() - began) / 20 * 1000:.2f} ms")
+
+
+def real_data() -> None:
+    from tools.importer import import_file
+
+    name = f"bench_opp_{os.getpid()}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    dsn = f"postgresql://postgres@127.0.0.1:5432/{name}"
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            legacy = Path(tmp) / "capture.jsonl"
+            with REAL.open() as src, legacy.open("w") as out:
+                for line in src:
+                    m = json.loads(line)
+                    out.write(json.dumps({"event": m["event_type"], "ts": m["timestamp"],
+                                          "data": m["data"]}) + "\n")  # fmt: skip
+            with psycopg.connect(dsn) as conn:
+                migrate(conn)
+            with psycopg.connect(dsn) as conn:
+                import_file(conn, legacy)
+        database = Database(dsn)
+        try:
+            h = load_history(database)
+            from capabilities.opponents.stats import player_stats
+
+            stats = player_stats(h)
+            print(
+                f"real capture: {h.n_rounds} rounds with ticks, {h.n_players} players with "
+                f"trades or sidebets, {len(h.t_round)} trades, {len(h.s_round)} sidebets"
+            )
+            for p in range(h.n_players):
+                print(f"  {h.player_ids[p][-10:]} {str(h.usernames[p])[:12]:12s} level "
+                      f"{h.levels[p]}, trades {stats.trades[p]}, pnl {stats.pnl[p]:+.4f}, "
+                      f"entry tick {stats.column('entry_tick')[p]}")  # fmt: skip
+            with database.connection() as conn:
+                live = conn.execute("SELECT count(*), sum(trades) FROM opponent_live").fetchone()
+            print(f"  live counters: {live[0]} players, {live[1]} trades")
+        finally:
+            database.close()
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=10_000)
+    parser.add_argument("--players", type=int, default=50)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--max-moments", type=int, default=100_000)
+    parser.add_argument("--max-iter", type=int, default=60)
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--skip-http", action="store_true")
+    args = parser.parse_args()
+    print(f"load before: {load()}")
+    spec = OpponentFitSpec(max_moments=args.max_moments, max_iter=args.max_iter, seed=0)
+    fitted, rows, players = simulated(args.rounds, args.players, args.seed, spec)
+    if not args.skip_http:
+        predict_latency(fitted, rows, players, args.requests)
+    real_data()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,400 @@
+"""Fit the opponent models from the game tables, keep the latest in memory, predict.
+
+`fit` measures the next-action model on a time split (the later `test_fraction` of the
+rounds held out), then fits profiles, archetypes and the served model on every round.
+`store` writes the model and the profiles in one transaction. `ModelCache` holds the
+latest stored model per database in memory: `get` checks for a newer one at most every
+`refresh_s` seconds (a one-row query), `current` never touches the database (the
+hybrid's decide path reads it; a background thread refreshes it).
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from capabilities.opponents import predictor as pr
+from capabilities.opponents.archetypes import Archetypes, fit_archetypes
+from capabilities.opponents.history import ACTIONS, NONE, History, load_history
+from capabilities.opponents.models import (
+    ActionProbabilities,
+    OpponentArchetype,
+    OpponentFitSpec,
+    OpponentPrediction,
+    OpponentPredictItem,
+)
+from capabilities.opponents.profiles import profile_rows, store_profiles
+from capabilities.opponents.stats import FEATURES, player_stats
+from tools.errors import NotFound
+from tools.postgres import Database
+
+log = logging.getLogger(__name__)
+Progress = Callable[[float, str], None]
+EVAL_HORIZONS = (10, 20)
+_EVAL_MOMENTS = 60_000
+
+
+@dataclass
+class FittedModel:
+    """What predictions need, in memory: players, archetypes and the classifier."""
+
+    model_id: uuid.UUID
+    fitted_at: datetime
+    rounds: int
+    player_ids: list[str]
+    archetypes: Archetypes
+    model: pr.NextActionModel
+    summary: dict[str, Any]
+
+    @property
+    def players(self) -> int:
+        return len(self.player_ids)
+
+
+def _quiet(fraction: float, message: str) -> None:
+    return None
+
+
+def _player_accuracy(proba: np.ndarray, m: pr.Moments, n_players: int) -> dict[int, dict]:
+    acting = m.label != NONE
+    right = (proba[acting, :3].argmax(axis=1) == m.label[acting]).astype(float)
+    who = m.player[acting]
+    n = np.bincount(who, minlength=n_players)
+    hits = np.bincount(who, weights=right, minlength=n_players)
+    return {int(p): {"top1": round(float(hits[p] / n[p]), 4), "acting_moments": int(n[p]),
+                     "horizon_ticks": EVAL_HORIZONS[0]} for p in np.flatnonzero(n)}  # fmt: skip
+
+
+def _served(h: History, spec: OpponentFitSpec, seed: int) -> tuple[Any, ...]:
+    """Stats, archetypes, player table and classifier fitted on the rounds of `h`."""
+    stats = player_stats(h)
+    archetypes = fit_archetypes(stats, min_rounds=spec.min_rounds, max_groups=spec.max_groups,
+                                seed=seed)  # fmt: skip
+    m = pr.moments(h, max_moments=spec.max_moments, seed=seed)
+    rates = pr.action_rates(m, h.n_players)
+    table = pr.player_table(stats, archetypes, rates)
+    clf = pr.train(m, table, max_iter=spec.max_iter, seed=seed)
+    return stats, archetypes, m, table, clf
+
+
+def evaluate(h: History, spec: OpponentFitSpec, progress: Progress = _quiet) -> tuple[dict, dict]:
+    """The next-action model fitted on the earlier rounds, scored on the later ones."""
+    cut = round(h.n_rounds * (1 - spec.test_fraction))
+    if cut < 2 or h.n_rounds - cut < 1:
+        return {"error": f"too few rounds ({h.n_rounds}) for a time split"}, {}
+    order = np.arange(h.n_rounds)
+    train_h, test_h = h.subset(order < cut), h.subset(order >= cut)
+    progress(0.05, f"fitting on the first {cut} rounds")
+    _, archetypes, m_train, table, clf = _served(train_h, spec, spec.seed)
+    trees = pr.Trees(clf)
+    acting = m_train.label != NONE
+    majority = int(np.bincount(m_train.label[acting], minlength=3).argmax()) if acting.any() else 0
+    own = pr.own_frequencies(m_train, h.n_players)
+    short = np.array([b != "player" for b in table.basis])
+    out: dict[str, Any] = {"train_rounds": cut, "test_rounds": h.n_rounds - cut,
+                           "majority_class": ACTIONS[majority], "horizons": {}}  # fmt: skip
+    accuracy: dict[int, dict] = {}
+    for horizon in EVAL_HORIZONS:
+        progress(0.3, f"scoring on the last {h.n_rounds - cut} rounds, horizon {horizon}")
+        m = pr.moments(test_h, horizons=(horizon,), seed=spec.seed + 1,
+                       max_moments=_EVAL_MOMENTS)  # fmt: skip
+        figures, rates = table.figures[m.player], table.rates[m.player]
+        proba = trees.proba(pr.design(m.state, figures, rates))
+        result = pr.score(proba, m, own, majority)
+        # what a caller sending only tick, price and position gets
+        bare = pr.hide_optional(m.state, 1.0, spec.seed)
+        result["top1_minimal_state"] = pr.score(
+            trees.proba(pr.design(bare, figures, rates)), m, own, majority
+        )["top1"]
+        sel = short[m.player]
+        if sel.any():
+            sub = pr.Moments({k: v[sel] for k, v in m.state.items()}, m.label[sel],
+                             m.player[sel], m.round[sel])  # fmt: skip
+            result["short_history"] = {k: v for k, v in pr.score(proba[sel], sub, own, majority)
+                                       .items() if not k.endswith("_ci")}  # fmt: skip
+        out["horizons"][str(horizon)] = result
+        if horizon == EVAL_HORIZONS[0]:
+            accuracy = _player_accuracy(proba, m, h.n_players)
+    out["archetypes_on_train"] = len(archetypes.names)
+    return out, accuracy
+
+
+def fit(h: History, spec: OpponentFitSpec, progress: Progress = _quiet) -> tuple[FittedModel, list]:
+    """Evaluate on a time split, then fit everything on all rounds; (model, profile rows)."""
+    began = time.perf_counter()
+    evaluation, accuracy = evaluate(h, spec, progress)
+    evaluated = time.perf_counter()
+    progress(0.6, f"fitting on all {h.n_rounds} rounds")
+    stats, archetypes, _, table, clf = _served(h, spec, spec.seed)
+    enough = archetypes.enough
+    rows = enough if enough.any() else stats.rounds_played > 0
+    population = np.concatenate([
+        np.median(table.figures[rows], axis=0) if rows.any() else np.zeros(len(FEATURES)),
+        table.rates[rows].mean(axis=0) if rows.any() else np.zeros(len(pr.RATES)),
+    ])  # fmt: skip
+    model_id = uuid.uuid4()
+    ended = time.perf_counter()
+    groups = [
+        {
+            "name": name,
+            "players": int(((archetypes.memberships.argmax(axis=1) == k) & enough).sum()),
+            "weight": round(float(archetypes.weights[k]), 4),
+            "figures": {f: round(float(v), 4) for f, v in zip(FEATURES, archetypes.means[k],
+                                                                strict=True) if np.isfinite(v)},
+        }
+        for k, name in enumerate(archetypes.names)
+    ]  # fmt: skip
+    summary = {
+        "evaluation": evaluation,
+        "archetypes": {
+            "groups": groups,
+            "bic": {str(k): round(v, 2) for k, v in archetypes.bic.items()},
+            "min_rounds": archetypes.min_rounds,
+            "too_little_data": int((~enough & (stats.rounds_played > 0)).sum()),
+        },
+        "options": spec.model_dump(mode="json"),
+        "seconds": {"evaluate": round(evaluated - began, 2), "fit": round(ended - evaluated, 2)},
+        "actions": list(ACTIONS),
+        "horizons_trained": list(pr.HORIZONS),
+    }
+    fitted = FittedModel(
+        model_id=model_id,
+        fitted_at=h.ended_at or datetime.now(UTC),
+        rounds=h.n_rounds,
+        player_ids=list(h.player_ids),
+        archetypes=archetypes,
+        model=pr.NextActionModel(
+            pr.Trees(clf), table, {p: i for i, p in enumerate(h.player_ids)}, population
+        ),
+        summary=summary,
+    )
+    return fitted, profile_rows(model_id, h, stats, archetypes, accuracy)
+
+
+def store(database: Database, fitted: FittedModel, rows: list) -> None:
+    """The model and its profiles, in one transaction."""
+    blob = pickle.dumps((fitted.player_ids, fitted.archetypes, fitted.model))
+    with database.connection() as conn, conn.transaction():
+        conn.execute(
+            """
+            INSERT INTO opponent_models (id, fitted_at, rounds, players, summary, model)
+            VALUES (%s, now(), %s, %s, %s, %s)
+            """,
+            (fitted.model_id, fitted.rounds, fitted.players, _jsonb(fitted.summary), blob),
+        )
+        store_profiles(conn, rows)
+
+
+def _jsonb(value: Any) -> Any:
+    from psycopg.types.json import Jsonb
+
+    return Jsonb(value)
+
+
+def fit_and_store(
+    database: Database, spec: OpponentFitSpec, progress: Progress = _quiet
+) -> FittedModel:
+    progress(0.0, "loading rounds, trades and sidebets")
+    h = load_history(database, since=spec.since)
+    if h.n_rounds < 2 or len(h.t_round) + len(h.s_round) == 0:
+        raise NotFound(
+            "no rounds with player trades are stored: import recordings with `agent-service "
+            "import PATH...` or store the live feed with `agent-service consume`, then fit again"
+        )
+    fitted, rows = fit(h, spec, progress)
+    store(database, fitted, rows)
+    progress(1.0, f"fitted on {h.n_rounds} rounds, {len(rows)} players")
+    return fitted
+
+
+def _load(database: Database, model_id: uuid.UUID | None = None) -> FittedModel | None:
+    with database.connection() as conn:
+        row = conn.execute(
+            """
+            SELECT id, fitted_at, rounds, summary, model FROM opponent_models
+            WHERE %(id)s::uuid IS NULL OR id = %(id)s
+            ORDER BY fitted_at DESC LIMIT 1
+            """,
+            {"id": model_id},
+        ).fetchone()
+    if row is None:
+        return None
+    # written by this service's own fit job into its own database, never from input
+    player_ids, archetypes, model = pickle.loads(row[4])  # noqa: S301
+    return FittedModel(row[0], row[1], row[2], player_ids, archetypes, model, row[3])
+
+
+class ModelCache:
+    """The latest fitted model of one database, in memory."""
+
+    def __init__(self, database: Database, refresh_s: float = 5.0) -> None:
+        self.database, self.refresh_s = database, refresh_s
+        self.current: FittedModel | None = None
+        self._checked = float("-inf")
+        self._lock = threading.Lock()
+
+    def refresh(self) -> FittedModel | None:
+        """Load the newest model if it is not the one held."""
+        with self._lock:
+            with self.database.connection() as conn:
+                row = conn.execute(
+                    "SELECT id FROM opponent_models ORDER BY fitted_at DESC LIMIT 1"
+                ).fetchone()
+            if row is not None and (self.current is None or self.current.model_id != row[0]):
+                self.current = _load(self.database, row[0])
+            self._checked = time.monotonic()
+            return self.current
+
+    def get(self) -> FittedModel | None:
+        if time.monotonic() - self._checked >= self.refresh_s:
+            return self.refresh()
+        return self.current
+
+
+_caches: dict[str, ModelCache] = {}
+_caches_lock = threading.RLock()  # sell_forecast holds it while model_cache takes it
+
+
+def model_cache(database: Database) -> ModelCache:
+    """The process's cache for `database`."""
+    with _caches_lock:
+        cache = _caches.get(database.dsn)
+        if cache is None:
+            cache = _caches[database.dsn] = ModelCache(database)
+        return cache
+
+
+def _back(prices: list[float] | None, tick: int, k: int) -> float:
+    """The price k ticks back from recent prices (oldest first), NaN if not covered."""
+    if not prices:
+        return float("nan")
+    if len(prices) >= k:
+        return prices[-k]
+    return prices[0] if len(prices) >= tick else float("nan")
+
+
+def state_arrays(items: Sequence[OpponentPredictItem]) -> dict[str, np.ndarray]:
+    """The STATE columns of predict items (what an item leaves out is NaN)."""
+    nan = float("nan")
+    s = [i.state for i in items]
+    pos = [i.position for i in items]
+    arr = np.array
+    sidebet_end = []
+    for st in s:
+        if st.sidebet is not None:
+            sidebet_end.append(float(st.sidebet.end_tick))
+        else:
+            sidebet_end.append(-1.0 if st.sidebets_this_round == 0 else nan)
+    state = pr.build_state(
+        tick=arr([st.tick for st in s], dtype=float),
+        price=arr([st.price for st in s], dtype=float),
+        qty=arr([p.qty if p else 0.0 for p in pos], dtype=float),
+        avg_cost=arr([p.avg_cost if p else 1.0 for p in pos], dtype=float),
+        entry_tick=arr([p.entry_tick if p else 0 for p in pos], dtype=float),
+        peak=arr([st.peak_price or (max([st.price, *st.recent_prices]) if st.recent_prices and
+                  len(st.recent_prices) >= st.tick else nan) for st in s], dtype=float),
+        price_1=arr([_back(st.recent_prices, st.tick, 1) for st in s], dtype=float),
+        price_5=arr([_back(st.recent_prices, st.tick, 5) for st in s], dtype=float),
+        price_20=arr([_back(st.recent_prices, st.tick, 20) for st in s], dtype=float),
+        buys=arr([nan if st.buys_this_round is None else st.buys_this_round for st in s]),
+        sells=arr([nan if st.sells_this_round is None else st.sells_this_round for st in s]),
+        sidebet_end=arr(sidebet_end, dtype=float),
+        sidebets=arr([nan if st.sidebets_this_round is None else st.sidebets_this_round
+                      for st in s], dtype=float),
+    )  # fmt: skip
+    state["horizon"] = arr([i.horizon_ticks for i in items], dtype=float)
+    return state
+
+
+def predict(fitted: FittedModel, items: Sequence[OpponentPredictItem]) -> list[OpponentPrediction]:
+    """ActionProbabilities per item, in order; `basis` says what they rest on."""
+    index = fitted.model.player_index
+    players = np.array([index.get(i.player_id, -1) for i in items], dtype=np.int64)
+    proba = fitted.model.predict(state_arrays(items), players)
+    out = []
+    for item, p, row in zip(items, players, proba, strict=True):
+        if p < 0:
+            basis, archetype = "population", None
+        else:
+            basis = fitted.model.table.basis[p]
+            name, prob = fitted.archetypes.label(int(p))
+            archetype = OpponentArchetype(name=name, probability=prob)
+        out.append(
+            OpponentPrediction(
+                player_id=item.player_id,
+                probabilities=ActionProbabilities(
+                    **{a: round(float(v), 6) for a, v in zip(ACTIONS, row, strict=True)}
+                ),
+                likely_action=ACTIONS[int(row[:3].argmax())],
+                basis=basis,
+                archetype=archetype,
+            )
+        )
+    return out
+
+
+class SellForecast:
+    """P(a player sells within k ticks) from the cache's model in memory: no I/O, so the
+    hybrid's decide path may call it. A daemon thread refreshes the cache meanwhile."""
+
+    def __init__(self, cache: ModelCache) -> None:
+        self.cache = cache
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> SellForecast:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._loop, name="opponents-model-refresh", daemon=True
+                )
+                self._thread.start()
+        return self
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                self.cache.refresh()
+            except Exception as exc:  # the database may be away: keep the model held
+                log.debug("opponent model refresh failed: %s", exc)
+            time.sleep(self.cache.refresh_s)
+
+    def __call__(
+        self, player_id: str, tick: int, price: float, qty: float, avg_cost: float | None,
+        horizon: int,
+    ) -> float | None:  # fmt: skip
+        """None when no model is held or the model does not know the player."""
+        fitted = self.cache.current
+        if fitted is None:
+            return None
+        p = fitted.model.player_index.get(player_id)
+        if p is None:
+            return None
+        one = np.array([0.0])
+        cols = pr.build_state(
+            tick=one + tick, price=one + price, qty=one + qty,
+            avg_cost=one + (avg_cost if avg_cost else price), entry_tick=one + max(tick - 10, 0),
+        )  # fmt: skip
+        cols["horizon"] = one + horizon
+        return float(fitted.model.predict(cols, np.array([p]))[0, 1])
+
+
+_forecasts: dict[str, SellForecast] = {}
+
+
+def sell_forecast(database: Database) -> SellForecast:
+    """The process's forecast for `database`, its refresher started."""
+    with _caches_lock:
+        forecast = _forecasts.get(database.dsn)
+        if forecast is None:
+            forecast = _forecasts[database.dsn] = SellForecast(model_cache(database))
+    return forecast.start()
