@@ -18,8 +18,8 @@ install-dev: $(BIN)/python
 serve: install  ## install, then serve on :8000 with embedded backends unless configured
 	$(BIN)/agent-service serve
 
-test: install-dev  ## install with the dev extra, then run every test
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+test: install-dev  ## install with the dev extra, then run every test (one process per core)
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n auto
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -206,6 +206,7 @@ from agent_service.cli_consume import consume  # noqa: E402
 from agent_service.cli_data import import_recordings  # noqa: E402
 from agent_service.cli_game import simulate  # noqa: E402
 from agent_service.cli_knowledge import knowledge  # noqa: E402
+from agent_service.cli_modes import modes  # noqa: E402
 from agent_service.cli_rewards import rewards  # noqa: E402
 from agent_service.cli_train import train_command  # noqa: E402
 from agent_service.cli_verify import verify  # noqa: E402
@@ -219,6 +220,7 @@ for _command in (
     knowledge,
     verify,
     train_command,
+    modes,
     rewards,
 ):
     main.add_command(_command)

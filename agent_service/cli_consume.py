@@ -81,6 +81,7 @@ def consume(
     exit_when_idle: float | None,
 ) -> None:
     """Store the bot's live game events from RabbitMQ in PostgreSQL (at-least-once)."""
+    from agent_service.cli_modes import ensure_mode
     from agent_service.wiring import database_url
     from tools.consumer import Consumer, ConsumerConfig, ConsumerConfigError
     from tools.migrations import MigrationError, migrate
@@ -121,6 +122,7 @@ def consume(
         )
         with psycopg.connect(dsn, connect_timeout=10) as conn:
             migrate(conn)
+            ensure_mode(conn, settings, mode, None)  # the live rounds' mode must be served
     except (MigrationError, psycopg.OperationalError, ValueError) as exc:
         raise click.ClickException(str(exc).splitlines()[0]) from None
     consumer = Consumer(config)

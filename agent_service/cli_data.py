@@ -36,7 +36,20 @@ _PROGRESS_EVERY_S = 2.0
     "--mode",
     default="classic",
     show_default=True,
-    help="Game mode the imported rounds are tagged with.",
+    help="Game mode the imported rounds are tagged with (`agent-service modes` lists them).",
+)
+@click.option(
+    "--base",
+    help="Declare --mode as a new mode with the rules of this one (stored in the database, "
+    "so every process serves it; its models are fitted from its rounds).",
+)
+@click.option(
+    "--format",
+    "file_format",
+    type=click.Choice(
+        ["legacy", "websocket", "replayer", "game_history", "parquet_games", "parquet_events"]
+    ),
+    help="Format of every PATH (default: detected per file; see docs/data.md).",
 )
 @click.option(
     "--batch",
@@ -62,14 +75,22 @@ _PROGRESS_EVERY_S = 2.0
     "round that fails is kept, marked on `games` and announced (game.verification_failed).",
 )
 def import_recordings(
-    paths: tuple[Path, ...], mode: str, batch_size: int, workers: int, verify: bool
+    paths: tuple[Path, ...],
+    mode: str,
+    base: str | None,
+    file_format: str | None,
+    batch_size: int,
+    workers: int,
+    verify: bool,
 ) -> None:
-    """Import legacy JSONL recordings ({seq, ts, event, data, source, direction}; .gz too).
+    """Import recordings: the service's JSONL, the bot's websocket captures, REPLAYER
+    per-tick files, gameHistory JSON, Parquet (games, event store); .gz too.
 
     Importing the same file again adds nothing."""
+    from agent_service.cli_modes import ensure_mode
     from agent_service.wiring import database_url
     from tools.errors import InvalidInput
-    from tools.importer import ImportStats, ImportWorkers, UnreadableFile, import_file
+    from tools.importer import ImportStats, ImportWorkers, UnreadableFile, import_files
     from tools.ingest import check_mode
     from tools.migrations import MigrationError, migrate
 
@@ -89,34 +110,37 @@ def import_recordings(
         ):
             migrate(conn)
             conn.autocommit = False
-            for path in paths:
-                last_report = time.monotonic()
+            declared = ensure_mode(conn, settings, mode, base)
+            last_report = time.monotonic()
 
-                def bad_line(number: int, reason: str, path: Path = path) -> None:
-                    click.echo(f"{path}:{number}: {reason}", err=True)
+            def bad_line(path: Path, number: int, reason: str) -> None:
+                click.echo(f"{path}:{number}: {reason}", err=True)
 
-                def progress(totals: ImportStats, path: Path = path) -> None:
-                    nonlocal last_report
-                    now = time.monotonic()
-                    if now - last_report >= _PROGRESS_EVERY_S:
-                        last_report = now
-                        rate = totals.lines / totals.seconds if totals.seconds else 0.0
-                        click.echo(f"{path}: {totals.lines} lines, {rate:,.0f} lines/s", err=True)
+            def progress(path: Path, totals: ImportStats) -> None:
+                nonlocal last_report
+                now = time.monotonic()
+                if now - last_report >= _PROGRESS_EVERY_S:
+                    last_report = now
+                    rate = totals.lines / totals.seconds if totals.seconds else 0.0
+                    click.echo(f"{path}: {totals.lines} lines, {rate:,.0f} lines/s", err=True)
 
-                try:
-                    import_file(
-                        conn,
-                        path,
-                        mode=mode,
-                        batch_size=batch_size,
-                        stats=stats,
-                        workers=pool,
-                        on_bad_line=bad_line,
-                        on_batch=progress,
-                    )
-                except UnreadableFile as exc:
-                    unreadable += 1
-                    click.echo(str(exc), err=True)
+            def unreadable_file(path: Path, exc: UnreadableFile) -> None:
+                nonlocal unreadable
+                unreadable += 1
+                click.echo(str(exc), err=True)
+
+            import_files(
+                conn,
+                paths,
+                mode=mode,
+                format=file_format,
+                batch_size=batch_size,
+                stats=stats,
+                workers=pool,
+                on_bad_line=bad_line,
+                on_batch=progress,
+                on_unreadable=unreadable_file,
+            )
             checked = _verify_imported(conn, settings) if verify else None
     except (MigrationError, psycopg.Error, InvalidInput) as exc:
         raise click.ClickException(str(exc).strip()) from None
@@ -127,7 +151,7 @@ def import_recordings(
         f"imported {stats.lines} lines from {len(paths)} file(s) in {stats.seconds:.1f} s "
         f"({rate:,.0f} lines/s): {stats.games} games, {stats.ticks} ticks, "
         f"{stats.trades} trades, {stats.sidebets} sidebets, {stats.players} players, "
-        f"{stats.events} events added; {stats.bad_lines} bad lines skipped"
+        f"{stats.events} events added; {stats.bad_lines} bad lines skipped{declared}"
         + (
             ""
             if checked is None

@@ -16,11 +16,17 @@ if TYPE_CHECKING:  # game (numpy) is imported when the command runs, not with th
 
 
 def _rules(mode: str) -> GameRules:
-    from game.rules import ModeError, load_mode, load_rules_file
+    from agent_service.config import SettingsError, load_settings
+    from game.rules import ModeError, load_mode, load_rules_file, use_modes_dir
 
     try:
-        return load_rules_file(mode) if mode.endswith(".toml") else load_mode(mode)
-    except ModeError as exc:
+        if mode.endswith(".toml"):
+            return load_rules_file(mode)
+        modes_dir = load_settings().modes_dir  # a mode may be a file of AGENT_MODES_DIR
+        if modes_dir is not None:
+            use_modes_dir(modes_dir)
+        return load_mode(mode)
+    except (ModeError, SettingsError) as exc:
         raise click.ClickException(str(exc)) from None
 
 
@@ -105,7 +111,7 @@ def _progress(total: int) -> Callable[[RecordingSummary], None]:
     default="classic",
     show_default=True,
     help="Game mode (classic, rising_hazard, fast_rug, profit_payout, high_volatility, "
-    "...: an unknown name lists them) or a path to a mode .toml file.",
+    "a file of AGENT_MODES_DIR...: an unknown name lists them) or a path to a mode .toml file.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the rounds.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="JSONL file to write.")

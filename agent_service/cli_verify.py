@@ -58,7 +58,8 @@ def verify(
     file_format: str | None,
     engine: str,
 ) -> None:
-    """Verify rounds by provably-fair replay: gameHistory JSON files, or the database."""
+    """Verify rounds by provably-fair replay: recordings in any format `import` reads
+    (gameHistory JSON, websocket captures, REPLAYER, Parquet, ...), or the database."""
     if not paths and not from_db:
         raise click.UsageError("give PATH... or --from-db")
     if everything and not from_db:

@@ -42,7 +42,7 @@ def worker(concurrency: int, handler_modules: tuple[str, ...], metrics_port: int
     from agent_service.jobs import job_config
     from agent_service.logs import configure_logging
     from agent_service.runtime import build_runtime
-    from agent_service.wiring import prepare
+    from agent_service.wiring import install_modes, prepare
     from capabilities.jobs.context import set_knowledge_factory, set_runtime_factory
     from capabilities.jobs.registry import load_handler_modules, registered_kinds
     from capabilities.jobs.runner import JobRunner
@@ -78,6 +78,7 @@ def worker(concurrency: int, handler_modules: tuple[str, ...], metrics_port: int
         connect_timeout=settings.check_timeout_s,
         application_name="agent-service-worker",
     )
+    install_modes(settings, database)
     runner = JobRunner(JobStore(database), lease_s=config.lease_s)
     set_runtime_factory(lambda db: build_runtime(settings, db))
     if settings.qdrant_url:  # Qdrant's local folder is locked by the web process

@@ -123,6 +123,7 @@ class Settings(BaseModel):
     hybrid_critical_confidence: float = Field(0.9, ge=0, le=1)
     hybrid_override_confidence: float = Field(0.8, ge=0, le=1)
     hybrid_log_flush_s: float = Field(0.2, gt=0, le=60)
+    modes_dir: Path | None = None
     # -- knowledge
     embedding_backend: Literal["local", "inference"] = "local"
     embedding_url: str | None = None
@@ -132,6 +133,19 @@ class Settings(BaseModel):
     knowledge_chunk_overlap: int = Field(150, ge=0, le=2000)
     knowledge_mirror_dir: Path | None = None
     knowledge_seed_on_start: bool = True
+
+    @field_validator("modes_dir")
+    @classmethod
+    def _valid_modes(cls, value: Path | None) -> Path | None:
+        """Every mode file is checked before anything starts (docs/modes.md)."""
+        if value is not None:
+            from game.rules import ModeError, read_modes_dir  # numpy: not in the master unless used
+
+            try:
+                read_modes_dir(value)
+            except ModeError as exc:
+                raise ValueError(str(exc)) from None
+        return value
 
     @field_validator("knowledge_chunk_overlap")
     @classmethod

@@ -40,7 +40,10 @@ parsed as I-JSON (RFC 7493): no string holds NUL (\\u0000) or a lone surrogate, 
 is NaN or Infinity, objects and arrays nest at most 32 deep; strings, numbers and
 booleans are not converted into one another (3.0 is the integer 3, 3.5 is no integer).
 Rules that span fields (or that JSON Schema cannot state) are listed under
-`x-cross-field-rules` of each schema; breaking one is a 422 naming the field."""
+`x-cross-field-rules` of each schema; breaking one is a 422 naming the field. Game modes
+are data (packaged, or declared by the user): a mode field gives the name's pattern and
+the packaged modes as examples; GET /v1/modes lists every mode, and a well-formed name
+that is none of them is a 422 naming the field."""
 
 
 class _Components:

@@ -17,7 +17,8 @@ import time
 
 from agent_service.readiness import Check, Readiness
 from agent_service.wiring import Backends
-from game.rules import available_modes
+from game.rules import available_modes, declared_modes
+from tools.errors import BackendUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 class WarmUp:
     def __init__(self, backends: Backends, modes: list[str] | None = None) -> None:
         self._backends = backends
-        self._modes = modes if modes is not None else available_modes()
+        self._modes = modes
         self._step = "starting"
         self._took: float | None = None
         self._thread = threading.Thread(target=self._run, name="warm-up", daemon=True)
@@ -48,7 +49,8 @@ class WarmUp:
     def _run(self) -> None:
         started = time.perf_counter()
         steps = [("embedding model", self._embedder), ("knowledge base", self._knowledge)]
-        steps += [(f"models of {mode}", lambda m=mode: self._models(m)) for mode in self._modes]
+        modes = self._modes if self._modes is not None else self._every_mode()
+        steps += [(f"models of {mode}", lambda m=mode: self._models(m)) for mode in modes]
         for name, step in steps:
             self._step = name
             try:
@@ -57,6 +59,15 @@ class WarmUp:
                 log.warning("warm-up step failed", extra={"step": name, "error": str(exc)})
         self._took = time.perf_counter() - started
         log.info("warmed up", extra={"seconds": round(self._took, 2)})
+
+    def _every_mode(self) -> list[str]:
+        """Packaged, AGENT_MODES_DIR's and the stored modes (those have rounds to fit)."""
+        names = [*available_modes(), *(e.name for e in declared_modes())]
+        try:
+            names += [e.name for e in self._backends.modes.all()]
+        except BackendUnavailable as exc:  # its own readiness check reports the outage
+            log.warning("warm-up without the stored modes", extra={"error": exc.detail})
+        return list(dict.fromkeys(names))
 
     def _embedder(self) -> None:
         load = getattr(self._backends.embedder(), "load", None)

@@ -20,10 +20,12 @@ from capabilities.hybrid.log import DecisionLog
 from capabilities.jobs import JobService
 from capabilities.jobs.context import set_knowledge_factory
 from capabilities.models.registry import ModelRegistry
+from game.rules import clear_mode_lookup, set_mode_lookup, use_modes_dir
 from tools.chunking import ChunkingConfig
 from tools.embeddings import Embedder, build_embedder
 from tools.errors import BackendUnavailable
 from tools.knowledge import KnowledgeBase
+from tools.modes_store import StoredModes
 from tools.postgres import Database
 from tools.publisher import EventPublisher
 from tools.qdrant_store import open_qdrant
@@ -59,6 +61,16 @@ def knowledge_base(
     )
 
 
+def install_modes(settings: Settings, database: Database) -> StoredModes:
+    """Declare the modes of AGENT_MODES_DIR in this process and look any other name up
+    among the modes stored in the database (docs/modes.md)."""
+    if settings.modes_dir is not None:
+        use_modes_dir(settings.modes_dir)
+    stored = StoredModes(database)
+    set_mode_lookup(stored)
+    return stored
+
+
 class Backends:
     """The per-process handles on PostgreSQL and Qdrant; AMQP connections are per use."""
 
@@ -81,6 +93,7 @@ class Backends:
             refit_growth=self.settings.models_refit_growth,
             check_interval_s=self.settings.models_check_interval_s,
         )
+        self.modes = install_modes(self.settings, self.database)
         url = self.amqp_url
         # the service's own events (alerts, advice, decisions) on the agent.events exchange
         self.events = EventPublisher(url, self.settings.amqp_events_exchange) if url else None
@@ -153,6 +166,7 @@ class Backends:
             return self._knowledge
 
     def close(self) -> None:
+        clear_mode_lookup(self.modes)
         self.decisions.close()
         if self.events is not None:
             self.events.close()

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from capabilities.decision_capability import decision_capability
 from capabilities.models.ev import Decision, Position, evaluate, strategy_for
 from capabilities.models.registry import ModelSet
+from capabilities.passages import select_passages
 from capabilities.runtime import Answer, Capability
 from capabilities.runtime import Evidence as Gathered
 from capabilities.state import GameState
@@ -26,6 +27,8 @@ from tools.errors import BackendUnavailable
 Action = Literal["hold", "buy", "sell", "sidebet"]
 log = logging.getLogger(__name__)
 KnowledgeLookup = Callable[[str, list[str], int], list[dict[str, Any]]]
+PASSAGES = 3  # knowledge passages an answer attaches
+PASSAGE_POOL = 5  # searched for each: some may be withheld (capabilities.passages)
 
 
 class CoachRequest(GameState):
@@ -145,10 +148,16 @@ def gather(
     if knowledge is not None:
         query = f"{decision.best} sidebet window rug hazard expected value strategy"
         try:
-            found.call(knowledge, as_name="knowledge_search", query=query,
-                       collections=["rugs_protocol", "rl_design"], top_k=3)  # fmt: skip
+            hits = found.call(knowledge, as_name="knowledge_search", query=query,
+                              collections=["rugs_protocol", "rl_design"],
+                              top_k=PASSAGES * PASSAGE_POOL)  # fmt: skip
         except BackendUnavailable:  # recorded by `call`; the numbers do not need it
             log.warning("coach answered without knowledge-base references", exc_info=True)
+        else:  # passages written for rules this mode's models contradict are not quoted
+            kept, withheld = select_passages(hits, models, PASSAGES)
+            found.add("knowledge_search", kept)
+            if withheld:
+                found.add("knowledge_withheld", withheld)
     return decision
 
 
@@ -160,7 +169,14 @@ def compute(
         Evidence(source=name, figures=found[name]) for name in ("rug_hazard_model", "price_model")
     ]
     if "knowledge_search" in found:
-        detail.append(Evidence(source="knowledge_search", chunks=found["knowledge_search"]))
+        withheld = found.items.get("knowledge_withheld")
+        detail.append(
+            Evidence(
+                source="knowledge_search",
+                chunks=found["knowledge_search"],
+                figures={"withheld": withheld} if withheld else {},
+            )
+        )
     actions = [
         ActionEstimate(
             action=v.action,  # type: ignore[arg-type]

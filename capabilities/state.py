@@ -17,18 +17,18 @@ from pydantic_core import PydanticCustomError
 
 from capabilities.models.ev import ACTIONS
 from capabilities.rules import cross_field_rules, rule_broken
-from game.rules import available_modes
+from game.rules import MODE_PATTERN, available_modes, known_mode
 
-
-def _known_mode(value: str) -> str:
-    modes = available_modes()
-    if value not in modes:
-        raise ValueError(f"unknown mode {value!r}; one of: {', '.join(modes)}")
-    return value
-
-
+# A mode is data (docs/modes.md): packaged, or declared by the user at run time, so the
+# schema gives the name's form and the packaged modes as examples; a well-formed name
+# that is not a mode is refused with the error type `unknown_mode`.
 ModeName = Annotated[
-    str, AfterValidator(_known_mode), Field(json_schema_extra={"enum": available_modes()})
+    str,
+    Field(
+        pattern=MODE_PATTERN,
+        json_schema_extra={"examples": available_modes(), "x-modes-listed-at": "/v1/modes"},
+    ),
+    AfterValidator(known_mode),
 ]
 BotId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,100}$")]
 Probability = Annotated[float, Field(ge=0, le=1)]

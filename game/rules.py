@@ -5,12 +5,21 @@ dispute (payout semantics, whether the sidebet window end is inclusive, bet limi
 commission, the sqrt cap of the volatility term), so a mode is a TOML file and no rule
 is a constant buried in the simulator or a bot. A mode may `extends = "<other mode>"`
 and list only what it changes.
+
+Modes come from three places, one name space: the package (`game/modes/*.toml`), a
+directory of the user's TOML files (`use_modes_dir`, AGENT_MODES_DIR) and a store the
+service keeps (PostgreSQL, reached through the lookup `set_mode_lookup` installs, so this
+module needs no database). `load_mode` asks them in that order and remembers what the
+lookup found: a declared mode never changes.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -25,9 +34,13 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 _MODES_PACKAGE = "game.modes"
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+MODE_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
+_NAME = re.compile(MODE_PATTERN)
+UNKNOWN_MODE = "unknown_mode"  # the pydantic error type of a well-formed, undeclared name
+ModeSource = Literal["packaged", "dir", "db"]
 
 
 class ModeError(ValueError):
@@ -154,10 +167,34 @@ class GameRules(BaseModel):
         return p * self.sidebet_profit_multiple - (1.0 - p)
 
 
+@dataclass(frozen=True)
+class ModeEntry:
+    """A known mode: its rules and where it was declared."""
+
+    name: str
+    source: ModeSource
+    origin: str  # the file, or "modes table"
+    base: str | None  # the mode it extends (`extends`, or `import --base`)
+    rules: GameRules
+
+
+ModeLookup = Callable[[str], ModeEntry | None]
+_declared: dict[str, ModeEntry] = {}
+_declared_lock = threading.Lock()
+_lookup: ModeLookup | None = None
+
+
+def _check_name(name: str) -> None:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ModeError(
+            f"invalid mode name {name!r} (a lowercase letter, then up to 31 lowercase "
+            "letters, digits, _)"
+        )
+
+
 def _mode_text(name: str) -> tuple[str, str]:
     """(file label, TOML text) of a packaged mode."""
-    if not _NAME.match(name):
-        raise ModeError(f"invalid mode name {name!r} (lowercase letters, digits, _)")
+    _check_name(name)
     resource = resources.files(_MODES_PACKAGE) / f"{name}.toml"
     if not resource.is_file():
         raise ModeError(f"unknown mode {name!r}; available: {', '.join(available_modes())}")
@@ -179,16 +216,23 @@ def _parse(label: str, text: str) -> dict[str, Any]:
         raise ModeError(f"{label}: invalid TOML: {exc}") from None
 
 
-def rules_from_toml(label: str, text: str, *, _seen: tuple[str, ...] = ()) -> GameRules:
-    """Validate one mode's TOML text; `label` names the file in error messages."""
+def rules_from_toml(
+    label: str,
+    text: str,
+    *,
+    siblings: Mapping[str, tuple[str, str]] | None = None,
+    _seen: tuple[str, ...] = (),
+) -> GameRules:
+    """Validate one mode's TOML text; `label` names the file in error messages. Its
+    `extends` names one of `siblings` (name -> (label, text): the other files of a modes
+    directory), a packaged mode or a declared one."""
     data = _parse(label, text)
     base: dict[str, Any] = {}
     parent = data.pop("extends", None)
     if parent is not None:
         if not isinstance(parent, str) or parent in _seen:
             raise ModeError(f"{label}: key 'extends': bad or circular base mode {parent!r}")
-        parent_label, parent_text = _mode_text(parent)
-        base = rules_from_toml(parent_label, parent_text, _seen=(*_seen, parent)).model_dump()
+        base = _parent_rules(label, parent, siblings or {}, (*_seen, parent)).model_dump()
         base.pop("description", None)
     values = {**base, "name": Path(label).stem, **data}
     try:
@@ -203,8 +247,23 @@ def rules_from_toml(label: str, text: str, *, _seen: tuple[str, ...] = ()) -> Ga
         raise ModeError("\n".join(lines)) from None
 
 
+def _parent_rules(
+    label: str, parent: str, siblings: Mapping[str, tuple[str, str]], seen: tuple[str, ...]
+) -> GameRules:
+    if parent in siblings:
+        parent_label, parent_text = siblings[parent]
+        return rules_from_toml(parent_label, parent_text, siblings=siblings, _seen=seen)
+    if parent in _packaged_modes():
+        parent_label, parent_text = _mode_text(parent)
+        return rules_from_toml(parent_label, parent_text, _seen=seen)
+    try:
+        return load_mode(parent)
+    except ModeError as exc:
+        raise ModeError(f"{label}: key 'extends': {exc}") from None
+
+
 def load_rules_file(path: str | Path) -> GameRules:
-    """Rules from a TOML file outside the package (its `extends` names packaged modes)."""
+    """Rules from a TOML file outside the package (its `extends` names a known mode)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -213,11 +272,140 @@ def load_rules_file(path: str | Path) -> GameRules:
     return rules_from_toml(str(path), text)
 
 
-@lru_cache(maxsize=64)
+def read_modes_dir(folder: str | Path) -> list[ModeEntry]:
+    """Every `*.toml` of a modes directory, validated (one mode per file, named after it;
+    `extends` may name another file of the directory). Raises ModeError naming each file
+    and key at fault."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ModeError(f"{folder}: not a directory")
+    texts: dict[str, tuple[str, str]] = {}
+    problems: list[str] = []
+    for path in sorted(folder.glob("*.toml")):
+        name = path.stem
+        if not _NAME.match(name):
+            problems.append(f"{path}: invalid mode name {name!r} (the file name: a lowercase "
+                            "letter, then up to 31 lowercase letters, digits, _)")  # fmt: skip
+        elif name in _packaged_modes():
+            problems.append(f"{path}: {name!r} is a packaged mode; give the file another name")
+        else:
+            try:
+                texts[name] = (str(path), path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError) as exc:
+                problems.append(f"{path}: cannot read: {exc}")
+    entries = []
+    for name, (label, text) in texts.items():
+        try:
+            rules = rules_from_toml(label, text, siblings=texts, _seen=(name,))
+        except ModeError as exc:
+            problems.append(str(exc))
+            continue
+        parent = tomllib.loads(text).get("extends")
+        entries.append(ModeEntry(name, "dir", label, parent, rules))
+    if problems:
+        raise ModeError("\n".join(problems))
+    return entries
+
+
+def use_modes_dir(folder: str | Path) -> list[ModeEntry]:
+    """Declare the modes of a directory in this process (see `read_modes_dir`)."""
+    entries = read_modes_dir(folder)
+    for entry in entries:
+        declare_mode(entry)
+    return entries
+
+
+def declare_mode(entry: ModeEntry) -> None:
+    """Make a mode known to this process. A name is declared once: the same name with
+    other rules (or a packaged name) is refused."""
+    _check_name(entry.name)
+    if entry.name in _packaged_modes():
+        raise ModeError(f"{entry.origin}: {entry.name!r} is a packaged mode")
+    with _declared_lock:
+        known = _declared.get(entry.name)
+        if known is not None and known.rules != entry.rules:
+            raise ModeError(
+                f"{entry.origin}: mode {entry.name!r} is already declared by {known.origin}"
+            )
+        _declared.setdefault(entry.name, entry)
+
+
+def set_mode_lookup(lookup: ModeLookup | None) -> None:
+    """Where `load_mode` looks for a name neither packaged nor declared yet (the modes a
+    user declared in the service's database); None: nowhere."""
+    global _lookup
+    _lookup = lookup
+
+
+def clear_mode_lookup(lookup: ModeLookup) -> None:
+    """Remove `lookup` if it is the one installed (its owner is closing), and forget the
+    modes it found: they belong to the store it reads."""
+    global _lookup
+    if _lookup is lookup:
+        _lookup = None
+        with _declared_lock:
+            for name in [n for n, e in _declared.items() if e.source == "db"]:
+                del _declared[name]
+
+
+def mode_entry(name: str) -> ModeEntry:
+    """The mode `name`: packaged, declared in this process, or found by the lookup."""
+    _check_name(name)
+    if name in _packaged_modes():
+        return _packaged_entry(name)
+    entry = _declared.get(name)
+    if entry is None and _lookup is not None:
+        found = _lookup(name)
+        if found is not None:
+            declare_mode(found)
+            entry = _declared[name]
+    if entry is None:
+        raise ModeError(
+            f"unknown mode {name!r}; available: {', '.join(available_modes())} and the "
+            "declared ones (`agent-service modes`)"
+        )
+    return entry
+
+
 def load_mode(name: str) -> GameRules:
-    """The packaged mode `name` (see `available_modes()`)."""
+    """The rules of mode `name` (see `mode_entry`)."""
+    return mode_entry(name).rules
+
+
+def is_known_mode(name: str) -> bool:
+    try:
+        mode_entry(name)
+    except ModeError:
+        return False
+    return True
+
+
+def known_mode(value: str) -> str:
+    """A pydantic validator: `value` names a known mode, else an `unknown_mode` error
+    (the name is well formed, so only the service's state can say it is not a mode)."""
+    if not is_known_mode(value):
+        raise PydanticCustomError(
+            UNKNOWN_MODE,
+            "unknown mode '{mode}'; GET /v1/modes lists the modes",
+            {"mode": value},
+        )
+    return value
+
+
+def declared_modes() -> list[ModeEntry]:
+    """The modes this process declared or looked up, by name."""
+    return [_declared[name] for name in sorted(_declared)]
+
+
+@lru_cache(maxsize=64)
+def _packaged_entry(name: str) -> ModeEntry:
     label, text = _mode_text(name)
-    return rules_from_toml(label, text, _seen=(name,))
+    rules = rules_from_toml(label, text, _seen=(name,))
+    return ModeEntry(name, "packaged", label, _parse(label, text).get("extends"), rules)
+
+
+def packaged_mode_entries() -> list[ModeEntry]:
+    return [_packaged_entry(name) for name in _packaged_modes()]
 
 
 def available_modes() -> list[str]:

@@ -13,15 +13,22 @@ hazard=...)` solves the betting problem on it.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from game.observation import BET_START_TICK
 from game.oracle import Oracle, optimal_bet_ticks, sidebet_ev_by_tick
-from game.rules import GameRules, available_modes, load_mode
+from game.rules import MODE_PATTERN, GameRules, available_modes, known_mode, load_mode
 
 MIN_ACCEPTANCE = 1e-3
 """A scenario must keep at least this share of rounds (else an env would scan forever)."""
@@ -47,10 +54,11 @@ class Scenario(BaseModel):
         },
     )
 
-    mode: str = Field(
+    mode: Annotated[str, AfterValidator(known_mode)] = Field(
         "classic",
         description="the mode whose rules are scaled",
-        json_schema_extra={"enum": available_modes()},
+        pattern=MODE_PATTERN,
+        json_schema_extra={"examples": available_modes(), "x-modes-listed-at": "/v1/modes"},
     )
     hazard_scale: float = Field(
         1.0, ge=0.01, le=10, description="multiplies rug_prob, hazard_slope and hazard_cap"
@@ -66,8 +74,6 @@ class Scenario(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
-        if self.mode not in available_modes():
-            raise ValueError(f"unknown mode {self.mode!r}; one of {', '.join(available_modes())}")
         lo, hi = self.rug_range
         if hi < lo:
             raise _rule_broken(f"no rug tick in [{lo}, {hi}] (start_tick {self.start_tick})")

@@ -1,6 +1,8 @@
-"""Import recordings (legacy JSONL, optionally gzipped) through the ingestion path.
+"""Import recordings in any format of `tools.capture_formats` through the ingestion path.
 
-With `ImportWorkers`, batches are parsed by worker processes, which also write the rows
+Each file's format is detected (or named); its items (lines, records, Parquet rows) are
+read in batches and turned into rows by the format's parser (`PARSERS`). With
+`ImportWorkers`, batches are parsed by worker processes, which also write the rows
 of the append-only tables (raw events, ticks, trades: most of the bytes, and nearly all
 the database's work, JSON parsing of the payloads above all) on connections of their own:
 those rows depend on no other batch but for their natural keys. This process writes each
@@ -16,31 +18,42 @@ keys). Bad lines are reported with their line number and skipped; blank lines ig
 from __future__ import annotations
 
 import gc
-import gzip
 import multiprocessing
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO
+from typing import Any
 
 import psycopg
 
+from tools.capture_formats import FORMATS, UnreadableFile, batches, detect_format
 from tools.ingest import (
     BatchResult,
     PreparedBatch,
     RowCounts,
     check_mode,
     prepare_batch,
+    prepare_events,
+    prepare_history,
+    prepare_replayer,
     write_batch,
 )
 from tools.ingest_sql import write_appends
 
-_GZIP_MAGIC = b"\x1f\x8b"
+__all__ = ["ImportStats", "ImportWorkers", "UnreadableFile", "import_file", "import_files"]
+
+_SHARED_PARSERS = ("replayer", "history")
+PARSERS: dict[str, Callable[..., PreparedBatch]] = {
+    "messages": prepare_batch,
+    "history": prepare_history,
+    "replayer": prepare_replayer,
+    "events": prepare_events,
+}
 
 
 @dataclass
@@ -55,10 +68,6 @@ class ImportStats(RowCounts):
         self.lines += result.messages
         self.add_counts(result)
         self.bad_lines += len(result.rejected)
-
-
-class UnreadableFile(Exception):
-    """A recording that cannot be read to its end (e.g. a truncated gzip)."""
 
 
 class ImportWorkers:
@@ -80,8 +89,8 @@ class ImportWorkers:
             initargs=(dsn,),
         )
 
-    def submit(self, lines: list[bytes], source: str) -> Future[_Parsed]:
-        return self._pool.submit(_parse_and_append, lines, source)
+    def submit(self, items: list[Any], source: str, parser: str) -> Future[_Parsed]:
+        return self._pool.submit(_parse_and_append, items, source, parser)
 
     def __enter__(self) -> ImportWorkers:
         return self
@@ -103,8 +112,8 @@ class _LocalParser:
     def __init__(self) -> None:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-parser")
 
-    def submit(self, lines: list[bytes], source: str) -> Future[_Parsed]:
-        return self._thread.submit(_parse, lines, source)
+    def submit(self, items: list[Any], source: str, parser: str) -> Future[_Parsed]:
+        return self._thread.submit(_parse, items, source, parser)
 
     def __enter__(self) -> _LocalParser:
         return self
@@ -127,14 +136,14 @@ def _open_connection(dsn: str) -> None:
     gc.set_threshold(50_000, 50, 50)
 
 
-def _parse(lines: list[bytes], source: str) -> _Parsed:
-    return prepare_batch(lines, source=source), RowCounts()
+def _parse(items: list[Any], source: str, parser: str) -> _Parsed:
+    return PARSERS[parser](items, source=source), RowCounts()
 
 
-def _parse_and_append(lines: list[bytes], source: str) -> _Parsed:
+def _parse_and_append(items: list[Any], source: str, parser: str) -> _Parsed:
     """In a worker process: parse, then store the append-only rows in one transaction."""
     assert _connection is not None, "the pool's initializer opens the connection"
-    batch = prepare_batch(lines, source=source)
+    batch = PARSERS[parser](items, source=source)
     added = RowCounts()
     try:
         write_appends(_connection, batch.take_appends(), added)
@@ -150,74 +159,107 @@ def import_file(
     path: Path,
     *,
     mode: str = "classic",
+    format: str | None = None,
     batch_size: int = 2000,
     stats: ImportStats | None = None,
     workers: ImportWorkers | None = None,
     on_bad_line: Callable[[int, str], None] = lambda line, reason: None,
     on_batch: Callable[[ImportStats], None] = lambda stats: None,
 ) -> ImportStats:
-    """Import one file, committing per batch; raises UnreadableFile after importing what
-    could be read. Without `workers`, each batch is one transaction on `conn`."""
+    """Import one file (see `import_files`); raises UnreadableFile after importing what
+    could be read."""
+    failures: list[UnreadableFile] = []
+    stats = import_files(
+        conn,
+        [path],
+        mode=mode,
+        format=format,
+        batch_size=batch_size,
+        stats=stats,
+        workers=workers,
+        on_bad_line=lambda _path, line, reason: on_bad_line(line, reason),
+        on_batch=lambda _path, totals: on_batch(totals),
+        on_unreadable=lambda _path, exc: failures.append(exc),
+    )
+    if failures:
+        raise failures[0]
+    return stats
+
+
+def import_files(
+    conn: psycopg.Connection,
+    paths: Sequence[Path],
+    *,
+    mode: str = "classic",
+    format: str | None = None,
+    batch_size: int = 2000,
+    stats: ImportStats | None = None,
+    workers: ImportWorkers | None = None,
+    on_bad_line: Callable[[Path, int, str], None] = lambda path, line, reason: None,
+    on_batch: Callable[[Path, ImportStats], None] = lambda path, stats: None,
+    on_unreadable: Callable[[Path, UnreadableFile], None] = lambda path, exc: None,
+) -> ImportStats:
+    """Import files, each in `format` (detected per file when None), committing per
+    batch. Batches flow through one pipeline across files, so a folder of small files
+    (a REPLAYER file holds a round) keeps the workers busy; facts are still written in
+    file order. A file that cannot be read (on) is imported as far as it could be read
+    and passed to `on_unreadable`. Without `workers`, each batch is one transaction on
+    `conn`."""
     check_mode(mode)
+    if format is not None and format not in FORMATS:
+        raise UnreadableFile(f"unknown format {format!r}; known: {', '.join(FORMATS)}")
     stats = stats or ImportStats()
-    source = f"import:{path.name}"
     mark = time.perf_counter()
 
-    def settle(numbers: list[int], parsed: Future[_Parsed]) -> None:
+    def settle(fmt: str, where: list[tuple[Path, int]], parsed: Future[_Parsed]) -> None:
         nonlocal mark
         batch, appended = parsed.result()
-        result = write_batch(conn, batch, mode=mode)
+        result = write_batch(conn, batch, mode=mode, source_format=fmt)
         conn.commit()
         result.add_counts(appended)
         for index, reason in result.rejected:
-            on_bad_line(numbers[index], reason)
+            on_bad_line(*where[index], reason)
         stats.add(result)
         now = time.perf_counter()
         stats.seconds += now - mark
         mark = now
-        on_batch(stats)
+        on_batch(where[-1][0], stats)
 
-    pending: deque[tuple[list[int], Future[_Parsed]]] = deque()
+    pending: deque[tuple[str, list[tuple[Path, int]], Future[_Parsed]]] = deque()
+    # items of consecutive small files of one format whose rows do not carry the file
+    # name (REPLAYER, gameHistory) share batches: one transaction per file would cost
+    # more than parsing them
+    shared: tuple[str, list[tuple[Path, int]], list[Any]] | None = None
     with _LocalParser() if workers is None else nullcontext(workers) as stage:
-        try:
-            for numbers, lines in _batches(path, batch_size):
-                while len(pending) >= stage.depth:
-                    settle(*pending.popleft())
-                pending.append((numbers, stage.submit(lines, source)))
-        except UnreadableFile:
-            while pending:  # what was read before the error is imported and counted
+
+        def submit(fmt: str, where: list[tuple[Path, int]], items: list[Any]) -> None:
+            while len(pending) >= stage.depth:
                 settle(*pending.popleft())
-            raise
+            source = f"import:{where[0][0].name}"
+            pending.append((fmt, where, stage.submit(items, source, FORMATS[fmt].parser)))
+
+        for path in paths:
+            try:
+                fmt = format or detect_format(path)
+                for numbers, items in batches(path, fmt, batch_size):
+                    where = [(path, n) for n in numbers]
+                    if FORMATS[fmt].parser not in _SHARED_PARSERS:
+                        submit(fmt, where, items)
+                        continue
+                    if shared is not None and shared[0] != fmt:
+                        submit(*shared)
+                        shared = None
+                    if shared is None:
+                        shared = (fmt, [], [])
+                    shared[1].extend(where)
+                    shared[2].extend(items)
+                    if len(shared[2]) >= batch_size:
+                        submit(*shared)
+                        shared = None
+            except UnreadableFile as exc:
+                on_unreadable(path, exc)
+        if shared is not None:
+            submit(*shared)
         while pending:
             settle(*pending.popleft())
     return stats
-
-
-def _batches(path: Path, size: int) -> Iterator[tuple[list[int], list[bytes]]]:
-    """Non-blank lines with their numbers, `size` at a time; what was read before a read
-    error is yielded before UnreadableFile is raised."""
-    numbers: list[int] = []
-    lines: list[bytes] = []
-    number = 0
-    try:
-        for number, line in _numbered_lines(path):
-            if line.strip():
-                numbers.append(number)
-                lines.append(line)
-                if len(lines) >= size:
-                    yield numbers, lines
-                    numbers, lines = [], []
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        if lines:
-            yield numbers, lines
-        raise UnreadableFile(f"{path}: unreadable after line {number}: {exc}") from exc
-    if lines:
-        yield numbers, lines
-
-
-def _numbered_lines(path: Path) -> Iterator[tuple[int, bytes]]:
-    with path.open("rb") as raw:
-        gzipped = raw.read(2) == _GZIP_MAGIC
-    handle: BinaryIO
-    with gzip.open(path, "rb") if gzipped else path.open("rb") as handle:
-        yield from enumerate(handle, start=1)

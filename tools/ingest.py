@@ -27,6 +27,7 @@ from typing import Any
 
 import orjson
 import psycopg
+from pydantic import ValidationError
 
 from tools.errors import InvalidInput
 from tools.ingest_sql import AppendRows, write_appends, write_facts
@@ -34,10 +35,15 @@ from tools.protocol import (
     CurrentSidebet,
     CurrentSidebetResult,
     Envelope,
+    GameHistoryEntry,
     GameStateUpdate,
+    HistorySidebet,
     NewTrade,
     Rejected,
+    ReplayerLine,
+    first_error,
     parse_envelope,
+    parse_time,
 )
 from tools.rounds import RoundTracker
 
@@ -122,9 +128,67 @@ def prepare_batch(
     return batch
 
 
-def write_batch(conn: psycopg.Connection, batch: PreparedBatch, *, mode: str) -> BatchResult:
+def prepare_history(
+    records: Sequence[bytes | str | dict], *, source: str, received_at: datetime | None = None
+) -> PreparedBatch:
+    """A batch of `gameHistory` records (JSON files, Parquet rows): complete rounds with
+    their ticks, seeds, version, trades and sidebets; no raw events."""
+    batch = PreparedBatch(len(records), received_at or datetime.now(UTC), 40)
+    for index, raw in enumerate(records):
+        reason = batch.add_history(raw)
+        if reason is not None:
+            batch.rejected.append((index, reason))
+    return batch
+
+
+def prepare_events(
+    items: Sequence[bytes | str | dict | Rejected],
+    *,
+    source: str,
+    received_at: datetime | None = None,
+) -> PreparedBatch:
+    """A batch of the bot's event store rows, each a message envelope or, for complete
+    games, a `gameHistory` record (an object with `id` and `prices` and no `event`)."""
+    batch = PreparedBatch(len(items), received_at or datetime.now(UTC), 40)
+    for index, raw in enumerate(items):
+        if isinstance(raw, Rejected):
+            reason = raw.reason
+        elif isinstance(raw, dict) and "event" not in raw and "prices" in raw:
+            reason = batch.add_history(raw)
+        else:
+            envelope = parse_envelope(raw, source=source)
+            if isinstance(envelope, Rejected):
+                reason = envelope.reason
+            else:
+                reason = batch.add(index, envelope)
+        if reason is not None:
+            batch.rejected.append((index, reason))
+    return batch
+
+
+def prepare_replayer(
+    lines: Sequence[bytes | str | dict], *, source: str, received_at: datetime | None = None
+) -> PreparedBatch:
+    """A batch of REPLAYER lines (`game_start`, `tick`, `game_end`): rounds and their tick
+    prices. Each line is a fact on its own, so batches and files merge in any order."""
+    batch = PreparedBatch(len(lines), received_at or datetime.now(UTC), 40)
+    for index, raw in enumerate(lines):
+        reason = batch.add_replayer(raw)
+        if reason is not None:
+            batch.rejected.append((index, reason))
+    return batch
+
+
+def write_batch(
+    conn: psycopg.Connection,
+    batch: PreparedBatch,
+    *,
+    mode: str,
+    source_format: str | None = None,
+) -> BatchResult:
     """The writing half of `ingest_batch`: a few statements per table, no commit. Rows
-    an importer took already (`PreparedBatch.take_appends`) are not counted here."""
+    an importer took already (`PreparedBatch.take_appends`) are not counted here.
+    `source_format` names the recording format rounds first stored here came from."""
     check_mode(mode)
     if conn.autocommit:
         raise ValueError("ingestion writes in the caller's transaction: turn autocommit off")
@@ -132,7 +196,7 @@ def write_batch(conn: psycopg.Connection, batch: PreparedBatch, *, mode: str) ->
     result.rejected.extend(batch.resolve_games(conn))
     result.rejected.sort()
     write_appends(conn, batch.take_appends(), result)
-    write_facts(conn, batch, mode, result)
+    write_facts(conn, batch, mode, result, source_format)
     return result
 
 
@@ -187,6 +251,83 @@ class PreparedBatch:
                 self._own_sidebet(message, game_id, time)
         return None
 
+    def add_history(self, raw: bytes | str | dict) -> str | None:
+        """Take one `gameHistory` record; a reason when it cannot be stored."""
+        try:
+            value = orjson.loads(raw) if isinstance(raw, bytes | str) else raw
+            entry = GameHistoryEntry.model_validate(value)
+        except orjson.JSONDecodeError as exc:
+            return f"not JSON: {exc}"
+        except ValidationError as exc:
+            return f"gameHistory record: {first_error(exc)}"
+        if not entry.prices:
+            return "prices: missing or empty (not a complete round)"
+        time = parse_time(entry.timestamp) if entry.timestamp is not None else None
+        self.rounds.complete(entry, time or self.received_at)
+        self._history_records(entry, time or self.received_at)
+        return None
+
+    def add_replayer(self, raw: bytes | str | dict) -> str | None:
+        """Take one REPLAYER line; a reason when it cannot be used."""
+        try:
+            line = ReplayerLine.model_validate(
+                orjson.loads(raw) if isinstance(raw, bytes | str) else raw
+            )
+        except orjson.JSONDecodeError as exc:
+            return f"not JSON: {exc}"
+        except ValidationError as exc:
+            return f"{_replayer_type(raw)}: {first_error(exc)}"
+        time = parse_time(line.timestamp)
+        if time is None:
+            return "timestamp: not a timestamp (ISO 8601 or epoch seconds/milliseconds)"
+        if line.type != "tick":
+            if line.game_id is not None and line.type in ("game_start", "game_end"):
+                self.rounds.touch(line.game_id, time)
+            return None
+        if line.game_id is None or line.tick is None or line.price is None:
+            return "tick: a tick line needs `game_id`, `tick` and `price`"
+        self.rounds.observe_tick(
+            line.game_id, line.tick, line.price, time, active=line.active, rugged=line.rugged
+        )
+        return None
+
+    def _history_records(self, entry: GameHistoryEntry, time: datetime) -> None:
+        """A complete round's trade and sidebet records; a malformed one is skipped."""
+        for raw in entry.global_sidebets or ():
+            try:
+                bet = HistorySidebet.model_validate(raw)
+            except ValidationError:
+                continue
+            when = (parse_time(bet.timestamp) if bet.timestamp is not None else None) or time
+            self._player(bet.player_id, bet.username, None, when)
+            if bet.type == "placed":
+                if bet.started_at_tick is None:
+                    continue
+                start, end, outcome, payout = bet.started_at_tick, bet.end, "open", None
+            else:
+                if bet.start_tick is None or bet.payout is None:
+                    continue
+                start, end, payout = bet.start_tick, bet.end_tick, bet.payout
+                outcome = "won" if payout > 0 else "lost"
+            if end is None:
+                end = start + self.window
+            self._sidebet(
+                (entry.id, bet.player_id, start),
+                [end, bet.bet_amount, bet.x_payout, outcome, payout, when],
+            )
+        for raw in entry.global_trades or ():
+            if not isinstance(raw, dict):
+                continue
+            try:
+                trade = NewTrade.model_validate({"gameId": entry.id, **raw})
+            except ValidationError:
+                continue
+            digest = hashlib.blake2b(
+                orjson.dumps(raw, option=orjson.OPT_SORT_KEYS), digest_size=16
+            ).hexdigest()
+            stamp = raw.get("timestamp")
+            self._trade(trade, (parse_time(stamp) if stamp is not None else None) or time, digest)
+
     def take_appends(self) -> AppendRows:
         """Hand over the rows of the append-only tables, in key order, keeping back the
         raw events of sidebet messages not placed in a round yet (`resolve_games`). What
@@ -218,6 +359,9 @@ class PreparedBatch:
 
     def _game_state(self, update: GameStateUpdate, time: datetime) -> None:
         self.rounds.observe(update, time)
+        for entry in update.game_history:
+            if entry.prices:
+                self._history_records(entry, time)
         if update.active and not update.rugged:
             self.current_game = update.game_id
         for entry in update.leaderboard:
@@ -306,3 +450,10 @@ class PreparedBatch:
             seen[3] = t
         elif t < seen[2]:
             seen[2] = t
+
+
+def _replayer_type(raw: bytes | str | dict) -> str:
+    """The line's `type` for a message naming what is wrong ("tick: price: ...")."""
+    value = raw if isinstance(raw, dict) else orjson.loads(raw)
+    kind = value.get("type") if isinstance(value, dict) else None
+    return kind if isinstance(kind, str) and kind.isidentifier() else "line"

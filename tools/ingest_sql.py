@@ -65,7 +65,11 @@ def write_appends(conn: psycopg.Connection, rows: AppendRows, result: RowCounts)
 
 
 def write_facts(
-    conn: psycopg.Connection, batch: PreparedBatch, mode: str, result: RowCounts
+    conn: psycopg.Connection,
+    batch: PreparedBatch,
+    mode: str,
+    result: RowCounts,
+    source_format: str | None = None,
 ) -> None:
     """Merge what the batch tells about players, rounds and sidebets; no commit. Rows go
     in key order, so concurrent writers lock shared keys in the same order (no deadlock).
@@ -82,6 +86,7 @@ def write_facts(
             _UPSERT_GAMES,
             [
                 mode,
+                source_format,
                 [f.game_id for f in games],
                 [f.started_at for f in games],
                 [f.ended_at for f in games],
@@ -91,6 +96,8 @@ def write_facts(
                 [f.server_seed for f in games],
                 [f.server_seed_hash for f in games],
                 [None if f.max_tick is None else f.max_tick + 1 for f in games],
+                [f.game_version for f in games],
+                [f.first_tick for f in games],
             ],
         )
     if rounds.history:
@@ -263,18 +270,29 @@ SELECT count(*) FILTER (WHERE inserted) FROM upserted
 """
 
 # LEAST/GREATEST skip NULLs: each fact merges commutatively with what is stored. The
-# final price belongs to the rug evidence with the smallest tick.
+# final price belongs to the rug evidence with the smallest tick; the first observed tick
+# is the smallest seen by any recording (a round seen whole somewhere is not truncated).
 _UPSERT_GAMES = """
 WITH upserted AS (
-    INSERT INTO games (game_id, mode, started_at, ended_at, rug_tick, peak_multiplier,
-                       final_price, server_seed, server_seed_hash, tick_count)
-    SELECT s.game_id, %s, s.started_at, s.ended_at, s.rug_tick, s.peak, s.final_price,
-           s.seed, s.seed_hash, s.tick_count
+    INSERT INTO games (game_id, mode, source_format, started_at, ended_at, rug_tick,
+                       peak_multiplier, final_price, server_seed, server_seed_hash,
+                       tick_count, game_version, first_observed_tick)
+    SELECT s.game_id, %s, %s, s.started_at, s.ended_at, s.rug_tick, s.peak, s.final_price,
+           s.seed, s.seed_hash, s.tick_count, s.version, s.first_tick
     FROM unnest(%b::text[], %b::timestamptz[], %b::timestamptz[], %b::int[],
-                %b::float8[], %b::float8[], %b::text[], %b::text[], %b::int[])
+                %b::float8[], %b::float8[], %b::text[], %b::text[], %b::int[], %b::text[],
+                %b::int[])
          AS s(game_id, started_at, ended_at, rug_tick, peak, final_price, seed,
-              seed_hash, tick_count)
+              seed_hash, tick_count, version, first_tick)
     ON CONFLICT (game_id) DO UPDATE SET
+        source_format = COALESCE(games.source_format, excluded.source_format),
+        game_version = COALESCE(games.game_version, excluded.game_version),
+        -- NULL on a round with ticks or a rug: stored before 0050 filled it, from its start
+        first_observed_tick = CASE
+            WHEN games.first_observed_tick IS NULL
+                 AND (games.tick_count IS NOT NULL OR games.rug_tick IS NOT NULL)
+            THEN NULL
+            ELSE LEAST(games.first_observed_tick, excluded.first_observed_tick) END,
         started_at = LEAST(games.started_at, excluded.started_at),
         ended_at = LEAST(games.ended_at, excluded.ended_at),
         rug_tick = LEAST(games.rug_tick, excluded.rug_tick),

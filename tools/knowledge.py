@@ -68,6 +68,7 @@ class Chunk:
     chunk_index: int
     fallback: bool = False
     fallback_reason: str | None = None
+    mode: str | None = None  # the game mode whose rules the document was written for
 
 
 @dataclass(frozen=True)
@@ -413,6 +414,7 @@ def _chunk(
         chunk_index=int(payload.get("chunk_index", 0)),
         fallback=why is not None,
         fallback_reason=why,
+        mode=str(payload["mode"]) if payload.get("mode") else None,
     )
 
 

@@ -1,7 +1,8 @@
 """rugs.fun protocol messages as typed values, and the envelopes they travel in.
 
-Two envelopes reach us: lines of the legacy recordings (`{seq, ts, event, data, source,
-direction}`) and AMQP bodies (`{event, data}`, optionally with `ts`). Either may carry a
+Three envelopes reach us: lines of the legacy recordings (`{seq, ts, event, data, source,
+direction}`), lines of the bot's raw websocket captures (`{timestamp, event_type, data}`)
+and AMQP bodies (`{event, data}`, optionally with `ts`). Any may carry a
 `{"__trace": true, "traceparent": ...}` preamble, as the first element of `data` (the
 Socket.IO argument list) or of a top-level list. Models ignore fields they do not know:
 the server adds fields without notice, and the raw payload is kept anyway.
@@ -87,11 +88,50 @@ class ProvablyFair(TypedDict, total=False):
 
 
 class GameHistoryEntry(_Model):
+    """A past round as `gameHistory` lists it. With `prices` (ticks 0..rug-1, then the rug
+    price) it is a complete round; its trade and sidebet records are validated one by one
+    where they are stored (a bad one is skipped, not the whole update)."""
+
     id: str = Field(min_length=1, max_length=64)
-    timestamp: float | None = None
+    timestamp: float | str | None = None  # epoch ms on the wire; ISO from some recorders
     peak_multiplier: float | None = Field(None, alias="peakMultiplier", ge=0)
     rugged: bool | None = None
     provably_fair: ProvablyFair | None = Field(None, alias="provablyFair")
+    prices: list[Annotated[float, Field(ge=0)]] | None = None
+    game_version: str | None = Field(None, alias="gameVersion", max_length=16)
+    global_trades: list[Any] | None = Field(None, alias="globalTrades")
+    global_sidebets: list[Any] | None = Field(None, alias="globalSidebets")
+
+
+class HistorySidebet(_Model):
+    """A `globalSidebets` record of a gameHistory round: `placed` (`startedAtTick, end`)
+    or `payout` (`startTick, endTick, payout`: the real settlement, 0 when lost)."""
+
+    type: Literal["placed", "payout"]
+    player_id: str = Field(alias="playerId", min_length=1, max_length=128)
+    username: str | None = None
+    started_at_tick: Tick | None = Field(None, alias="startedAtTick")
+    end: Tick | None = None
+    start_tick: Tick | None = Field(None, alias="startTick")
+    end_tick: Tick | None = Field(None, alias="endTick")
+    bet_amount: float | None = Field(None, alias="betAmount", ge=0)
+    x_payout: float | None = Field(None, alias="xPayout", gt=0)
+    payout: float | None = Field(None, ge=0)
+    timestamp: float | None = None
+
+
+class ReplayerLine(_Model):
+    """A line of the bot's REPLAYER per-tick recordings: `game_start`, `tick` (`tick,
+    price, active, rugged`, ...) or `game_end` (a summary, not used). Lines of other
+    types are not data the import needs, and are passed over."""
+
+    type: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+    game_id: str | None = Field(None, min_length=1, max_length=64)
+    timestamp: str | float
+    tick: Tick | None = None
+    price: float | None = Field(None, ge=0)
+    active: bool = False
+    rugged: bool = False
 
 
 class GameStateUpdate(_Model):
@@ -224,6 +264,10 @@ def parse_envelope(obj: dict | list | str | bytes, *, source: str) -> Envelope |
             TRACE, obj, None, None, source, traceparent=tp if isinstance(tp, str) else None
         )
     event = obj.get("event")
+    stamp = "ts" if "ts" in obj else "time" if "time" in obj else None
+    if event is None and "event_type" in obj:  # the bot's raw websocket captures
+        event = obj["event_type"]
+        stamp = stamp or ("timestamp" if "timestamp" in obj else None)
     if not isinstance(event, str) or not _is_event_name(event):
         return Rejected("event: missing or not an event name")
     if "data" not in obj:
@@ -237,10 +281,10 @@ def parse_envelope(obj: dict | list | str | bytes, *, source: str) -> Envelope |
         trace_in_data = data["traceparent"]
     traceparent = traceparent or trace_in_data
     time = None
-    if "ts" in obj or "time" in obj:
-        time = parse_time(obj.get("ts", obj.get("time")))
+    if stamp is not None:
+        time = parse_time(obj[stamp])
         if time is None:
-            return Rejected("ts: not a timestamp (ISO 8601 or epoch seconds/milliseconds)")
+            return Rejected(f"{stamp}: not a timestamp (ISO 8601 or epoch seconds/milliseconds)")
     seq = obj.get("seq")
     if seq is not None and (not isinstance(seq, int) or isinstance(seq, bool)):
         return Rejected("seq: not an integer")
@@ -254,7 +298,7 @@ def parse_envelope(obj: dict | list | str | bytes, *, source: str) -> Envelope |
         try:
             message = model.model_validate(data)
         except ValidationError as exc:
-            return Rejected(f"{event}: {_first_error(exc)}")
+            return Rejected(f"{event}: {first_error(exc)}")
     own_source = obj.get("source")
     direction = obj.get("direction")
     return Envelope(
@@ -312,7 +356,8 @@ def _strip_trace(value: Any) -> tuple[str | None, Any]:
     return (tp if isinstance(tp, str) else None), (rest[0] if len(rest) == 1 else rest)
 
 
-def _first_error(exc: ValidationError) -> str:
+def first_error(exc: ValidationError) -> str:
+    """`field.path: message` of the first error (and how many more)."""
     err = exc.errors(include_url=False)[0]
     where = ".".join(str(p) for p in err["loc"]) or "data"
     more = exc.error_count() - 1

@@ -2,10 +2,12 @@
 
 A reader yields `RoundRecord`s (game.fairness.records) and, for a record it cannot
 take, `BadRecord(line, reason)`, then goes on; input it cannot read past raises
-`UnreadableRounds` (`file:line: reason`). Formats are tried in the order of `FORMATS`
-by their `sniff` (the file's first bytes); `format=` picks one by name. This module
-reads the gameHistory JSON format; readers of other formats (websocket captures,
-REPLAYER recordings, Parquet) register in `FORMATS` the same way.
+`UnreadableRounds` (`file:line: reason`). A file's format is detected as the importer
+detects it (tools.capture_formats); `format=` picks one by name. gameHistory records
+(JSON, Parquet games) are read strictly, record by record; the other formats go through
+the importer's parsers, and each round they show becomes a record: gameHistory records
+inside messages, rounds whose rug revealed their seed, REPLAYER rounds (no seed: they
+are reported, not verified).
 """
 
 from __future__ import annotations
@@ -16,10 +18,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from game.fairness.records import RoundRecord
+from tools.capture_formats import FORMATS as CAPTURE_FORMATS
+from tools.capture_formats import UnreadableFile, batches, detect_format
+from tools.rounds import RoundTracker
 
 _GZIP_MAGIC = b"\x1f\x8b"
-_SNIFF_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -43,27 +49,20 @@ RoundReader = Callable[[Path], Iterator[RoundRecord | BadRecord]]
 
 @dataclass(frozen=True)
 class RoundFormat:
-    """`sniff(first bytes, decompressed)` says whether a file is in this format."""
-
     name: str
-    sniff: Callable[[bytes], bool]
     read: RoundReader
 
 
 def read_rounds(path: Path, *, format: str | None = None) -> Iterator[RoundRecord | BadRecord]:
     """The rounds of `path` (gzip or not) in its format, detected unless named."""
-    if format is not None:
-        if format not in FORMATS:
-            raise UnreadableRounds(path, None, f"unknown format {format!r}; known: {list(FORMATS)}")
-        return FORMATS[format].read(path)
-    head = _head(path)
-    for known in FORMATS.values():
-        if known.sniff(head):
-            return known.read(path)
-    raise UnreadableRounds(
-        path, None, f"not a format verify reads ({', '.join(FORMATS)}); for a recording of "
-        "messages, import it and run `verify --from-db`",
-    )  # fmt: skip
+    if format is None:
+        try:
+            format = detect_format(path)
+        except UnreadableFile as exc:
+            raise UnreadableRounds(path, None, str(exc).removeprefix(f"{path}: ")) from None
+    if format not in FORMATS:
+        raise UnreadableRounds(path, None, f"unknown format {format!r}; known: {list(FORMATS)}")
+    return FORMATS[format].read(path)
 
 
 def read_bytes(path: Path) -> bytes:
@@ -77,24 +76,7 @@ def read_bytes(path: Path) -> bytes:
         raise UnreadableRounds(path, None, f"cannot read: {exc}") from None
 
 
-def _head(path: Path) -> bytes:
-    try:
-        with path.open("rb") as raw:
-            gzipped = raw.read(2) == _GZIP_MAGIC
-        with gzip.open(path, "rb") if gzipped else path.open("rb") as handle:
-            return handle.read(_SNIFF_BYTES)
-    except (OSError, EOFError) as exc:
-        raise UnreadableRounds(path, None, f"cannot read: {exc}") from None
-
-
 # -- gameHistory JSON: a list of records, one record, or records one per line
-
-
-def _sniff_game_history(head: bytes) -> bool:
-    text = head.lstrip()
-    if text.startswith(b"["):
-        text = text[1:].lstrip()
-    return text.startswith(b"{") and b'"prices"' in head and b'"id"' in head
 
 
 def read_game_history(path: Path) -> Iterator[RoundRecord | BadRecord]:
@@ -104,7 +86,7 @@ def read_game_history(path: Path) -> Iterator[RoundRecord | BadRecord]:
         text = read_bytes(path).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise UnreadableRounds(path, None, f"not UTF-8: {exc}") from None
-    for line, value in _json_values(path, text):
+    for line, value in json_values(path, text):
         if (
             isinstance(value, dict)
             and "data" in value
@@ -119,7 +101,7 @@ def read_game_history(path: Path) -> Iterator[RoundRecord | BadRecord]:
             yield BadRecord(line, str(exc))
 
 
-def _json_values(path: Path, text: str) -> Iterator[tuple[int, object]]:
+def json_values(path: Path, text: str) -> Iterator[tuple[int, object]]:
     """(line, value) of each element of a top-level list, or of each top-level value."""
     decoder = json.JSONDecoder()
     pos, line, counted = 0, 1, 0
@@ -161,6 +143,79 @@ def _json_values(path: Path, text: str) -> Iterator[tuple[int, object]]:
         raise UnreadableRounds(path, line_at(pos), "the list is not closed (truncated file?)")
 
 
+def read_parquet_games(path: Path) -> Iterator[RoundRecord | BadRecord]:
+    """The rows of a `games_YYYY-MM-DD.parquet` file, as gameHistory records."""
+    try:
+        for numbers, rows in batches(path, "parquet_games", 2048):
+            for line, row in zip(numbers, rows, strict=True):
+                try:
+                    yield RoundRecord.from_game_history(row, source=f"{path}:{line}")
+                except ValueError as exc:
+                    yield BadRecord(line, str(exc))
+    except UnreadableFile as exc:
+        raise UnreadableRounds(path, None, str(exc).removeprefix(f"{path}: ")) from None
+
+
+def _parsed_reader(fmt: str) -> RoundReader:
+    """A reader going through the importer's parser of `fmt`: every round the file
+    shows, with the prices, rug tick, seeds and version the import would store."""
+
+    def read(path: Path) -> Iterator[RoundRecord | BadRecord]:
+        from tools.importer import PARSERS
+
+        numbers: list[int] = []
+        items: list[object] = []
+        broken: UnreadableFile | None = None
+        try:
+            for chunk_numbers, chunk in batches(path, fmt, 10_000):
+                numbers.extend(chunk_numbers)
+                items.extend(chunk)
+        except UnreadableFile as exc:
+            broken = exc  # the rounds read before it are still given
+        batch = PARSERS[CAPTURE_FORMATS[fmt].parser](items, source=f"verify:{path.name}")
+        for index, reason in batch.rejected:
+            yield BadRecord(numbers[index], reason)
+        yield from _tracked_records(batch.rounds, str(path))
+        if broken is not None:
+            raise UnreadableRounds(path, None, str(broken).removeprefix(f"{path}: "))
+
+    return read
+
+
+def _tracked_records(rounds: RoundTracker, source: str) -> Iterator[RoundRecord]:
+    """One record per round with a price or a rug; prices from its first seen tick."""
+    paths: dict[str, dict[int, float]] = {}
+    for (game_id, tick), (_, price) in rounds.ticks.items():
+        paths.setdefault(game_id, {})[tick] = price
+    for game_id in sorted(rounds.games):
+        facts = rounds.games[game_id]
+        ticks = {
+            t: p for t, p in paths.get(game_id, {}).items()
+            if facts.rug_tick is None or t < facts.rug_tick
+        }  # fmt: skip
+        if not ticks and facts.rug_tick is None:
+            continue
+        first = min(ticks) if ticks else 0
+        prices = np.full(max(ticks) - first + 1 if ticks else 0, np.nan)
+        for tick, price in ticks.items():
+            prices[tick - first] = price
+        yield RoundRecord(
+            game_id=game_id,
+            server_seed=facts.server_seed,
+            server_seed_hash=facts.server_seed_hash,
+            version=facts.game_version,
+            prices=prices,
+            rug_tick=facts.rug_tick,
+            first_tick=first,
+            source=source,
+        )
+
+
 FORMATS: dict[str, RoundFormat] = {
-    "game_history": RoundFormat("game_history", _sniff_game_history, read_game_history),
+    "game_history": RoundFormat("game_history", read_game_history),
+    "parquet_games": RoundFormat("parquet_games", read_parquet_games),
+    **{
+        name: RoundFormat(name, _parsed_reader(name))
+        for name in ("legacy", "websocket", "replayer", "parquet_events")
+    },
 }

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from tools.protocol import GameStateUpdate
+from tools.protocol import GameHistoryEntry, GameStateUpdate, parse_time
 
 TICK_SECONDS = 0.25  # nominal; only used to date prices known from `partialPrices`
 
@@ -39,6 +39,12 @@ class GameFacts:
     max_tick: int | None = None
     server_seed: str | None = None
     server_seed_hash: str | None = None
+    game_version: str | None = None
+    first_tick: int | None = None  # the first tick the round was seen at (> 0: joined late)
+
+    def seen_at(self, tick: int) -> None:
+        if self.first_tick is None or tick < self.first_tick:
+            self.first_tick = tick
 
 
 @dataclass
@@ -72,9 +78,12 @@ class RoundTracker:
         facts = self.touch(update.game_id, time)
         tick = update.tick_count
         fair = update.provably_fair
+        if tick is not None:
+            facts.seen_at(tick)
+        if fair is not None and fair.get("version"):
+            facts.game_version = facts.game_version or fair["version"]
         if tick is not None and self.is_rug(update):
-            if facts.rug_tick is None or (tick, time) < (facts.rug_tick, facts.ended_at):
-                facts.rug_tick, facts.ended_at, facts.final_price = tick, time, update.price
+            self._rug(facts, tick, time, update.price)
             if fair is not None:
                 facts.server_seed = facts.server_seed or fair.get("serverSeed")
                 facts.server_seed_hash = facts.server_seed_hash or fair.get("serverSeedHash")
@@ -91,6 +100,9 @@ class RoundTracker:
                         when = time - timedelta(seconds=TICK_SECONDS * (tick - t))
                         self._price(facts, t, when, price)
         for entry in update.game_history:
+            if entry.prices:
+                self.complete(entry, time)
+                continue
             past = self.history.setdefault(entry.id, HistoryFacts(entry.id))
             if entry.peak_multiplier is not None:
                 past.peak = max(past.peak or 0.0, entry.peak_multiplier)
@@ -99,6 +111,58 @@ class RoundTracker:
                 past.server_seed_hash = past.server_seed_hash or entry.provably_fair.get(
                     "serverSeedHash"
                 )
+
+    def complete(self, entry: GameHistoryEntry, time: datetime) -> None:
+        """A complete round from its `gameHistory` record (`prices`: ticks 0..rug-1, then
+        the rug price, unless `rugged` is false): every tick, the rug, seeds, version.
+        Ticks are dated back from the record's timestamp (its end) at the nominal pace."""
+        prices = entry.prices or []
+        ended = (parse_time(entry.timestamp) if entry.timestamp is not None else None) or time
+        rugged = entry.rugged is not False and len(prices) >= 2
+        rug = len(prices) - 1 if rugged else len(prices)
+        facts = self.touch(entry.id, ended)
+        facts.seen_at(0)
+        started = ended - timedelta(seconds=TICK_SECONDS * rug)
+        if facts.started_at is None or started < facts.started_at:
+            facts.started_at = started
+        if rugged:
+            self._rug(facts, rug, ended, prices[-1])
+        for t in range(rug):
+            self._price(facts, t, started + timedelta(seconds=TICK_SECONDS * t), prices[t])
+        if entry.peak_multiplier is not None:
+            facts.peak = max(facts.peak or 0.0, entry.peak_multiplier)
+        fair = entry.provably_fair or {}
+        facts.server_seed = facts.server_seed or fair.get("serverSeed")
+        facts.server_seed_hash = facts.server_seed_hash or fair.get("serverSeedHash")
+        facts.game_version = facts.game_version or entry.game_version or fair.get("version")
+
+    def observe_tick(
+        self,
+        game_id: str,
+        tick: int,
+        price: float,
+        time: datetime,
+        *,
+        active: bool,
+        rugged: bool,
+    ) -> None:
+        """One per-tick observation (a REPLAYER line): the first rugged tick is the rug
+        (its price the crash price); prices come from active ticks and tick 0."""
+        facts = self.touch(game_id, time)
+        facts.seen_at(tick)
+        if rugged:
+            if tick >= 1:
+                self._rug(facts, tick, time, price)
+            return
+        if active or tick == 0:
+            if active and (facts.started_at is None or time < facts.started_at):
+                facts.started_at = time
+            self._price(facts, tick, time, price)
+
+    @staticmethod
+    def _rug(facts: GameFacts, tick: int, time: datetime, price: float | None) -> None:
+        if facts.rug_tick is None or (tick, time) < (facts.rug_tick, facts.ended_at):
+            facts.rug_tick, facts.ended_at, facts.final_price = tick, time, price
 
     @staticmethod
     def is_rug(update: GameStateUpdate) -> bool:

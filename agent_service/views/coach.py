@@ -24,6 +24,7 @@ def knowledge_lookup(backends: Backends) -> KnowledgeLookup:
                 "score": round(c.score, 4),
                 "text": c.text[:400],
                 "fallback": c.fallback,
+                "mode": c.mode,
             }
             for c in result.chunks
         ]

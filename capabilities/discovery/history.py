@@ -19,7 +19,10 @@ _SIDEBETS_SQL = "SELECT game_id, start_tick FROM sidebets WHERE game_id = ANY(%(
 
 def load_panel(conn: psycopg.Connection, mode: str, rounds: int) -> Panel:
     """The latest `rounds` rounds of `mode`, oldest first, with their trades and sidebets."""
-    ids, rug, prices = load_history(conn, mode, rounds)
+    history = load_history(conn, mode, rounds)
+    whole = history.entry == 0  # features read each path from tick 0: truncated ones are left out
+    ids = [game_id for game_id, keep in zip(history.ids, whole, strict=True) if keep]
+    rug, prices = history.rug[whole], history.prices[whole]
     if not ids:
         raise NotFound(
             f"no finished rounds of mode {mode!r} are stored: import recordings with "

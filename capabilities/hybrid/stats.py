@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from game.rules import available_modes, load_mode
+from game.rules import is_known_mode, load_mode
 from tools.postgres import Database
 
 _SUMMARY_SQL = """
@@ -59,9 +59,8 @@ def hybrid_stats(
         summary = conn.execute(_SUMMARY_SQL, params).fetchall()
         overrides = conn.execute(_OVERRIDES_SQL, params).fetchall()
     scored: dict[tuple[str, str], list[float]] = {}
-    known = set(available_modes())
     for m, bot, tick, stake, rl, action, rug in overrides:
-        if m in known:
+        if is_known_mode(m):
             scored.setdefault((m, bot), []).append(override_gain(m, tick, stake, rl, action, rug))
     out = []
     for m, bot, decisions, critical, n_over, p50, p95 in summary:

@@ -16,7 +16,8 @@ bins. Otherwise (no trend, yet not constant) the binned hazard is used.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -86,6 +87,20 @@ class ConstancyTest:
 
 
 @dataclass(frozen=True)
+class GoodnessOfFit:
+    """How far the observed rugs are from a given hazard law (the mode's documented one):
+    Pearson's chi-square of the rugs observed in each tick band against those the law
+    expects there (sum over its ticks of rounds at risk x the law's hazard), with the
+    binomial variance, df = bands. Small p-values say the law does not describe the data."""
+
+    statistic: float
+    df: int
+    p_value: float
+    observed: tuple[int, ...]
+    expected: tuple[float, ...]
+
+
+@dataclass(frozen=True)
 class HazardModel:
     rounds: int
     events: int
@@ -97,6 +112,13 @@ class HazardModel:
     test: ConstancyTest
 
     kind: str = "constant"  # constant | monotone | piecewise
+    left_truncated: int = 0  # rounds first observed after tick 0 (entered the risk set late)
+    # per tick t (index t): rounds at risk and rugs, what the goodness of fit is measured on
+    at_risk: np.ndarray = field(default_factory=lambda: np.zeros(1), compare=False, repr=False)
+    events_by_tick: np.ndarray = field(
+        default_factory=lambda: np.zeros(1), compare=False, repr=False
+    )
+    min_events: int = 40
 
     def hazard(self, tick: int) -> tuple[float, float, float]:
         """(estimate, low, high) of P(rug at `tick` | alive before it)."""
@@ -135,12 +157,45 @@ class HazardModel:
         index = int(np.searchsorted(starts, tick, side="right")) - 1
         return self.bins[min(max(index, 0), len(self.bins) - 1)]
 
+    def goodness_of_fit(self, law: Callable[[np.ndarray], np.ndarray]) -> GoodnessOfFit:
+        """The observed rugs against `law` (hazard by tick, e.g. `GameRules.hazard`), in
+        tick bands holding at least `min_events` rugs under the law (bands drawn from the
+        law's expectations, not from where the rugs fell, which would bias the test)."""
+        n = self.at_risk.astype(np.float64)
+        ticks = np.arange(len(n))
+        h0 = np.clip(np.asarray(law(np.maximum(ticks, 1)), dtype=np.float64), 1e-12, 1 - 1e-12)
+        mean, var = n * h0, n * h0 * (1 - h0)
+        mean[0] = var[0] = 0.0
+        starts, acc = [1], 0.0
+        for t in range(1, len(n)):
+            acc += mean[t]
+            if acc >= self.min_events and t + 1 < len(n):
+                starts.append(t + 1)
+                acc = 0.0
+        if len(starts) > 1 and acc < self.min_events:
+            starts.pop()  # a thin tail joins the band before it
+        edges = np.array(starts)
+        observed = np.add.reduceat(self.events_by_tick, edges)
+        expected = np.add.reduceat(mean, edges)
+        variance = np.add.reduceat(var, edges)
+        used = variance > 0
+        statistic = float(np.sum((observed[used] - expected[used]) ** 2 / variance[used]))
+        df = max(int(used.sum()), 1)
+        return GoodnessOfFit(
+            statistic=statistic,
+            df=df,
+            p_value=chi2_sf(statistic, df),
+            observed=tuple(int(x) for x in observed),
+            expected=tuple(float(x) for x in expected),
+        )
+
     def summary(self) -> dict[str, object]:
         """Compact figures for evidence and agent tools."""
         t = self.test
         return {
             "model": self.kind,
             "rounds": self.rounds,
+            "left_truncated_rounds": self.left_truncated,
             "rate_per_tick": round(self.rate, 6),
             "rate_ci95": [round(self.rate_low, 6), round(self.rate_high, 6)],
             "mean_ticks_to_rug": round(1 / self.rate, 1) if self.rate > 0 else None,
@@ -152,14 +207,17 @@ class HazardModel:
 
 
 def _at_risk_and_events(
-    rug_ticks: np.ndarray, censored: np.ndarray
+    rug_ticks: np.ndarray, censored: np.ndarray, entry: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per tick t (index t, t >= 1): rounds at risk and rugs observed."""
+    """Per tick t (index t, t >= 1): rounds at risk and rugs observed. A round is at risk
+    at t when entry < t <= its last tick: one first seen alive at tick e (a recording
+    that began mid-round) could not have been seen rugging at or before e."""
     last = int(rug_ticks.max())
     events = np.bincount(rug_ticks[~censored], minlength=last + 1)
     ends = np.bincount(rug_ticks, minlength=last + 1)  # rounds whose last tick is t
-    # at risk at t: rounds whose last observed tick is >= t
-    at_risk = ends[::-1].cumsum()[::-1]
+    entered = np.bincount(entry, minlength=last + 1)  # rounds first seen at tick t
+    # at risk at t: rounds whose last tick is >= t, less those first seen at or after t
+    at_risk = ends[::-1].cumsum()[::-1] - entered[::-1].cumsum()[::-1]
     at_risk[0] = 0
     events[0] = 0
     return at_risk, events
@@ -234,18 +292,27 @@ def fit_hazard(
     rug_ticks: np.ndarray,
     censored: np.ndarray | None = None,
     *,
+    entry: np.ndarray | None = None,
     min_events: int = 40,
     alpha: float = 0.01,
 ) -> HazardModel:
     """Fit from each round's rug tick (its last tickCount); `censored` marks rounds that
-    ended without a rug (cut at the tick cap, or still live) at that tick."""
+    ended without a rug (cut at the tick cap, or still live) at that tick. `entry` is
+    each round's first observed tick (0: seen from its start): a left-truncated round
+    enters the risk set after it; one first seen at or after its last tick tells nothing
+    and is left out."""
     ticks = np.asarray(rug_ticks, dtype=np.int64)
-    if ticks.size == 0:
-        raise ValueError("no rounds to fit the rug hazard on")
     if (ticks < 1).any():
         raise ValueError("rug ticks start at 1")
     cens = np.zeros(ticks.size, bool) if censored is None else np.asarray(censored, bool)
-    at_risk, events = _at_risk_and_events(ticks, cens)
+    first = np.zeros(ticks.size, np.int64) if entry is None else np.asarray(entry, np.int64)
+    if (first < 0).any():
+        raise ValueError("first observed ticks start at 0")
+    informative = first < ticks
+    ticks, cens, first = ticks[informative], cens[informative], first[informative]
+    if ticks.size == 0:
+        raise ValueError("no rounds to fit the rug hazard on")
+    at_risk, events = _at_risk_and_events(ticks, cens, first)
     total_d, total_e = int(events.sum()), int(at_risk.sum())
     pooled = total_d / total_e
     lo, hi = wilson(total_d, total_e)
@@ -267,4 +334,8 @@ def fit_hazard(
         bins=tuple(bins),
         test=test,
         kind=kind,
+        left_truncated=int((first > 0).sum()),
+        at_risk=at_risk,
+        events_by_tick=events,
+        min_events=max(1, min_events),
     )

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import psycopg
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 WARM_RETRY_S = 5.0
 
 _ROUNDS_SQL = """
-SELECT game_id, rug_tick FROM games
+SELECT game_id, rug_tick, COALESCE(first_observed_tick, 0) FROM games
 WHERE mode = %(mode)s AND rug_tick IS NOT NULL AND rug_tick >= 1
 ORDER BY started_at DESC NULLS LAST, game_id DESC
 LIMIT %(limit)s
@@ -86,21 +86,28 @@ class ModelSet:
         return out
 
 
-def load_history(
-    conn: psycopg.Connection, mode: str, limit: int
-) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """(game ids, rug ticks, price paths [rounds, ticks] NaN-padded) of the latest
-    `limit` rounds of `mode`, newest first."""
+class History(NamedTuple):
+    """The latest stored rounds of a mode, newest first."""
+
+    ids: list[str]
+    rug: np.ndarray  # rug tick per round
+    prices: np.ndarray  # [rounds, ticks], NaN where a tick was not recorded
+    entry: np.ndarray  # first observed tick per round (> 0: the recording began mid-round)
+
+
+def load_history(conn: psycopg.Connection, mode: str, limit: int) -> History:
+    """The latest `limit` rounds of `mode` with a rug (see `History`)."""
     rows = conn.execute(_ROUNDS_SQL, {"mode": mode, "limit": limit}).fetchall()
     if not rows:
-        return [], np.zeros(0, np.int64), np.zeros((0, 1))
-    index = {game_id: i for i, (game_id, _) in enumerate(rows)}
-    rug = np.array([r for _, r in rows], dtype=np.int64)
+        return History([], np.zeros(0, np.int64), np.zeros((0, 1)), np.zeros(0, np.int64))
+    index = {row[0]: i for i, row in enumerate(rows)}
+    rug = np.array([row[1] for row in rows], dtype=np.int64)
+    entry = np.array([row[2] for row in rows], dtype=np.int64)
     prices = np.full((len(rows), int(rug.max()) + 1), np.nan)
     cur = conn.execute(_TICKS_SQL, {"ids": list(index), "cap": int(rug.max()) + 1})
     for game_id, tick, price in cur:
         prices[index[game_id], tick] = price
-    return list(index), rug, prices
+    return History(list(index), rug, prices, entry)
 
 
 def rules_model_set(mode: str) -> ModelSet:
@@ -118,9 +125,16 @@ def rules_model_set(mode: str) -> ModelSet:
     )
 
 
-def fit_model_set(mode: str, rug: np.ndarray, prices: np.ndarray, data_key: str) -> ModelSet:
+def fit_model_set(
+    mode: str,
+    rug: np.ndarray,
+    prices: np.ndarray,
+    data_key: str,
+    entry: np.ndarray | None = None,
+) -> ModelSet:
+    """`entry`: each round's first observed tick (left truncation, see fit_hazard)."""
     started = time.perf_counter()
-    hazard, price = fit_hazard(rug), fit_price(prices)
+    hazard, price = fit_hazard(rug, entry=entry), fit_price(prices)
     digest = hashlib.sha256(f"{mode}|{len(rug)}|{data_key}".encode()).hexdigest()[:10]
     return ModelSet(
         mode=mode,
@@ -234,8 +248,8 @@ class ModelRegistry:
         if count < self.min_rounds:
             return rules_model_set(mode), count
         with self._db.connection() as conn:
-            _, rug, prices = load_history(conn, mode, self.max_rounds)
-        models = fit_model_set(mode, rug, prices, newest)
+            history = load_history(conn, mode, self.max_rounds)
+        models = fit_model_set(mode, history.rug, history.prices, newest, history.entry)
         log.info(
             "models fitted",
             extra={"mode": mode, "version": models.version, "seconds": models.fit_seconds},

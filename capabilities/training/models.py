@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -20,18 +20,15 @@ HELD_OUT_SEED = 1_000_000
 """Default seed of the evaluation rounds; training rounds use seeds seed..seed+n_envs-1."""
 
 
+Units = Annotated[int, Field(ge=1, le=512)]
+"""A hidden layer's size (in the spec, so clients see the bound)."""
+
+
 class NetArch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    pi: list[int] = Field(default_factory=lambda: [64, 64], min_length=1, max_length=4)
-    vf: list[int] = Field(default_factory=lambda: [64, 64], min_length=1, max_length=4)
-
-    @field_validator("pi", "vf")
-    @classmethod
-    def _sizes(cls, value: list[int]) -> list[int]:
-        if not all(1 <= units <= 512 for units in value):
-            raise ValueError("layer sizes are 1..512 units")
-        return value
+    pi: list[Units] = Field(default_factory=lambda: [64, 64], min_length=1, max_length=4)
+    vf: list[Units] = Field(default_factory=lambda: [64, 64], min_length=1, max_length=4)
 
 
 class PPOSettings(BaseModel):

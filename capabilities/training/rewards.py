@@ -5,8 +5,9 @@ reward-shaping capability owns what such an object means: it registers, once per
 process, a factory that wraps the training `VecEnv` so that its rewards follow the spec
 (`register_reward_wrapper(factory, validate=...)`). `validate` checks a spec at request
 time (raise ValueError naming what is wrong); the factory builds the wrapper when the
-run starts. Until one is registered, only the default reward exists and a run with a
-`reward` is refused at validation.
+run starts. When none is registered at first use, the reward-shaping capability's
+(`capabilities.rewards.hook`) is, so every process reads a spec the same way whatever
+it imported before.
 """
 
 from __future__ import annotations
@@ -34,17 +35,23 @@ def register_reward_wrapper(
         _hook = (factory, validate)
 
 
-def validate_reward(spec: RewardSpec) -> None:
-    """Raise ValueError when `spec` cannot be trained on in this process."""
+def _registered() -> tuple[RewardWrapperFactory, RewardValidator | None]:
     with _lock:
         hook = _hook
-    if hook is None:
-        raise ValueError(
-            "custom rewards are not available yet: only the bot's default reward "
-            "(omit `reward`) can be trained on"
-        )
-    if hook[1] is not None:
-        hook[1](spec)
+    if hook is not None:
+        return hook
+    import capabilities.rewards.hook  # noqa: F401 - registers the reward specs' hook
+
+    with _lock:
+        assert _hook is not None
+        return _hook
+
+
+def validate_reward(spec: RewardSpec) -> None:
+    """Raise ValueError when `spec` cannot be trained on in this process."""
+    validate = _registered()[1]
+    if validate is not None:
+        validate(spec)
 
 
 def wrap_reward(env: Any, spec: RewardSpec | None) -> Any:
@@ -52,7 +59,4 @@ def wrap_reward(env: Any, spec: RewardSpec | None) -> Any:
     if spec is None:
         return env
     validate_reward(spec)
-    with _lock:
-        assert _hook is not None
-        factory = _hook[0]
-    return factory(env, spec)
+    return _registered()[0](env, spec)

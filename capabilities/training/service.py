@@ -225,6 +225,10 @@ def train(
                 report(point(self.num_timesteps), self.num_timesteps)
                 while self.next_eval <= self.num_timesteps:
                     self.next_eval += spec.evaluation.every_steps
+            elif progress is not None:  # every rollout: a stopping job worker hands it back
+                progress(
+                    self.num_timesteps / spec.steps, f"{self.num_timesteps} of {spec.steps} steps"
+                )
 
         def _on_step(self) -> bool:
             return True

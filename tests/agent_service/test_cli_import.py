@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import gzip
+import json
 import re
+from pathlib import Path
 
 import psycopg
 
+from tests.support.parquet_captures import game_history, write_event_store, write_games
 from tests.support.process import cli_env, run_cli
 from tests.tools.recordings import make_recording
 
@@ -86,3 +89,111 @@ def test_import_refuses_an_invalid_mode(tmp_path, fresh_pg_dsn):
     result = run_cli("import", str(clean), "--mode", "Bad Mode", env=env)
     assert result.returncode == 1
     assert "mode 'Bad Mode'" in result.stderr
+
+
+REAL = Path(__file__).resolve().parents[1] / "data" / "real"
+REPLAYER = REAL / "replayer"
+# first tick flagged `rugged` and first tick recorded, per REPLAYER round
+REPLAYER_ROUNDS = {
+    "20251029-e0e72b644b944a13": (1064, 347),
+    "20251030-0f60a5d6f9cc4724": (19, 0),
+    "20251102-b30575b7df6442dd": (1308, 0),
+    "20251108-46643f89da3445cb": (7, 0),
+    "20251108-3806a73c6c404176": (None, 0),  # disconnected before the rug
+    "20251108-8e264f8da1b34201": (64, 21),  # "started mid-game (first tick 22)"
+}
+
+
+def _games(dsn: str) -> dict[str, tuple]:
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(
+            "SELECT game_id, source_format, rug_tick, first_observed_tick, server_seed,"
+            " game_version, hash_ok, replay_ok FROM games"
+        ).fetchall()
+    return {r[0]: r[1:] for r in rows}
+
+
+def test_every_real_file_imports_once_and_its_seeded_rounds_verify(tmp_path, fresh_pg_dsn):
+    files = sorted(str(p) for p in REAL.rglob("*") if p.is_file())
+    env = cli_env(DATABASE_URL=fresh_pg_dsn, AGENT_DATA_DIR=str(tmp_path / "data"))
+    first = run_cli("import", *files, env=env)
+    assert first.returncode == 0, first.stderr
+    assert "3 seeded rounds replayed" in first.stdout and "3 verified, 0 failed" in first.stdout
+    games = _games(fresh_pg_dsn)
+    assert len(games) == summary(first.stdout)["games"] == 10
+    for game_id, (rug, first_tick) in REPLAYER_ROUNDS.items():
+        assert games[game_id][:3] == ("replayer", rug, first_tick)
+    history = json.loads((REAL / "game_history_sample.json").read_text())
+    for record in history:
+        stored = games[record["id"]]
+        assert stored == ("game_history", len(record["prices"]) - 1, 0,
+                          record["provablyFair"]["serverSeed"], "v3", True, True)  # fmt: skip
+    assert games["20251207-e8186dbf38e046d1"][:3] == ("websocket", None, 129)
+    payouts = {
+        (r["id"], s["playerId"], s["startTick"]): s["payout"]
+        for r in history
+        for s in r["globalSidebets"]
+        if s["type"] == "payout"
+    }
+    with psycopg.connect(fresh_pg_dsn) as conn:
+        settled = {
+            (g, p, t): (outcome, payout)
+            for g, p, t, outcome, payout in conn.execute(
+                "SELECT game_id, player_id, start_tick, outcome, payout FROM sidebets"
+                " WHERE payout IS NOT NULL"
+            )
+        }
+    assert settled == {k: ("won" if v > 0 else "lost", v) for k, v in payouts.items()}
+
+    again = run_cli("import", *files, env=env)
+    assert again.returncode == 0, again.stderr
+    counts = summary(again.stdout)
+    assert all(counts[k] == 0 for k in ("games", "ticks", "trades", "sidebets", "events added"))
+    assert _games(fresh_pg_dsn) == games
+
+
+def test_a_replayer_round_split_over_files_is_stored_once_bad_lines_named(tmp_path, fresh_pg_dsn):
+    lines = (REPLAYER / "game_20251029_183608.jsonl").read_text().splitlines()
+    head, tail = tmp_path / "a.jsonl", tmp_path / "b.jsonl.gz"
+    head.write_text("\n".join(lines[:300]) + "\n" + lines[300][:50] + "\n")  # cut mid-line
+    tail.write_bytes(gzip.compress("\n".join(lines[301:]).encode()))
+    env = cli_env(DATABASE_URL=fresh_pg_dsn, AGENT_DATA_DIR=str(tmp_path / "data"))
+    later = run_cli("import", str(tail), env=env)  # the end first: truncated at its start
+    assert later.returncode == 0, later.stderr
+    assert _games(fresh_pg_dsn)["20251029-e0e72b644b944a13"][:3] == ("replayer", 1064, 647)
+    earlier = run_cli("import", str(head), env=env)
+    assert earlier.returncode == 1
+    reported = re.findall(rf"^{re.escape(str(head))}:(\d+): (.+)$", earlier.stderr, re.M)
+    assert [n for n, _ in reported] == ["301"] and reported[0][1].startswith("not JSON")
+    assert summary(earlier.stdout)["games"] == 0
+    games = _games(fresh_pg_dsn)
+    assert len(games) == 1 and games["20251029-e0e72b644b944a13"][:3] == ("replayer", 1064, 347)
+    with psycopg.connect(fresh_pg_dsn) as conn:
+        ticks = conn.execute("SELECT count(*), min(tick), max(tick) FROM ticks").fetchone()
+    assert ticks == (1064 - 347 - 1, 347, 1063)  # one line lost with the cut
+
+
+def test_parquet_games_and_event_store_import_and_verify(tmp_path, fresh_pg_dsn):
+    history = game_history()
+    as_json = write_games(tmp_path / "games_2025-12-07.parquet", history[:2], nested_as_json=True)
+    structs = write_games(tmp_path / "games_2025-12-08.parquet", history[1:], nested_as_json=False)
+    events = write_event_store(tmp_path / "events.parquet")
+    env = cli_env(DATABASE_URL=fresh_pg_dsn, AGENT_DATA_DIR=str(tmp_path / "data"))
+    result = run_cli("import", str(as_json), str(structs), str(events), env=env)
+    assert result.returncode == 0, result.stderr
+    assert "3 verified, 0 failed" in result.stdout
+    games = _games(fresh_pg_dsn)
+    assert {g: v[0] for g, v in games.items()} == {
+        **{r["id"]: "parquet_games" for r in history},
+        "20251207-e8186dbf38e046d1": "parquet_events",
+    }
+    counts = summary(result.stdout)
+    assert counts["events added"] == 60 and counts["trades"] == 6
+    verified = run_cli("verify", str(as_json), str(structs), "--json", env=env)
+    assert verified.returncode == 0, verified.stderr
+    assert sorted(json.loads(v)["game_id"] for v in verified.stdout.splitlines()) == sorted(
+        [history[0]["id"], history[1]["id"], history[1]["id"], history[2]["id"]]
+    )
+    again = run_cli("import", str(as_json), str(structs), str(events), env=env)
+    added = summary(again.stdout)
+    assert all(added[k] == 0 for k in ("games", "ticks", "sidebets", "events added"))

@@ -7,9 +7,11 @@ import os
 import re
 from pathlib import Path
 
+import pytest
 import schemathesis
 import yaml
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, given
+from hypothesis import settings as fuzz_settings
 from hypothesis.errors import Unsatisfiable
 from pydantic import BaseModel, ValidationError
 from schemathesis import GenerationMode
@@ -17,10 +19,20 @@ from schemathesis.checks import positive_data_acceptance
 
 from agent_service.api import decode_json
 from agent_service.openapi import render_spec
-from capabilities.rules import CROSS_FIELD
-from tests.conftest import API_KEY
+from capabilities.rules import DOCUMENTED_REFUSALS
+from tests.conftest import API_KEY, make_settings
+from tests.support.jobs import delete_queues, unique_queue
 
 COMMITTED = Path(__file__).resolve().parents[2] / "openapi.yaml"
+
+
+@pytest.fixture
+def settings(tmp_path, fresh_pg_dsn, amqp_url):  # type: ignore[no-untyped-def]
+    """A database of its own and a job queue nobody consumes: the fuzzer's jobs (training
+    runs with random budgets among them) are accepted and stored, never run."""
+    names = unique_queue()
+    yield make_settings(tmp_path, fresh_pg_dsn, amqp_url=amqp_url, jobs_queue=names.queue)
+    delete_queues(amqp_url, names)
 
 
 def test_committed_spec_matches_the_app(app):
@@ -37,11 +49,12 @@ def test_served_spec_is_the_committed_one(client):
     assert response.get_data(as_text=True) == COMMITTED.read_text()
 
 
-def _request_model(app, operation) -> type[BaseModel] | None:
+def _request_models(app, operation) -> tuple[type[BaseModel] | None, type[BaseModel] | None]:
+    """(body model, query model) of an operation."""
     adapter = app.url_map.bind("localhost")
     endpoint, _ = adapter.match(_example_path(operation.path), method=operation.method.upper())
     op = getattr(app.view_functions[endpoint], "operation", None)
-    return op.request if op is not None else None
+    return (op.request, op.query) if op is not None else (None, None)
 
 
 def _example_path(template: str) -> str:
@@ -49,15 +62,18 @@ def _example_path(template: str) -> str:
     return re.sub(r"\{[a-z_]+\}", "00000000-0000-0000-0000-000000000000", template)
 
 
-def _breaks_only_documented_rules(model: type[BaseModel] | None, body: object) -> bool:
-    """Schema-valid data that a rule across fields refuses (documented in the model's
-    x-cross-field-rules, which JSON Schema cannot state): a 422 there is the contract."""
-    if model is None or not isinstance(body, dict):
-        return False
+def _breaks_only_documented_rules(models, body: object, query: object) -> bool:
+    """Schema-valid data that a rule JSON Schema cannot state refuses (a rule across
+    fields, listed in the model's x-cross-field-rules; a well-formed mode name that names
+    no mode): a 422 there is the contract."""
+    body_model, query_model = models
     try:
-        model.model_validate_json(decode_json(json.dumps(body).encode())[1], strict=True)
+        if body_model is not None and isinstance(body, dict):
+            body_model.model_validate_json(decode_json(json.dumps(body).encode())[1], strict=True)
+        if query_model is not None and isinstance(query, dict):
+            query_model.model_validate({k: str(v) for k, v in query.items()})
     except ValidationError as exc:
-        return all(err["type"] == CROSS_FIELD for err in exc.errors())
+        return all(err["type"] in DOCUMENTED_REFUSALS for err in exc.errors())
     return False
 
 
@@ -79,7 +95,7 @@ def test_no_5xx_and_responses_match_the_spec(app):
     examples = int(os.environ.get("AGENT_FUZZ_EXAMPLES", "12"))
     ran = {"cases": 0, "documented_422": 0}
     for operation in operations:
-        model = _request_model(app, operation)
+        model = _request_models(app, operation)
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             try:
                 _fuzz(operation, mode, model, examples, ran)
@@ -93,7 +109,7 @@ def _fuzz(operation, mode, model, examples: int, ran: dict[str, int]) -> None:
     headers = {"Authorization": f"Bearer {API_KEY}"}
 
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(
+    @fuzz_settings(
         max_examples=examples,
         deadline=None,
         suppress_health_check=list(HealthCheck),
@@ -101,7 +117,9 @@ def _fuzz(operation, mode, model, examples: int, ran: dict[str, int]) -> None:
         phases=(Phase.explicit, Phase.generate),  # schemathesis's draws do not replay to shrink
     )
     def check(case):
-        documented = mode.is_positive and _breaks_only_documented_rules(model, case.body)
+        documented = mode.is_positive and _breaks_only_documented_rules(
+            model, case.body, case.query
+        )
         excluded = [positive_data_acceptance] if documented else []
         # a negative case may leave the key out on purpose (a 401 then); otherwise send it
         headers_invalid = any(

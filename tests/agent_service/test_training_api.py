@@ -12,6 +12,7 @@ pytest.importorskip("stable_baselines3")
 from game.observation import round_observations
 from game.rules import load_mode
 from game.simulator import simulate_rounds
+from tests.conftest import make_settings
 from tests.support.jobs import follow_job
 from tools.policy_store import load_policy, policy_store
 
@@ -23,6 +24,13 @@ TINY = {
     "evaluation": {"every_steps": 1024, "rounds": 150},
     "name": "tiny",
 }
+
+
+@pytest.fixture
+def settings(tmp_path, fresh_pg_dsn):  # type: ignore[no-untyped-def]
+    """A database of its own: at start the job pool takes every job that other tests left
+    queued in the session's database, and this module's runs would wait behind them."""
+    return make_settings(tmp_path, fresh_pg_dsn)
 
 
 def run(client, auth, spec):

@@ -59,6 +59,28 @@ def test_censored_rounds_count_as_exposure_not_as_rugs():
     assert model.exposure == 10 + 20 + 30 + 40
 
 
+def test_left_truncated_rounds_enter_the_risk_set_where_they_were_first_seen():
+    # recordings that begin mid-round keep only rounds still alive then: counted from
+    # tick 0 they would add exposure no rug could have been seen in (a hazard too low)
+    rng = np.random.default_rng(5)
+    rug = rng.geometric(0.005, 20_000)
+    first = rng.integers(0, 400, rug.size) * (rng.random(rug.size) < 0.5)
+    seen = first < rug
+    rug, first = rug[seen], first[seen]
+    naive = fit_hazard(rug)
+    model = fit_hazard(rug, entry=first)
+    assert model.rate_low < 0.005 < model.rate_high
+    assert naive.rate_high < 0.005
+    assert model.left_truncated == int((first > 0).sum())
+    assert model.summary()["left_truncated_rounds"] == model.left_truncated
+    assert model.exposure == int((rug - first).sum())
+
+
+def test_a_round_first_seen_at_its_rug_is_left_out():
+    model = fit_hazard(np.array([10, 20]), entry=np.array([0, 20]), min_events=1)
+    assert (model.rounds, model.events, model.exposure) == (1, 1, 10)
+
+
 def test_bad_input_is_refused():
     with pytest.raises(ValueError, match="no rounds"):
         fit_hazard(np.array([], dtype=int))

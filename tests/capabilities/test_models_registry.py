@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import psycopg
 import pytest
 
 from agent_service.app import create_app
@@ -52,3 +53,17 @@ def test_modes_are_fitted_separately_and_peek_never_waits(database):
     fitted = registry.peek("rising_hazard")
     assert fitted is not None and fitted.hazard_model.kind == "monotone"
     assert registry.get("classic").source == "rules"
+
+
+def test_left_truncated_rounds_are_fitted_from_their_first_observed_tick(database):
+    db, dsn = database
+    store_rounds(dsn, simulate_rounds(load_mode("classic"), 300, seed=3))
+    with psycopg.connect(dsn) as conn:  # as if their recordings had begun at tick 5
+        marked = conn.execute(
+            "UPDATE games SET first_observed_tick = 5 WHERE rug_tick > 5 AND game_id IN "
+            "(SELECT game_id FROM games ORDER BY game_id LIMIT 100)"
+        ).rowcount
+        rug = [r for (r,) in conn.execute("SELECT rug_tick FROM games")]
+    fitted = ModelRegistry(db, min_rounds=200).get("classic").hazard_model
+    assert fitted.left_truncated == marked > 90
+    assert fitted.exposure == sum(rug) - 5 * marked

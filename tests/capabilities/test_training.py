@@ -66,8 +66,9 @@ def test_a_reward_spec_goes_through_the_registered_wrapper(monkeypatch):
     assert result.facts["reward"] == {"kind": "zero"}
 
 
-def test_without_a_hook_only_the_default_reward_exists():
-    with pytest.raises(ValueError, match="not available yet"):
+def test_a_reward_that_is_no_reward_spec_is_refused_naming_the_field():
+    """The reward hook of capabilities.rewards takes declarative specs only."""
+    with pytest.raises(ValueError, match="kind: Extra inputs are not permitted"):
         TrainingSpec(**TINY, reward={"kind": "zero"})
 
 

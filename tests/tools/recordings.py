@@ -190,7 +190,7 @@ def make_recording(
                 "timestamp": now.timestamp() * 1000,
                 "peakMultiplier": truth.peak,
                 "rugged": True,
-                "prices": prices,
+                "prices": [*prices, RUG_PRICE],  # as the server lists it: the rug price last
                 "provablyFair": {"serverSeed": seed_text, "serverSeedHash": seed_hash},
             },
         )

@@ -5,6 +5,7 @@ import random
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -12,12 +13,13 @@ import pytest
 from tests.conftest import create_database, drop_database
 from tests.tools.recordings import START, make_recording
 from tools.errors import InvalidInput
-from tools.ingest import SELF, ingest_batch
+from tools.ingest import SELF, ingest_batch, prepare_replayer, write_batch
 from tools.migrations import migrate
 
 TABLES = ("websocket_events", "games", "ticks", "trades", "sidebets", "players")
 GID = "20260102-00000000000000aa"
 NEXT = "20260102-00000000000000bb"
+REAL = Path(__file__).resolve().parents[1] / "data" / "real"
 
 
 @pytest.fixture(scope="module")
@@ -239,6 +241,53 @@ def test_game_history_completes_known_rounds_only(conn):
         "SELECT game_id, peak_multiplier, server_seed FROM games ORDER BY 1"
     ).fetchall()
     assert rows == [(GID, 9.5, "s"), (NEXT, None, None)]
+
+
+def test_game_history_records_with_prices_are_complete_rounds_stored_once(conn):
+    history = json.loads((REAL / "game_history_sample.json").read_text())
+    transition = {  # a raw websocket capture line (the bot's envelope)
+        "timestamp": "2025-12-07T00:57:00",
+        "event_type": "gameStateUpdate",
+        "data": {"gameId": NEXT, "active": False, "rugged": True, "tickCount": 0,
+                 "cooldownTimer": 14000, "gameHistory": history},
+    }  # fmt: skip
+    first = ingest_batch(conn, [transition], source="test")
+    assert first.rejected == [] and first.games == 4  # three complete rounds, the next one
+    rows = conn.execute(
+        "SELECT game_id, rug_tick, first_observed_tick, server_seed, game_version, tick_count"
+        " FROM games WHERE game_id <> %s ORDER BY 1",
+        (NEXT,),
+    ).fetchall()
+    assert rows == sorted(
+        (r["id"], len(r["prices"]) - 1, 0, r["provablyFair"]["serverSeed"], "v3",
+         len(r["prices"]) - 1)
+        for r in history
+    )  # fmt: skip
+    assert first.ticks == sum(len(r["prices"]) - 1 for r in history)
+    placed = {(r["id"], s["playerId"], s["startedAtTick"])
+              for r in history for s in r["globalSidebets"] if s["type"] == "placed"}  # fmt: skip
+    paid = {(r["id"], s["playerId"], s["startTick"])
+            for r in history for s in r["globalSidebets"] if s["type"] == "payout"}  # fmt: skip
+    assert first.sidebets == len(placed | paid)
+    later = dict(transition, timestamp="2025-12-07T00:58:30")  # the next transition lists them
+    again = ingest_batch(conn, [later], source="test")
+    assert (again.games, again.ticks, again.sidebets, again.players) == (0, 0, 0, 0)
+
+
+def test_a_round_stored_whole_before_first_ticks_were_kept_stays_whole(conn):
+    # rows of older versions have no first observed tick: seen from their start
+    conn.execute(
+        "INSERT INTO games (game_id, rug_tick, tick_count) VALUES (%s, 80, 80), (%s, NULL, NULL)",
+        (GID, NEXT),
+    )
+    late = [
+        {"type": "tick", "timestamp": at(t), "game_id": g, "tick": t, "price": 1.0,
+         "active": True, "rugged": False}
+        for g in (GID, NEXT) for t in (50, 51)
+    ]  # fmt: skip
+    write_batch(conn, prepare_replayer(late, source="test"), mode="classic")
+    rows = conn.execute("SELECT game_id, first_observed_tick FROM games ORDER BY 1").fetchall()
+    assert rows == [(GID, None), (NEXT, 50)]
 
 
 def test_own_sidebet_without_game_id_attaches_to_the_active_round_and_settles(conn):

@@ -63,10 +63,38 @@ def test_broken_json_is_unreadable_at_its_line(tmp_path, text, line, reason):
     assert str(caught.value).startswith(f"{path}:{line}: ")
 
 
-def test_other_formats_are_named_not_guessed(tmp_path):
-    capture = SAMPLE.parent / "websocket_capture_sample.jsonl"
-    with pytest.raises(UnreadableRounds, match="not a format verify reads"):
-        read_rounds(capture)
-    with pytest.raises(UnreadableRounds, match="unknown format 'parquet'"):
-        read_rounds(SAMPLE, format="parquet")
+def test_every_capture_format_is_read_and_unknown_ones_are_named(tmp_path):
+    other = tmp_path / "notes.txt"
+    other.write_text("hello\n")
+    with pytest.raises(UnreadableRounds, match="not a recording format"):
+        read_rounds(other)
+    with pytest.raises(UnreadableRounds, match="unknown format 'csv'"):
+        read_rounds(SAMPLE, format="csv")
     assert len(list(read_rounds(SAMPLE, format="game_history"))) == 3
+
+
+def test_replayer_rounds_keep_their_first_tick_and_rug(tmp_path):
+    replayer = SAMPLE.parent / "replayer"
+    [late] = read_rounds(replayer / "game_20251108_132218_a1b34201.jsonl")
+    assert (late.first_tick, late.rug_tick, late.server_seed) == (21, 64, None)
+    assert len(late.prices) == 64 - 21
+    [whole] = read_rounds(replayer / "game_20251108_120852_da3445cb.jsonl")
+    assert (whole.first_tick, whole.rug_tick, whole.prices[0]) == (0, 7, 1.0)
+
+
+def test_a_capture_with_game_history_gives_the_seeded_rounds(tmp_path):
+    capture = (SAMPLE.parent / "websocket_capture_sample.jsonl").read_text()
+    transition = {
+        "timestamp": "2025-12-07T00:57:00",
+        "event_type": "gameStateUpdate",
+        "data": {"gameId": "20251207-aaaaaaaaaaaaaaaa", "active": False, "tickCount": 0,
+                 "gameHistory": json.loads(SAMPLE.read_text())},
+    }  # fmt: skip
+    path = tmp_path / "capture.jsonl.gz"
+    path.write_bytes(gzip.compress((capture + json.dumps(transition) + "\n").encode()))
+    seeded = [r for r in read_rounds(path) if r.server_seed]
+    expected = {r.game_id: r for r in read_rounds(SAMPLE)}
+    assert {r.game_id for r in seeded} == set(expected)
+    for record in seeded:
+        assert record.rug_tick == expected[record.game_id].rug_tick
+        assert list(record.prices) == list(expected[record.game_id].prices)

@@ -2,13 +2,17 @@
 
 Folders named after collections hold Markdown documents; `seed(kb)` ingests each as
 source `<collection>/<file name>`. Ingest skips unchanged sources, so seeding again
-costs a count per document and stores nothing twice.
+costs a count per document and stores nothing twice. A document whose first line is
+`<!-- mode: NAME -->` is written for that mode's rules: the line is left out and its
+chunks carry the payload `mode` (the coach quotes them only where the mode's models
+agree, capabilities/passages.py).
 """
 
 from __future__ import annotations
 
 import fcntl
 import logging
+import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +20,7 @@ from pathlib import Path
 from tools.knowledge import COLLECTIONS, IngestReport, KnowledgeBase
 
 STARTER_DIR = Path(__file__).resolve().parent
+_MODE_LINE = re.compile(r"^<!--\s*mode:\s*([a-z][a-z0-9_]*)\s*-->\n")
 log = logging.getLogger(__name__)
 
 
@@ -28,11 +33,25 @@ def starter_documents() -> list[tuple[str, Path]]:
     ]
 
 
+def written_for(text: str) -> tuple[str | None, str]:
+    """(the mode a document is written for, its text without the marker line)."""
+    match = _MODE_LINE.match(text)
+    return (match.group(1), text[match.end() :]) if match else (None, text)
+
+
 def seed(kb: KnowledgeBase) -> list[IngestReport]:
-    return [
-        kb.ingest(path, collection, source=f"{collection}/{path.name}")
-        for collection, path in starter_documents()
-    ]
+    reports = []
+    for collection, path in starter_documents():
+        mode, text = written_for(path.read_text(encoding="utf-8"))
+        reports.append(
+            kb.ingest_text(
+                text,
+                collection,
+                source=f"{collection}/{path.name}",
+                extra={"mode": mode} if mode else None,
+            )
+        )
+    return reports
 
 
 def is_empty(kb: KnowledgeBase) -> bool:

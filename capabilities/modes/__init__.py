@@ -1,0 +1,1 @@
+"""Game modes as data: the packaged ones, a directory's and those users declared."""
