@@ -20,7 +20,6 @@ import click
 def _spec(spec_file: Path | None, overrides: dict[str, Any]) -> Any:
     from pydantic import ValidationError
 
-    import capabilities.rewards.hook  # noqa: F401  (a spec's `reward` trains through it)
     from capabilities.training.models import TrainingSpec
 
     data: dict[str, Any] = {}

@@ -9,8 +9,9 @@ A reward spec (JSON, never code) says what `SidebetV1Env` pays:
 - `paid_expected_value`: w pays w x EV(t) (the exact expected profit per unit staked)
   at the step a bet is placed at tick t;
 - `shaping`: potential-based shaping F = gamma * Phi(s') - Phi(s), Phi(terminal) = 0,
-  with Phi the true value of the state (the oracle's value before a bet, the open bet's
-  expected profit after), which changes no policy's ranking (Ng, Harada, Russell 1999).
+  with Phi the oracle's value before a bet and, after it, what the open bet is still
+  expected to pay under the spec's own win/loss, which changes no policy's ranking
+  (Ng, Harada, Russell 1999).
 
 `RewardComputer` pays a spec over a batch of envs step by step (the training wrapper);
 `solve` finds the spec's optimal policy by backward induction over (tick, bet age): the
@@ -240,18 +241,25 @@ class RewardTables:
             bet_start_tick=bet_start_tick,
         )
 
-    def open_value(self, tick: np.ndarray, bet_tick: np.ndarray) -> np.ndarray:
-        """Expected profit of a bet placed at `bet_tick`, the round alive at `tick`."""
+    def open_payout(self, tick: np.ndarray, bet_tick: np.ndarray, terminal: Terminal) -> np.ndarray:
+        """What a bet placed at `bet_tick` is still expected to pay under `terminal`'s win
+        and loss, the round alive at `tick` (a loss already paid when decided: 0)."""
         end = np.minimum(bet_tick + self.last_win, len(self.log_survival) - 1)
         t = np.minimum(tick, len(self.log_survival) - 1)
         gap = self.log_survival[np.maximum(end, t)] - self.log_survival[t]
         p = np.where(t < end, -np.expm1(gap), 0.0)
-        return p * self.profit_multiple - (1.0 - p)
+        payout = p * terminal.win + (1.0 - p) * terminal.loss
+        if terminal.settle == "decided":
+            payout = np.where(tick >= bet_tick + self.last_win, 0.0, payout)
+        return payout
 
-    def potential(self, tick: np.ndarray, bet_tick: np.ndarray) -> np.ndarray:
-        """Phi(tick, bet): the true value of the state (see `Shaping`)."""
+    def potential(self, tick: np.ndarray, bet_tick: np.ndarray, terminal: Terminal) -> np.ndarray:
+        """Phi(tick, bet): the oracle's value before a bet; after it, what the open bet is
+        still expected to pay under the spec's own terminal terms (0 when the spec pays
+        its expected profit at placement), so nothing after the decision is noise."""
         t = np.minimum(tick, len(self.value) - 1)
-        return np.where(bet_tick == NO_BET, self.value[t], self.open_value(tick, bet_tick))
+        return np.where(bet_tick == NO_BET, self.value[t],
+                        self.open_payout(tick, bet_tick, terminal))  # fmt: skip
 
     def to_json(self, until: int | None = None) -> dict[str, Any]:
         """The tables for the client's `SpecReward` (ticks a round can reach)."""
@@ -320,8 +328,8 @@ class RewardComputer:
         reward += np.where(done, np.where(bet == NO_BET, skip, outcome), 0.0)
         if spec.shaping is not None:
             w, g = spec.shaping.weight, spec.shaping.gamma
-            phi_now = self.tables.potential(tick, before)
-            phi_next = np.where(done, 0.0, self.tables.potential(tick + 1, bet))
+            phi_now = self.tables.potential(tick, before, term)
+            phi_next = np.where(done, 0.0, self.tables.potential(tick + 1, bet, term))
             reward += w * (g * phi_next - phi_now)
         self.bet_tick[done] = NO_BET
         return reward
@@ -408,9 +416,9 @@ def solve(
     if spec.shaping is not None:
         w = spec.shaping.weight
         bet_ticks = np.where(ages[None, :] == 0, NO_BET, ticks[:, None] - ages[None, :])
-        phi_now = w * tables.potential(ticks[:, None], bet_ticks)
-        phi_next = w * tables.potential(ticks[:, None] + 1, bet_ticks)
-        phi_placed = w * tables.potential(ticks + 1, ticks)
+        phi_now = w * tables.potential(ticks[:, None], bet_ticks, term)
+        phi_next = w * tables.potential(ticks[:, None] + 1, bet_ticks, term)
+        phi_placed = w * tables.potential(ticks + 1, ticks, term)
     paid = spec.paid_expected_value * tables.ev[:T]
     V = np.zeros(A + 1)
     q_bet, q_hold = np.zeros(T), np.zeros(T)

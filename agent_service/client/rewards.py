@@ -17,9 +17,11 @@ What is paid, step by step, is what the service's training wrapper pays
 (`game.reward_spec.RewardComputer`; a test checks both agree): step terms on the
 observation the action was chosen on, win/loss at the rug or when decided, skip by the
 round's length, the bet's expected profit when placed, and gamma * Phi(s') - Phi(s) with
-Phi(terminal) = 0. The env's own reward is kept in `info["env_reward"]`. The wrapper
-tracks the bet itself (the observation cannot tell a lost bet from none once its window
-closed); the round's length is `info["rug_tick"]`, else the final observation's tick.
+Phi(terminal) = 0 (Phi: the oracle's value before a bet, the open bet's expected payout
+under the spec's win and loss after it). The env's own reward is kept in
+`info["env_reward"]`. The wrapper tracks the bet itself (the observation cannot tell a
+lost bet from none once its window closed); the round's length is `info["rug_tick"]`,
+else the final observation's tick.
 """
 
 from __future__ import annotations
@@ -136,11 +138,14 @@ class SpecReward(gym.Wrapper):
         return float(values[min(tick, len(values) - 1)])
 
     def potential(self, tick: int, bet_tick: int | None) -> float:
-        """Phi: the oracle's value before a bet; the open bet's expected profit after."""
+        """Phi: the oracle's value before a bet; after it, what the open bet is still
+        expected to pay under the spec's own win and loss."""
         if bet_tick is None:
             return self._table("value", tick)
         assert self.tables is not None
-        ls, m = self.tables["log_survival"], float(self.tables["profit_multiple"])
-        end, t = min(bet_tick + self.last_win, len(ls) - 1), min(tick, len(ls) - 1)
-        p = -math.expm1(ls[end] - ls[t]) if t < end else 0.0
-        return p * m - (1.0 - p)
+        ls, t = self.tables["log_survival"], self.terminal
+        end, now = min(bet_tick + self.last_win, len(ls) - 1), min(tick, len(ls) - 1)
+        if t["settle"] == "decided" and tick >= bet_tick + self.last_win:
+            return 0.0
+        p = -math.expm1(ls[end] - ls[now]) if now < end else 0.0
+        return p * float(t["win"]) + (1.0 - p) * float(t["loss"])

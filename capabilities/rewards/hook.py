@@ -1,9 +1,8 @@
 """Training on a reward spec: the training lab's reward hook (`capabilities.training.rewards`).
 
-Importing this module registers it, so a `TrainingSpec` with a `reward` validates and
-trains in every process that imports it (job workers import `capabilities.rewards.jobs`,
-which imports this). The wrapper itself (`vec_wrapper`, stable-baselines3) loads only
-when a run starts.
+Importing this module registers it; the training lab imports it on first use of a
+`reward`, so every process reads a spec the same way. The wrapper itself
+(`vec_wrapper`, stable-baselines3) loads only when a run starts.
 """
 
 from __future__ import annotations

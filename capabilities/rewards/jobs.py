@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 
-import capabilities.rewards.hook  # noqa: F401  (registers the reward hook in job workers)
 from capabilities.jobs import Progress, handler
 from capabilities.rewards.models import (
     ABComparison,
@@ -106,15 +105,12 @@ def run_ab(payload: dict[str, Any], progress: Progress | None = None) -> ABResul
             )
             runs_done = 2 * k + j
 
-            def tick(local: dict[str, Any], _: dict[str, Any], done: int = runs_done) -> bool:
-                """Progress within a run (it also stops the run if the job was taken over)."""
+            def within(share: float, message: str, done: int = runs_done) -> None:
                 if progress is not None:
-                    share = local["self"].num_timesteps / settings.steps
-                    progress((done + min(share, 1.0)) / (2 * len(seeds)),
-                             f"run {done + 1} of {2 * len(seeds)}")  # fmt: skip
-                return True
+                    progress((done + share) / (2 * len(seeds)),
+                             f"run {done + 1} of {2 * len(seeds)}: {message}")  # fmt: skip
 
-            result = train(spec, callbacks=[tick])
+            result = train(spec, progress=within)
             e = result.final
             runs.append(
                 ArmResult(
