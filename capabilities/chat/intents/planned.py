@@ -1,5 +1,5 @@
-"""Capabilities other work is still adding (opponent prediction, tournaments, meta-learning,
-reward review). Their intents are routed like the others, so a question about them is
+"""Capabilities other work is still adding (opponent prediction, meta-learning, reward
+review). Their intents are routed like the others, so a question about them is
 recognised rather than misread as something else; the answer says the capability is not
 available here, or, once its package is installed, which endpoint serves it. When one
 lands, its own intent module replaces the entry here (docs/chat.md, "Adding intents")."""
@@ -58,21 +58,6 @@ INTENTS = (
             r"\b(predict\w*|next move|do next|archetype|going to do)\b",
             r"\b(player|opponent|trader)\b",
         ),
-    ),
-    _intent(
-        "tournaments",
-        "capabilities.tournaments",
-        "POST /v1/tournaments",
-        "a self-play tournament of bot variants (Multi-Agent Orchestration)",
-        (
-            "run a tournament between ppo-v3 and ppo-v4",
-            "which bot variant wins a tournament",
-            "start a self-play tournament",
-            "rank my bot variants against each other",
-            "who won the last tournament",
-        ),
-        (r"\btournament\w*\b", r"\bself-?play\b"),
-        r"\btournament\w*\b",
     ),
     _intent(
         "meta",
