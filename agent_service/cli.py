@@ -208,6 +208,7 @@ from agent_service.cli_game import simulate  # noqa: E402
 from agent_service.cli_knowledge import knowledge  # noqa: E402
 from agent_service.cli_modes import modes  # noqa: E402
 from agent_service.cli_rewards import rewards  # noqa: E402
+from agent_service.cli_tournament import tournament  # noqa: E402
 from agent_service.cli_train import train_command  # noqa: E402
 from agent_service.cli_verify import verify  # noqa: E402
 from agent_service.cli_worker import worker  # noqa: E402
@@ -222,6 +223,7 @@ for _command in (
     train_command,
     modes,
     rewards,
+    tournament,
 ):
     main.add_command(_command)
 

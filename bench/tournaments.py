@@ -136,6 +136,9 @@ def main() -> None:
     parser.add_argument("--ppo-rounds", type=int, default=40_000)
     parser.add_argument("--acceptance-rounds", type=int, default=60_000)
     parser.add_argument("--skip", default="", help="comma list of: scripted,ppo,acceptance")
+    parser.add_argument(
+        "--figure", type=Path, help="write the rising_hazard standings SVG here (docs/figures/)"
+    )
     args = parser.parse_args()
     skip = set(args.skip.split(",")) - {""}
     data_dir = Path(tempfile.mkdtemp(prefix="bench-tournaments-"))
@@ -184,10 +187,15 @@ def main() -> None:
                             "chunk_rounds": 5_000, "entrants": entrants}  # fmt: skip
                     body, seconds = run(service, spec)
                     result = body["result"]
-                    print(f"\n{mode}: {result['status']} after {result['rounds']} rounds in "
+                    print(f"\n{mode}: {result['status']} (every pair by round "
+                          f"{result['decided_at']}) after {result['rounds']} rounds in "
                           f"{seconds:.1f} s ({result['rounds'] / seconds * 60:,.0f} rounds/min); "
                           f"{load()}")  # fmt: skip
                     print(standings(body))
+                    if args.figure is not None and mode == "rising_hazard":
+                        svg = requests.get(service.base + body["intervals_svg_url"],
+                                           headers=service.headers, timeout=30)  # fmt: skip
+                        args.figure.write_bytes(svg.content)
                     aa = next(
                         p for p in result["pairs"] if {p["a"], p["b"]} == {"ppo", "ppo_again"}
                     )

@@ -96,7 +96,10 @@ def narrate(state: GameState, decision: Decision, strategy: str, models: ModelSe
     best = decision.value(decision.best)
     h, h_lo, h_hi = models.hazard.hazard(state.tick + 1)
     p_win = models.hazard.rug_within(state.tick, models.economics.sidebet_span)[0]
-    base = "the fitted models" if models.source == "fitted" else "the mode's documented rules"
+    base = {
+        "fitted": "the fitted models",
+        "pooled": "models pooled across modes (few rounds of this one)",
+    }.get(models.source, "the mode's documented rules")
     lines = [
         f"Recommended: {decision.best} ({strategy}), expected value "
         f"{_sol(best.expected_value)}, from {base} ({models.version}).",

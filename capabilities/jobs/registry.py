@@ -22,6 +22,7 @@ KIND = re.compile(r"^[a-z][a-z0-9_.:-]{0,99}$")
 HANDLER_MODULES: tuple[str, ...] = (
     "capabilities.discovery.job",
     "capabilities.hybrid.advice",
+    "capabilities.meta.transfer",
     "capabilities.rewards.jobs",
     "capabilities.training.jobs",
     "capabilities.tournaments.jobs",

@@ -21,12 +21,11 @@ def hazard_svg(models: ModelSet, rules: GameRules) -> str:
     top_value = min(1.0, Y_ROOM * max(float(curve[0].max()), float(documented.max())))
     clipped = np.minimum(curve, top_value)  # the late bands' intervals are wide
     height = TOP + PANEL + 60
-    fitted = models.source == "fitted"
-    basis = (
-        f"fitted from {models.rounds} rounds ({models.version})"
-        if fitted
-        else "documented rules (fewer rounds stored than a fit needs)"
-    )
+    fitted = models.source in ("fitted", "pooled")
+    basis = {
+        "fitted": f"fitted from {models.rounds} rounds ({models.version})",
+        "pooled": f"{models.rounds} rounds pooled with other modes ({models.version})",
+    }.get(models.source, "documented rules (no rounds stored)")
     title = f"{models.mode}: rug hazard per tick, {basis}"
     panel = Panel(TOP, float(ticks[-1]), 0.0, top_value, "P(rug at tick | alive before it)")
     panel.axes("tick")
@@ -34,7 +33,7 @@ def hazard_svg(models: ModelSet, rules: GameRules) -> str:
     if fitted:
         panel.band(x, clipped[1].tolist(), clipped[2].tolist(), BLUE)
         panel.line(x, clipped[0].tolist(), BLUE)
-        panel.legend(WIDTH - 430, "fitted, 95 % band", BLUE)
+        panel.legend(WIDTH - 430, f"{models.source}, 95 % band", BLUE)
     panel.line(x, documented.tolist(), ORANGE, "6 4")
     law = "documented " + (f"{rules.rug_prob:g}" if rules.hazard_slope == 0 else "law")
     panel.legend(WIDTH - 250, law, ORANGE, "6 4")

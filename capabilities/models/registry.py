@@ -3,8 +3,10 @@
 The first request for a mode fits synchronously (seconds for thousands of rounds); later
 ones get the cached set at once while a background thread checks, at most every
 `check_interval_s`, whether enough new rounds arrived to refit. `peek()` never waits,
-for the real-time path. A mode with too few stored rounds is served from its documented
-rules, marked as such, until history accumulates.
+for the real-time path. A mode with no stored rounds is served from its documented
+rules; one with some, but fewer than `min_rounds`, with its hazard and drift pooled
+across the stored modes (`capabilities.meta`: it borrows from the modes its rounds
+resemble, less as its rounds accumulate); from `min_rounds` on, with its own fit.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from typing import Any, NamedTuple
 import numpy as np
 import psycopg
 
+from capabilities.meta.data import load_round_stats
+from capabilities.meta.engine import PooledHazard, PooledPrice
+from capabilities.meta.pooling import Pooled, Priors
 from capabilities.models.ev import Economics, HazardView, PriceView, stopping_table
 from capabilities.models.hazard import HazardModel, fit_hazard
 from capabilities.models.price import PriceModel, fit_price
@@ -54,7 +59,7 @@ class ModelSet:
 
     mode: str
     version: str
-    source: str  # "fitted" (from stored rounds) | "rules" (the mode's documented rules)
+    source: str  # "fitted" (own rounds) | "pooled" (few own rounds, pooled) | "rules"
     rounds: int
     fitted_at: datetime
     fit_seconds: float
@@ -63,6 +68,7 @@ class ModelSet:
     economics: Economics
     hazard_model: HazardModel | None = None
     price_model: PriceModel | None = None
+    pooled: Pooled | None = None
 
     @cached_property
     def stopping(self) -> tuple[np.ndarray, np.ndarray]:
@@ -83,6 +89,8 @@ class ModelSet:
             out["hazard"] = self.hazard_model.summary()
         if self.price_model is not None:
             out["price"] = self.price_model.summary()
+        if self.pooled is not None:
+            out["pooling"] = self.pooled.summary()
         return out
 
 
@@ -148,6 +156,38 @@ def fit_model_set(
         economics=economics(load_mode(mode)),
         hazard_model=hazard,
         price_model=price,
+    )
+
+
+POOL_SOURCE_ROUNDS = 1000
+"""Latest rounds per mode read to pool a thin mode: a source is well determined by then
+(its own error is in its twin's spread), and the query stays well under a second."""
+MIN_PRICE_MOVES = 50
+"""Fewer own price moves than this: a pooled mode's risk figures use its rules' spread."""
+
+
+def pooled_model_set(mode: str, pooled: Pooled, prices: np.ndarray, data_key: str) -> ModelSet:
+    """A thin mode's models: hazard and drift pooled across modes, the spread of a
+    tick's move from its own rounds (or its rules with too few)."""
+    started = time.perf_counter()
+    rules = load_mode(mode)
+    moves = int(np.isfinite(prices[:, 1:]).sum()) if prices.ndim == 2 else 0
+    own_price = fit_price(prices) if moves >= MIN_PRICE_MOVES else None
+    base: PriceView = own_price if own_price is not None else TruePrice(rules)
+    sources = ",".join(f"{s.mode}:{s.rounds}" for s in pooled.hazard_prior.sources)
+    digest = hashlib.sha256(f"{mode}|{pooled.rounds}|{data_key}|{sources}".encode()).hexdigest()
+    return ModelSet(
+        mode=mode,
+        version=f"{mode}@{pooled.rounds}r-pooled-{digest[:10]}",
+        source="pooled",
+        rounds=pooled.rounds,
+        fitted_at=datetime.now(UTC),
+        fit_seconds=round(time.perf_counter() - started, 3),
+        hazard=PooledHazard(pooled.hazard),
+        price=PooledPrice(pooled.drift, base),
+        economics=economics(rules),
+        price_model=own_price,
+        pooled=pooled,
     )
 
 
@@ -245,8 +285,10 @@ class ModelRegistry:
 
     def _fit(self, mode: str) -> tuple[ModelSet, int]:
         count, newest = self._count(mode)
-        if count < self.min_rounds:
+        if count == 0:
             return rules_model_set(mode), count
+        if count < self.min_rounds:
+            return self._pooled(mode, newest) or rules_model_set(mode), count
         with self._db.connection() as conn:
             history = load_history(conn, mode, self.max_rounds)
         models = fit_model_set(mode, history.rug, history.prices, newest, history.entry)
@@ -255,6 +297,20 @@ class ModelRegistry:
             extra={"mode": mode, "version": models.version, "seconds": models.fit_seconds},
         )
         return models, count
+
+    def _pooled(self, mode: str, newest: str) -> ModelSet | None:
+        """The thin mode pooled with every other stored mode (None when none has rounds)."""
+        with self._db.connection() as conn:
+            limit = min(self.max_rounds, max(POOL_SOURCE_ROUNDS, self.min_rounds))
+            stats = load_round_stats(conn, limit)
+            prices = load_history(conn, mode, self.min_rounds).prices
+        own = stats.get(mode)
+        priors = Priors.fit([s.upto() for m, s in stats.items() if m != mode])
+        if own is None or priors is None:
+            return None
+        models = pooled_model_set(mode, priors.pool(own.upto()), prices, newest)
+        log.info("models pooled", extra={"mode": mode, "version": models.version})
+        return models
 
     def _first_fit(self, mode: str) -> _Entry:
         models, count = self._fit(mode)

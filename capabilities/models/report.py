@@ -48,8 +48,9 @@ class ConstancyTestView(BaseModel):
 
 
 class HazardView(BaseModel):
-    form: Literal["constant", "monotone", "piecewise", "documented"] = Field(
-        description="the fitted form; `documented`: too few rounds, the rules are used"
+    form: Literal["constant", "monotone", "piecewise", "documented", "pooled"] = Field(
+        description="the fitted form; `documented`: no rounds, the rules are used; "
+        "`pooled`: too few rounds, a constant rate pooled across modes (docs/meta.md)"
     )
     rate_per_tick: float = Field(description="pooled hazard (fitted) or at tick 1 (rules)")
     rate_ci95: tuple[float, float]
@@ -81,8 +82,9 @@ class GameModelReport(BaseModel):
     mode_source: Literal["packaged", "dir", "db"]
     base: str | None
     version: str
-    source: Literal["fitted", "rules"] = Field(
-        description="fitted from stored rounds, or the documented rules (too few rounds)"
+    source: Literal["fitted", "pooled", "rules"] = Field(
+        description="fitted from stored rounds, pooled across modes (fewer than "
+        "AGENT_MODELS_MIN_ROUNDS), or the documented rules (no rounds)"
     )
     rounds_used: int = Field(description="the latest rounds the fit used")
     rounds_stored: int = Field(description="finished rounds of the mode stored")
@@ -98,6 +100,9 @@ class GameModelReport(BaseModel):
     documented: DocumentedLaw
     goodness_of_fit: GoodnessOfFitView | None = Field(
         description="the stored rounds against the documented law; null without a fit"
+    )
+    pooling: dict[str, Any] | None = Field(
+        None, description="when pooled: own vs pooled hazard and drift, weight on other modes"
     )
     hazard_svg_url: str
 
@@ -119,6 +124,16 @@ def documented_law(rules: GameRules) -> DocumentedLaw:
 
 def _hazard(models: ModelSet, rules: GameRules) -> HazardView:
     fit = models.hazard_model
+    if fit is None and models.pooled is not None:
+        pooled = models.pooled.hazard
+        return HazardView(
+            form="pooled",
+            rate_per_tick=pooled.estimate,
+            rate_ci95=(pooled.low, pooled.high),
+            mean_ticks_to_rug=round(1 / pooled.estimate, 1),
+            bands=[],
+            constancy_test=None,
+        )
     if fit is None:
         h = float(rules.hazard(1))
         return HazardView(
@@ -164,6 +179,10 @@ def _price(models: ModelSet, rules: GameRules) -> dict[str, Any]:
     else:
         truth = TruePrice(rules)
         figures = {"drift_per_tick": truth.drift_at(1.0)[0], "down_share": truth.down_share}
+    if models.pooled is not None:
+        drift = models.pooled.drift
+        figures["drift_per_tick_pooled"] = drift.estimate
+        figures["drift_pooled_ci95"] = [drift.low, drift.high]
     return {**figures, "volatility_per_tick_at_1x": models.price.volatility(1.0)}
 
 
@@ -208,6 +227,7 @@ def model_report(models: ModelSet, database: Database, svg_url: str) -> GameMode
         price=_price(models, rules),
         documented=documented_law(rules),
         goodness_of_fit=_goodness_of_fit(models, rules),
+        pooling=models.pooled.summary() if models.pooled is not None else None,
         hazard_svg_url=svg_url,
     )
 

@@ -230,6 +230,9 @@ class PairResult(BaseModel):
 class TournamentResult(BaseModel):
     rounds: int = Field(description="rounds every entrant played (merged, in order)")
     status: Literal["running", "decided", "budget_exhausted"]
+    decided_at: int | None = Field(
+        None, description="rounds the tests needed to decide every pair (status decided)"
+    )
     entrants: list[EntrantResult]
     pairs: list[PairResult]
     ranking: list[list[str]] = Field(description="groups in order; within a group unresolved")

@@ -134,6 +134,7 @@ class Standings:
         return TournamentResult(
             rounds=self.rounds,
             status=status,
+            decided_at=max((t.decided_at or 0) for t in tests.values()) if decided else None,
             entrants=entrants,
             pairs=pairs,
             ranking=groups,
@@ -159,3 +160,19 @@ def redacted(spec: dict[str, Any]) -> dict[str, Any]:
         for e in spec.get("entrants", [])
     ]
     return out
+
+
+def play_here(spec: TournamentSpec, load_policy: Any, progress: Any = None) -> TournamentResult:
+    """The tournament in this process, chunk after chunk (no jobs, no database): what
+    the job does on one worker, for the command line and benches."""
+    from capabilities.tournaments.entrants import build_field, play_chunk
+
+    lineup = build_field(spec, load_policy)
+    standings = Standings(spec)
+    for first in range(0, spec.max_rounds, spec.chunk_rounds):
+        standings.add(play_chunk(lineup, first, min(spec.chunk_rounds, spec.max_rounds - first)))
+        if progress is not None:
+            progress(standings.rounds)
+        if standings.all_decided():
+            break
+    return standings.result(finished=True)
