@@ -99,6 +99,13 @@ def test_server_sent_events_with_the_steps(client, auth):
     none = _ask(client, auth, "who won the last tournament?")
     assert none["intent"] == "tournaments.results"
     assert "tournament" in none["answer"] and none["evidence"][0]["source"] == "tournaments"
+    meta = _ask(client, auth, "adapt my bot from classic to fast rug")
+    assert meta["intent"] == "meta.adapt" and meta["slots"]["mode"] == "fast_rug"
+    assert meta["evidence"][0]["source"] == "meta_adapt"  # no rounds stored here: said so
+    assert (
+        meta["answer"]
+        == "I cannot answer that yet: no other mode has stored rounds to borrow from."
+    )
     plain = client.post("/v1/chat", json={"message": "what can you do?"}, headers=auth)
     assert plain.mimetype == "application/json" and plain.json["intent"] == "system.help"
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from capabilities.chat.intent import Intent
 from capabilities.chat.intents import analyst, data, fairness, game, knowledge, planned, system
+from capabilities.chat.intents import meta as meta_group
 from capabilities.chat.intents import tournaments as tournaments_group
 from capabilities.chat.intents import training as training_group
 
@@ -19,6 +20,7 @@ GROUPS = (
     knowledge,
     training_group,
     tournaments_group,
+    meta_group,
     system,
     planned,
 )

@@ -82,7 +82,7 @@ PHRASINGS: list[tuple[str, str]] = [
     # planned capabilities
     ("predict what player whale42 does next", "opponents.ask"),
     ("run a tournament of my bot variants", "tournaments.results"),
-    ("adapt my policy from classic to fast rug", "meta.ask"),
+    ("adapt my policy from classic to fast rug", "meta.adapt"),
     ("review my reward function", "rewards.ask"),
 ]
 
@@ -133,7 +133,7 @@ PHRASINGS += [
     ("help me, what can you answer", "system.help"),
     ("what will trader bob do next", "opponents.ask"),
     ("start a tournament", "tournaments.results"),
-    ("transfer my bot to the high volatility mode", "meta.ask"),
+    ("transfer my bot to the high volatility mode", "meta.adapt"),
     ("is my reward shaping correct", "rewards.ask"),
     ("how many games did we log yesterday?", "data.round_count"),
     ("what is the rug chance per tick?", "models.rug_chance"),
@@ -181,7 +181,7 @@ PHRASINGS += [
     ("what topics do you cover", "system.help"),
     ("forecast player whale42's next action", "opponents.ask"),
     ("pit ppo-v3 against ppo-v4 in a tournament", "tournaments.results"),
-    ("use what we learned in classic for rising hazard", "meta.ask"),
+    ("use what we learned in classic for rising hazard", "meta.adapt"),
     ("check my reward against the true payouts", "rewards.ask"),
     ("how many rounds did we record yesterday", "data.round_count"),
 ]
@@ -227,7 +227,7 @@ TERSE: list[tuple[str, str]] = [
     ("how do I use you", "system.help"),
     ("will whale42 sell next tick", "opponents.ask"),
     ("bracket of bot variants", "tournaments.results"),
-    ("adapt to profit payout rules", "meta.ask"),
+    ("adapt to profit payout rules", "meta.adapt"),
     ("audit my reward function", "rewards.ask"),
     ("how much data did we ingest today", "data.round_count"),
     ("is my bot better than the oracle", "training.compare_oracle"),
