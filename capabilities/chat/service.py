@@ -264,6 +264,8 @@ class ChatService:
             except InvalidInput as exc:  # a value the capability refuses: say which
                 reasons = "; ".join(f"{e.field}: {e.message}" for e in exc.errors)
                 turn.text = f"I cannot answer that as asked: {reasons or exc.detail}"
+            except NotFound as exc:  # the capability has nothing yet (no rounds, no run)
+                turn.text = f"I cannot answer that yet: {exc.detail}."
             except ValidationError as exc:  # a value out of the capability's range
                 reasons = "; ".join(
                     f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()

@@ -96,6 +96,16 @@ def test_server_sent_events_with_the_steps(client, auth):
     final = events[-1][1]
     assert final["answer"] == events[2][1]["text"] and final["intent"] == "coach.sell_now"
     # n8n's default: plain JSON
+    none = _ask(client, auth, "who won the last tournament?")
+    assert none["intent"] == "tournaments.results"
+    assert "tournament" in none["answer"] and none["evidence"][0]["source"] == "tournaments"
+    meta = _ask(client, auth, "adapt my bot from classic to fast rug")
+    assert meta["intent"] == "meta.adapt" and meta["slots"]["mode"] == "fast_rug"
+    assert meta["evidence"][0]["source"] == "meta_adapt"  # no rounds stored here: said so
+    assert (
+        meta["answer"]
+        == "I cannot answer that yet: no other mode has stored rounds to borrow from."
+    )
     plain = client.post("/v1/chat", json={"message": "what can you do?"}, headers=auth)
     assert plain.mimetype == "application/json" and plain.json["intent"] == "system.help"
 

@@ -8,9 +8,22 @@ from __future__ import annotations
 
 from capabilities.chat.intent import Intent
 from capabilities.chat.intents import analyst, data, fairness, game, knowledge, planned, system
+from capabilities.chat.intents import meta as meta_group
+from capabilities.chat.intents import tournaments as tournaments_group
 from capabilities.chat.intents import training as training_group
 
-GROUPS = (game, analyst, data, fairness, knowledge, training_group, system, planned)
+GROUPS = (
+    game,
+    analyst,
+    data,
+    fairness,
+    knowledge,
+    training_group,
+    tournaments_group,
+    meta_group,
+    system,
+    planned,
+)
 REGISTRY: tuple[Intent, ...] = tuple(i for group in GROUPS for i in group.INTENTS)
 BY_NAME: dict[str, Intent] = {i.name: i for i in REGISTRY}
 assert len(BY_NAME) == len(REGISTRY), "intent names must be unique"

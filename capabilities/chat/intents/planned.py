@@ -1,8 +1,9 @@
-"""Capabilities other work is still adding (opponent prediction, tournaments, meta-learning,
-reward review). Their intents are routed like the others, so a question about them is
-recognised rather than misread as something else; the answer says the capability is not
-available here, or, once its package is installed, which endpoint serves it. When one
-lands, its own intent module replaces the entry here (docs/chat.md, "Adding intents")."""
+"""Capabilities other work is still adding or that need more than a sentence (opponent
+prediction; reward review, which takes a reward spec). Their intents are routed like the
+others, so a question about them is recognised rather than misread as something else;
+the answer says the capability is not available here, or, once its package is
+installed, which endpoint serves it. When one lands, its own intent module replaces the
+entry here (docs/chat.md, "Adding intents")."""
 
 from __future__ import annotations
 
@@ -58,41 +59,6 @@ INTENTS = (
             r"\b(predict\w*|next move|do next|archetype|going to do)\b",
             r"\b(player|opponent|trader)\b",
         ),
-    ),
-    _intent(
-        "tournaments",
-        "capabilities.tournaments",
-        "POST /v1/tournaments",
-        "a self-play tournament of bot variants (Multi-Agent Orchestration)",
-        (
-            "run a tournament between ppo-v3 and ppo-v4",
-            "which bot variant wins a tournament",
-            "start a self-play tournament",
-            "rank my bot variants against each other",
-            "who won the last tournament",
-        ),
-        (r"\btournament\w*\b", r"\bself-?play\b"),
-        r"\btournament\w*\b",
-    ),
-    _intent(
-        "meta",
-        "capabilities.meta",
-        "POST /v1/meta/adapt",
-        "transfer what is known from one game mode to another (Meta-Learning)",
-        (
-            "adapt my bot from classic to fast rug",
-            "transfer the model to a new mode",
-            "what carries over from classic to high volatility",
-            "how do I adapt to a new game mode quickly",
-            "switch my bot to another game mode",
-            "move my policy over to the fast rug rules",
-            "reuse what we learned in one mode for another",
-        ),
-        (
-            r"\b(adapt\w*|transfer\w*|carr(y|ies) over|reuse|learned in)\b",
-            r"\b(new|another|other) (game )?mode\b",
-        ),
-        r"\b(adapt\w*|transfer\w*)\b",
     ),
     _intent(
         "rewards",

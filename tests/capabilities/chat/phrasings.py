@@ -81,8 +81,8 @@ PHRASINGS: list[tuple[str, str]] = [
     ("what can I ask you", "system.help"),
     # planned capabilities
     ("predict what player whale42 does next", "opponents.ask"),
-    ("run a tournament of my bot variants", "tournaments.ask"),
-    ("adapt my policy from classic to fast rug", "meta.ask"),
+    ("run a tournament of my bot variants", "tournaments.results"),
+    ("adapt my policy from classic to fast rug", "meta.adapt"),
     ("review my reward function", "rewards.ask"),
 ]
 
@@ -132,8 +132,8 @@ PHRASINGS += [
     ("which model is answering", "models.llm_status"),
     ("help me, what can you answer", "system.help"),
     ("what will trader bob do next", "opponents.ask"),
-    ("start a tournament", "tournaments.ask"),
-    ("transfer my bot to the high volatility mode", "meta.ask"),
+    ("start a tournament", "tournaments.results"),
+    ("transfer my bot to the high volatility mode", "meta.adapt"),
     ("is my reward shaping correct", "rewards.ask"),
     ("how many games did we log yesterday?", "data.round_count"),
     ("what is the rug chance per tick?", "models.rug_chance"),
@@ -180,8 +180,8 @@ PHRASINGS += [
     ("are you using an llm", "models.llm_status"),
     ("what topics do you cover", "system.help"),
     ("forecast player whale42's next action", "opponents.ask"),
-    ("pit ppo-v3 against ppo-v4 in a tournament", "tournaments.ask"),
-    ("use what we learned in classic for rising hazard", "meta.ask"),
+    ("pit ppo-v3 against ppo-v4 in a tournament", "tournaments.results"),
+    ("use what we learned in classic for rising hazard", "meta.adapt"),
     ("check my reward against the true payouts", "rewards.ask"),
     ("how many rounds did we record yesterday", "data.round_count"),
 ]
@@ -226,8 +226,8 @@ TERSE: list[tuple[str, str]] = [
     ("which model backend is on", "models.llm_status"),
     ("how do I use you", "system.help"),
     ("will whale42 sell next tick", "opponents.ask"),
-    ("bracket of bot variants", "tournaments.ask"),
-    ("adapt to profit payout rules", "meta.ask"),
+    ("bracket of bot variants", "tournaments.results"),
+    ("adapt to profit payout rules", "meta.adapt"),
     ("audit my reward function", "rewards.ask"),
     ("how much data did we ingest today", "data.round_count"),
     ("is my bot better than the oracle", "training.compare_oracle"),
@@ -266,7 +266,7 @@ TERSE += [
     ("did any jobs fail", "jobs.status"),
     ("tell me what you can do", "system.help"),
     ("guess what player moonboy will do", "opponents.ask"),
-    ("run a round robin of bot variants", "tournaments.ask"),
+    ("run a round robin of bot variants", "tournaments.results"),
 ]
 
 # may be answered by a clarifying question, or routed to one of the listed intents

@@ -1,0 +1,58 @@
+"""Meta-Learning: a mode's hazard pooled with the other modes' (POST /v1/meta/adapt)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from capabilities.chat.intent import ChatContext, Intent, mode_of
+from capabilities.chat.slots import Slots
+from capabilities.chat.text import pct
+from capabilities.meta.models import AdaptRequest
+from capabilities.meta.service import adapt
+from capabilities.runtime.evidence import Evidence
+
+
+def adapt_mode(context: ChatContext, slots: Slots, found: Evidence) -> str:
+    mode = mode_of(context, slots)
+
+    def meta_adapt(**kw: Any) -> dict[str, Any]:
+        served = context.model_set(kw["mode"]).source
+        answer = adapt(context.database, AdaptRequest(mode=kw["mode"]), served)
+        return answer.model_dump(mode="json", include={"mode", "rounds", "served_as", "hazard"})
+
+    r = found.call(meta_adapt, mode=mode)
+    h = r["hazard"]
+    twin = next(iter(h["resembles"]), None)
+    return (
+        f"For {mode} ({r['rounds']} rounds of its own, served as {r['served_as']}): the rug "
+        f"hazard pooled with the other modes is {pct(h['pooled'])} per tick (95% CI "
+        f"{pct(h['pooled_ci95'][0])} to {pct(h['pooled_ci95'][1])}), "
+        f"{pct(h['weight_on_others'])} of it borrowed from the others"
+        + (f"; it resembles {twin} most" if twin else "")
+        + ". POST /v1/meta/adapt has the drift, the trajectory and a chart."
+    )
+
+
+INTENTS = (
+    Intent(
+        name="meta.adapt",
+        capability="meta",
+        description="what carries over to a mode from the others (Meta-Learning)",
+        examples=(
+            "adapt my bot from classic to fast rug",
+            "transfer the model to a new mode",
+            "what carries over from classic to high volatility",
+            "how do I adapt to a new game mode quickly",
+            "switch my bot to another game mode",
+            "move my policy over to the fast rug rules",
+            "reuse what we learned in one mode for another",
+            "which mode does rising hazard resemble",
+        ),
+        handler=adapt_mode,
+        cues=(
+            r"\b(adapt\w*|transfer\w*|carr(y|ies) over|reuse|learned in|resembles?)\b",
+            r"\b(new|another|other) (game )?mode\b",
+        ),
+        keyword=r"\b(adapt\w*|transfer\w*)\b",
+    ),
+)
