@@ -96,15 +96,21 @@ def result_items(execution: dict[str, Any]) -> tuple[str | None, list[dict[str, 
 def execute(
     n8n: str, workflow_id: str, env: dict[str, str], timeout_s: float
 ) -> tuple[int, str, str]:
-    proc = subprocess.run(
-        [n8n, "execute", f"--id={workflow_id}", "--rawOutput"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout_s,
-        check=False,
-    )
-    return proc.returncode, proc.stdout, proc.stderr
+    """`n8n execute --rawOutput`; its output goes to files, because node exits before a
+    pipe has taken all of a large write."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.run(
+            [n8n, "execute", f"--id={workflow_id}", "--rawOutput"],
+            env=env,
+            stdout=out,
+            stderr=err,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+        )
+        out.seek(0)
+        err.seek(0)
+        return proc.returncode, out.read(), err.read()
 
 
 def verdict(
@@ -165,7 +171,7 @@ def main() -> int:
         "N8N_DIAGNOSTICS_ENABLED": "false",
         "N8N_PERSONALIZATION_ENABLED": "false",
         "N8N_VERSION_NOTIFICATIONS_ENABLED": "false",
-        "N8N_LOG_LEVEL": os.environ.get("N8N_LOG_LEVEL", "warn"),
+        "N8N_ENFORCE_SETTINGS_FILE_PERMISSIONS": "true",
         "AGENT_SERVICE_URL": service_url,
         "AGENT_POLL_SECONDS": os.environ.get("AGENT_POLL_SECONDS", "2"),
     }
