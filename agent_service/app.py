@@ -74,6 +74,7 @@ def _register_blueprints(app: Flask) -> None:
         analyst,
         coach,
         curriculum,
+        docs,
         features,
         games,
         hybrid,
@@ -87,6 +88,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for module in (
         system,
+        docs,
         info,
         jobs,
         models,
