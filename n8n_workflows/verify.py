@@ -174,6 +174,11 @@ def main() -> int:
         "N8N_ENFORCE_SETTINGS_FILE_PERMISSIONS": "true",
         "AGENT_SERVICE_URL": service_url,
         "AGENT_POLL_SECONDS": os.environ.get("AGENT_POLL_SECONDS", "2"),
+        # small work by default: this checks the workflows, not the capabilities' figures
+        "AGENT_TRAINING_STEPS": os.environ.get("AGENT_TRAINING_STEPS", "4096"),
+        "AGENT_CURRICULUM_EVAL_ROUNDS": os.environ.get("AGENT_CURRICULUM_EVAL_ROUNDS", "50"),
+        "AGENT_DISCOVERY_ROUNDS": os.environ.get("AGENT_DISCOVERY_ROUNDS", "200"),
+        "AGENT_TOURNAMENT_ROUNDS": os.environ.get("AGENT_TOURNAMENT_ROUNDS", "2000"),
     }
     creds = folder / "credentials.json"
     creds.write_text(json.dumps(credentials(env)))
