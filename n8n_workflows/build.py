@@ -636,7 +636,7 @@ const report = {
   date: new Date().toISOString().slice(0, 10),
   ready: ready.statusCode === 200,
   version: info.version,
-  modes: Object.keys(info.modes || {}),
+  backends: info.modes || {},
   bots: bots.map(b => ({ mode: b.mode, bot_id: b.bot_id, decisions: b.decisions,
     overrides: b.overrides, override_rate: b.override_rate, override_gain_sol: b.override_gain_sol,
     latency_p95_ms: b.latency_p95_ms })),
