@@ -64,7 +64,8 @@ class Flow:
             "id": workflow_id,
             "name": self.name,
             "active": False,
-            "nodes": self.nodes,
+            # `n8n execute` starts at the first trigger it finds: the Manual Trigger
+            "nodes": sorted(self.nodes, key=lambda n: n["type"] != "n8n-nodes-base.manualTrigger"),
             "connections": self.links,
             "settings": {"executionOrder": "v1", "saveManualExecutions": True},
             "pinData": {},

@@ -93,7 +93,7 @@ def test_structure(path):
             for link in branch:
                 assert link["node"] in names
     types = [n["type"] for n in workflow["nodes"]]
-    assert "n8n-nodes-base.manualTrigger" in types, "n8n execute starts at a Manual Trigger"
+    assert types[0] == "n8n-nodes-base.manualTrigger", "n8n execute starts at the first trigger"
     assert any(
         t in types
         for t in (
