@@ -232,8 +232,11 @@ class BotDecision(BaseModel):
         hold back the batch it is written in."""
         if value is None:
             return None
-        value = value.astimezone(UTC)
         now = datetime.now(UTC)
+        try:
+            value = value.astimezone(UTC)
+        except OverflowError:  # year 1 with a positive offset: before any representable time
+            raise rule_broken("must be within the last 30 days") from None
         if not now - timedelta(days=30) <= value <= now + timedelta(minutes=5):
             raise rule_broken("must be within the last 30 days")
         return value
