@@ -75,6 +75,7 @@ def _register_blueprints(app: Flask) -> None:
         chat,
         coach,
         curriculum,
+        docs,
         features,
         games,
         hybrid,
@@ -84,8 +85,8 @@ def _register_blueprints(app: Flask) -> None:
         meta,
         models,
         modes,
-        rewards,
         opponents,
+        rewards,
         system,
         tournaments,
         training,
@@ -93,6 +94,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for module in (
         system,
+        docs,
         info,
         jobs,
         models,

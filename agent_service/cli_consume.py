@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 import psycopg
@@ -168,20 +169,35 @@ def _live_verifier(settings: Settings, dsn: str) -> LiveVerifier | None:
     return LiveVerifier(dsn, settings.consume_verify_interval_s, publisher=publisher).start()
 
 
+class ConsumerCollector:
+    """The consumer's counters, and how long since it last committed, as Prometheus reads
+    them (`consume --metrics-port`)."""
+
+    def __init__(self, stats: ConsumerStats) -> None:
+        self.stats = stats
+
+    def collect(self) -> Iterator[Any]:
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        for name, help_text in _COUNTERS.items():
+            yield CounterMetricFamily(
+                f"agent_consumer_{name}", help_text, value=getattr(self.stats, name)
+            )
+        # the live feed never pauses for long: a consumer that commits nothing is behind
+        since = time.monotonic() - (self.stats.last_commit or self.stats.started)
+        yield GaugeMetricFamily(
+            "agent_consumer_seconds_since_commit",
+            "Seconds since the consumer last committed a batch (or started)",
+            value=since,
+        )
+
+
 def _serve_metrics(stats: ConsumerStats, host: str, port: int) -> None:
     """Expose the consumer's counters for Prometheus from a daemon thread."""
     from prometheus_client import CollectorRegistry, start_http_server
-    from prometheus_client.core import CounterMetricFamily
-
-    class StatsCollector:
-        def collect(self) -> Iterator[CounterMetricFamily]:
-            for name, help_text in _COUNTERS.items():
-                yield CounterMetricFamily(
-                    f"agent_consumer_{name}", help_text, value=getattr(stats, name)
-                )
 
     registry = CollectorRegistry()
-    registry.register(StatsCollector())  # type: ignore[arg-type]
+    registry.register(ConsumerCollector(stats))  # type: ignore[arg-type]
     start_http_server(port, addr=host, registry=registry)
 
 

@@ -21,7 +21,15 @@ from typing import Any
 
 import requests
 
-__all__ = ["AgentClient", "AgentError", "CircuitBreaker", "ClientDecision"]
+__all__ = [
+    "AgentClient",
+    "AgentError",
+    "CircuitBreaker",
+    "ClientDecision",
+    "CurriculumCallback",
+    "DecisionRecorder",
+    "HybridPolicy",
+]
 
 
 class AgentError(Exception):
@@ -136,15 +144,19 @@ class AgentClient:
         rl_action: str | int,
         bot_id: str,
         action_probabilities: list[float] | None = None,
+        timeout_s: float | None = None,
+        **extra: Any,
     ) -> ClientDecision:
         """The hybrid decision, or the RL action itself when the service cannot answer
-        within `decide_timeout_s`."""
+        within `timeout_s` (default `decide_timeout_s`). `extra` adds fields of the
+        request (`stake`, `player_id`, `recent_trades`, ...)."""
         started = time.perf_counter()
-        body: dict[str, Any] = {"state": state, "rl_action": rl_action, "bot_id": bot_id}
+        body: dict[str, Any] = {"state": state, "rl_action": rl_action, "bot_id": bot_id, **extra}
         if action_probabilities is not None:
             body["action_probabilities"] = action_probabilities
+        timeout = self.decide_timeout_s if timeout_s is None else timeout_s
         try:
-            answer = self._call("POST", "/v1/hybrid/decide", self.decide_timeout_s, body)
+            answer = self._call("POST", "/v1/hybrid/decide", timeout, body)
         except AgentError as exc:
             return ClientDecision(
                 action=rl_action,
@@ -190,3 +202,20 @@ class AgentClient:
             if time.monotonic() > deadline:
                 raise AgentError(f"job {job_id} still {job.get('state')} after {within_s} s")
             time.sleep(poll_s)
+
+
+_KIT = {
+    "CurriculumCallback": "agent_service.client.curriculum",
+    "DecisionRecorder": "agent_service.client.recorder",
+    "HybridPolicy": "agent_service.client.policy",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The VECTRA-PLAYER kit (docs/integration.md), imported on first use so that
+    `AgentClient` alone still needs nothing but `requests` (the policy needs numpy)."""
+    if name in _KIT:
+        import importlib
+
+        return getattr(importlib.import_module(_KIT[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from flask import Blueprint, Response, current_app, request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from agent_service.api import json_response, operation, parse_body, parse_query
 from agent_service.jobs import JobAccepted, submit_accepted
@@ -22,7 +22,16 @@ from capabilities.hybrid.stats import hybrid_stats
 from capabilities.models.ev import ACTIONS
 from capabilities.models.registry import rules_model_set
 from capabilities.opponents.service import sell_forecast
-from capabilities.state import BotId, EnvAction, GameState, ModeName, Probability, action_name
+from capabilities.rules import cross_field_rules, rule_broken
+from capabilities.state import (
+    GAME_ID_PATTERN,
+    BotId,
+    EnvAction,
+    GameState,
+    ModeName,
+    Probability,
+    action_name,
+)
 from tools.errors import NotFound
 
 bp = Blueprint("hybrid", __name__, url_prefix="/v1")
@@ -190,6 +199,106 @@ def decide_view() -> Response:
             latency_ms=round(latency, 3),
         )
     )
+
+
+class BotDecision(BaseModel):
+    """A decision the bot took without the service's answer (it was not asked, too slow
+    or down): logged beside the hybrid's own so the decision log is the bot's whole record."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra=cross_field_rules(
+            "time is within the last 30 days (and at most 5 minutes ahead of the server)"
+        ),
+    )
+
+    time: AwareDatetime | None = Field(
+        None,
+        description="when the bot acted, with its UTC offset (default: when received); "
+        "within the last 30 days",
+    )
+    mode: ModeName = "classic"
+    game_id: str | None = Field(None, pattern=GAME_ID_PATTERN)
+    tick: int = Field(ge=0, le=5000)
+    price: float = Field(ge=0, le=1e6)
+    stake: float | None = Field(None, gt=0, le=1000)
+    rl_action: ActionName | EnvAction
+    action: ActionName | EnvAction
+    source: Literal["rl", "fallback"] = Field(
+        "rl",
+        description="rl: the policy's own action; fallback: the service did not answer in "
+        "time (logged with source `rl`, the reason prefixed `fallback:`)",
+    )
+    reason: str = Field("", max_length=500)
+    latency_ms: float = Field(0.0, ge=0, le=600_000)
+
+    @field_validator("time")
+    @classmethod
+    def _recent(cls, value: datetime | None) -> datetime | None:
+        """In UTC and recent: the log is a time series, and a row it cannot store would
+        hold back the batch it is written in."""
+        if value is None:
+            return None
+        now = datetime.now(UTC)
+        try:
+            value = value.astimezone(UTC)
+        except OverflowError:  # year 1 with a positive offset: before any representable time
+            raise rule_broken("must be within the last 30 days") from None
+        if not now - timedelta(days=30) <= value <= now + timedelta(minutes=5):
+            raise rule_broken("must be within the last 30 days")
+        return value
+
+
+class DecisionBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    bot_id: BotId
+    decisions: list[BotDecision] = Field(min_length=1, max_length=1000)
+
+
+class DecisionsAccepted(BaseModel):
+    accepted: int = Field(description="decisions queued for the log (written within a second)")
+
+
+@bp.post("/hybrid/decisions")
+@operation(
+    summary="Log decisions the bot took on its own (fallbacks, moments it did not ask about)",
+    tag="capabilities",
+    request=DecisionBatch,
+    response=DecisionsAccepted,
+    status=202,
+)
+def log_decisions() -> Response:
+    body = parse_body(DecisionBatch)
+    backends = current_app.extensions["agent"].backends
+    received = datetime.now(UTC)
+    min_bet: dict[str, float] = {}
+    for item in body.decisions:
+        if item.mode not in min_bet:
+            min_bet[item.mode] = rules_model_set(item.mode).economics.min_bet
+        backends.decisions.record(
+            DecisionRecord(
+                time=item.time or received,
+                decision_id=uuid.uuid4(),
+                bot_id=body.bot_id,
+                mode=item.mode,
+                game_id=item.game_id,
+                tick=item.tick,
+                price=item.price,
+                stake=item.stake or min_bet[item.mode],
+                input_hash=hashlib.sha256(item.model_dump_json().encode()).hexdigest()[:16],
+                rl_action=action_name(item.rl_action),
+                action=action_name(item.action),
+                source="rl",  # the bot's own policy acted; the log knows rl and agent
+                critical=False,
+                reason=f"{item.source}: {item.reason}" if item.reason else item.source,
+                confidence=0.0,
+                expected_loss=0.0,
+                latency_ms=item.latency_ms,
+                model_version="bot",
+            )
+        )
+    return json_response(DecisionsAccepted(accepted=len(body.decisions)), status=202)
 
 
 @bp.get("/hybrid/stats")

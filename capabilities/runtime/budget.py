@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from capabilities.runtime.metrics import BUDGET_USED
 from tools.postgres import Database
 
 _LOCK_KEY = 0x5EC7A_0010
@@ -87,6 +88,7 @@ class Budget:
                 (p.daily_cost_usd, day_c + res_c + cost_usd),
                 (p.monthly_cost_usd, month_c + res_c + cost_usd),
             )
+            _export(p, day_t + res_t, day_c + res_c, month_t + res_t, month_c + res_c)
             if any(cap is not None and wanted > cap for cap, wanted in checks):
                 return False
             conn.execute(
@@ -106,9 +108,22 @@ class Budget:
         with self._db.connection() as conn:
             day_t, day_c, month_t, month_c = conn.execute(_SPEND_SQL).fetchone()  # type: ignore[misc]
             res_t, res_c = conn.execute(_RESERVED_SQL).fetchone()  # type: ignore[misc]
+        _export(self.policy, day_t + res_t, day_c + res_c, month_t + res_t, month_c + res_c)
         return BudgetUse(
             today=Spend(int(day_t), float(day_c)),
             month=Spend(int(month_t), float(month_c)),
             reserved=Spend(int(res_t), float(res_c)),
             policy=self.policy,
         )
+
+
+def _export(p: BudgetPolicy, day_t: float, day_c: float, month_t: float, month_c: float) -> None:
+    """Spend over each configured cap, for the "budget near cap" alert."""
+    for period, unit, cap, used in (
+        ("day", "tokens", p.daily_tokens, day_t),
+        ("month", "tokens", p.monthly_tokens, month_t),
+        ("day", "usd", p.daily_cost_usd, day_c),
+        ("month", "usd", p.monthly_cost_usd, month_c),
+    ):
+        if cap:
+            BUDGET_USED.labels(period=period, unit=unit).set(float(used) / float(cap))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 TOOL_CALLS = Counter(
     "agent_tool_calls_total", "Agent tool calls by tool and outcome (ok|error)", ["tool", "outcome"]
@@ -27,4 +27,11 @@ CACHE = Counter(
     "agent_answer_cache_total",
     "Answer cache lookups by capability and result",
     ["capability", "result"],
+)
+BUDGET_USED = Gauge(
+    "agent_llm_budget_used_ratio",
+    "Language-model spend (with live reservations) over its cap, by period and unit; "
+    "set where a cap is configured, each time the budget is read",
+    ["period", "unit"],
+    multiprocess_mode="livemax",
 )

@@ -1,11 +1,18 @@
 """Prompts are YAML package data rendered with Jinja2 under StrictUndefined, so a
-missing variable is an error rather than a silently empty prompt."""
+missing variable is an error rather than a silently empty prompt.
+
+An operator overrides them without a code change: a `<name>.yaml` in the folder named by
+`AGENT_PROMPTS_DIR` replaces the parts it defines (the others keep the packaged text);
+it is read once per process, and a part the package does not have is refused
+(docs/prompts.md)."""
 
 from __future__ import annotations
 
 import json
+import os
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -18,9 +25,21 @@ EVIDENCE_CHARS = 12000
 @cache
 def load_prompt(name: str) -> dict[str, str]:
     text = resources.files("capabilities.runtime").joinpath("prompts", f"{name}.yaml").read_text()
-    data = yaml.safe_load(text)
+    data = _parts(yaml.safe_load(text), f"prompt {name}.yaml")
+    folder = os.environ.get("AGENT_PROMPTS_DIR")
+    override = Path(folder) / f"{name}.yaml" if folder else None
+    if override is not None and override.is_file():
+        parts = _parts(yaml.safe_load(override.read_text()), str(override))
+        unknown = sorted(set(parts) - set(data))
+        if unknown:
+            raise ValueError(f"{override}: no such prompt part {unknown}; known: {sorted(data)}")
+        data = {**data, **parts}
+    return data
+
+
+def _parts(data: Any, where: str) -> dict[str, str]:
     if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
-        raise ValueError(f"prompt {name}.yaml must map names to template strings")
+        raise ValueError(f"{where} must map part names to template strings")
     return data
 
 
