@@ -362,14 +362,16 @@ class Trees:
         node = np.repeat(self.roots, n)  # [trees * n], tree-major
         col = np.tile(np.arange(n) * x.shape[1], len(self.roots))
         flat_x = np.ascontiguousarray(x, dtype=np.float64).ravel()
+        active = np.flatnonzero(~self.leaf[node])  # walks not at a leaf yet
         for _ in range(self.depth):
-            inner = ~self.leaf[node]
-            if not inner.any():
+            if not active.size:
                 break
-            at = node[inner]
-            v = flat_x[col[inner] + self.feature[at]]
+            at = node[active]
+            v = flat_x[col[active] + self.feature[at]]
             go_left = np.where(np.isnan(v), self.missing_left[at], v <= self.threshold[at])
-            node[inner] = np.where(go_left, self.left[at], self.right[at])
+            nxt = np.where(go_left, self.left[at], self.right[at])
+            node[active] = nxt
+            active = active[~self.leaf[nxt]]
         leaf_values = self.value[node].reshape(len(self.roots), n)
         raw = np.zeros((len(x), self.k)) + self.baseline[None, :]
         for c in range(self.k):

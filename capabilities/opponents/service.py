@@ -316,25 +316,26 @@ def state_arrays(items: Sequence[OpponentPredictItem]) -> dict[str, np.ndarray]:
 
 
 def predict(fitted: FittedModel, items: Sequence[OpponentPredictItem]) -> list[OpponentPrediction]:
-    """ActionProbabilities per item, in order; `basis` says what they rest on."""
+    """Probabilities per item, in order; `basis` says what they rest on. Answers are
+    built without re-validation (`model_construct`): every value comes from the model."""
     index = fitted.model.player_index
     players = np.array([index.get(i.player_id, -1) for i in items], dtype=np.int64)
-    proba = fitted.model.predict(state_arrays(items), players)
+    proba = np.round(fitted.model.predict(state_arrays(items), players), 6).tolist()
     out = []
-    for item, p, row in zip(items, players, proba, strict=True):
+    for item, p, row in zip(items, players.tolist(), proba, strict=True):
         if p < 0:
             basis, archetype = "population", None
         else:
             basis = fitted.model.table.basis[p]
-            name, prob = fitted.archetypes.label(int(p))
-            archetype = OpponentArchetype(name=name, probability=prob)
+            name, prob = fitted.archetypes.label(p)
+            archetype = OpponentArchetype.model_construct(name=name, probability=prob)
         out.append(
-            OpponentPrediction(
+            OpponentPrediction.model_construct(
                 player_id=item.player_id,
-                probabilities=ActionProbabilities(
-                    **{a: round(float(v), 6) for a, v in zip(ACTIONS, row, strict=True)}
+                probabilities=ActionProbabilities.model_construct(
+                    **dict(zip(ACTIONS, row, strict=True))
                 ),
-                likely_action=ACTIONS[int(row[:3].argmax())],
+                likely_action=ACTIONS[max(range(3), key=row.__getitem__)],
                 basis=basis,
                 archetype=archetype,
             )
