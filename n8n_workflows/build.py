@@ -475,7 +475,7 @@ return __MODES__.map(mode => {
   const entrants = [
     { name: `baseline:${mode}`, kind: 'policy', policy_id: `baseline:${mode}` },
     ...trained.map(p => ({ name: p.name || p.id, kind: 'policy', policy_id: p.id })),
-    { name: 'hybrid', kind: 'hybrid' },
+    { name: 'hybrid', kind: 'hybrid', policy_id: `baseline:${mode}` },
     { name: 'oracle', kind: 'oracle' },
   ];
   return { json: { mode, max_rounds: rounds, entrants } };
@@ -493,14 +493,13 @@ return __MODES__.map(mode => {
         follow_up=http(
             f,
             "GET",
-            "/v1/tournaments/{{ ($json.result && ($json.result.tournament_id || $json.result.id))"
-            " || $json.job_id }}",
+            "/v1/tournaments/{{ $json.job_id }}",  # a tournament's id is its job's
             name="Standings",
         ),
         result_js=outcome(
             follow_up=True,
-            answer_ok="Array.isArray(j.ranking) || Array.isArray(j.entrants)",
-            answer="{ ranking: j.ranking, entrants: (j.entrants || []).map(e => e.name || e) }",
+            answer_ok="Boolean(j.result && Array.isArray(j.result.ranking))",
+            answer="{ status: j.result.status, ranking: j.result.ranking }",
         ),
     )
     return f
@@ -844,12 +843,12 @@ def meta_adapt() -> Flow:
             "POST",
             "/v1/meta/adapt",
             name="Adapt",
-            body="JSON.stringify({ target_mode: $json.mode })",
+            body="JSON.stringify({ mode: $json.mode })",
             timeout_ms=120000,
         )
     )
     f.link(modes, ask)
-    answer_or_job(f, ask, max_polls=120, answer_ok="Boolean(j.target_mode || j.mode)")
+    answer_or_job(f, ask, max_polls=120, answer_ok="Boolean(j.mode && j.hazard)")
     return f
 
 
@@ -888,7 +887,7 @@ def rewards_review() -> Flow:
             "Reviews",
             "const spec = $env.AGENT_REWARD_SPEC ? JSON.parse($env.AGENT_REWARD_SPEC)\n"
             f"  : {json.dumps(BOT_REWARD)};\n"
-            "return __MODES__.map(mode => ({ json: { mode, spec } }));",
+            "return __MODES__.map(mode => ({ json: { mode, reward: spec } }));",
         )
     )
     f.link(week, modes)
@@ -904,7 +903,7 @@ def rewards_review() -> Flow:
         )
     )
     f.link(modes, ask)
-    answer_or_job(f, ask, max_polls=120, answer_ok="Boolean(j.terms || j.review || j.corrected)")
+    answer_or_job(f, ask, max_polls=120, answer_ok="Array.isArray(j.terms)")
     return f
 
 

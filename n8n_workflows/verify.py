@@ -75,8 +75,9 @@ def run_data(stdout: str) -> dict[str, Any]:
     """The execution JSON `n8n execute --rawOutput` prints (after any log lines)."""
     lines = stdout.splitlines()
     for index, line in enumerate(lines):
-        if line == "{":
-            return json.loads("\n".join(lines[index:]))
+        if line == "{":  # a failed run prints its error's stack after the JSON: stop there
+            data, _ = json.JSONDecoder().raw_decode("\n".join(lines[index:]))
+            return data
     raise ValueError("n8n printed no execution data")
 
 
@@ -91,6 +92,11 @@ def result_items(execution: dict[str, Any]) -> tuple[str | None, list[dict[str, 
         for item in output or []
     ]
     return result_data.get("lastNodeExecuted"), items
+
+
+def execution_error(execution: dict[str, Any]) -> str:
+    error = execution.get("data", execution).get("resultData", {}).get("error") or {}
+    return str(error.get("message") or error.get("description") or "no Result")
 
 
 def execute(
@@ -132,12 +138,14 @@ def verdict(
         return Outcome(name, False, time.monotonic() - started, f"no end within {timeout_s:.0f} s")
     seconds = time.monotonic() - started
     try:
-        last, items = result_items(run_data(stdout))
+        execution = run_data(stdout)
+        last, items = result_items(execution)
     except ValueError as exc:
         tail = (stderr or stdout).strip().splitlines()[-5:]
         return Outcome(name, False, seconds, f"exit {code}: {exc}: {' | '.join(tail)}")
     if last != "Result" or not items:
-        return Outcome(name, False, seconds, f"last node {last!r}, {len(items)} Result items")
+        error = execution_error(execution)
+        return Outcome(name, False, seconds, f"stopped at {last!r}: {error}"[:400])
     if expect_unreachable:
         passed = all(i.get("alert") is True and i.get("status") == "unreachable" for i in items)
     else:
