@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 
-from game.envs import trading_actions
 from game.observation import (
     BET_START_TICK,
     COLUMN,
@@ -338,6 +337,8 @@ class TradingBatch(_BatchEnv):
         scenario: Scenario | None = None,
         queue: int | None = None,
     ) -> None:
+        from game.envs import trading_actions  # gymnasium: only where a trading batch is built
+
         self.actions = trading_actions(rules, buy_amounts, sell_fractions, sidebet_amounts)
         kinds = [a.kind for a in self.actions]
         self._kind = np.array([("hold", "buy", "sell", "sidebet").index(k) for k in kinds])
