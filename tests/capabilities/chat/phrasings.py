@@ -79,7 +79,7 @@ PHRASINGS: list[tuple[str, str]] = [
     ("any jobs still running?", "jobs.status"),
     ("which LLM is configured", "models.llm_status"),
     ("what can I ask you", "system.help"),
-    # planned capabilities
+    # opponents and planned capabilities
     ("predict what player whale42 does next", "opponents.ask"),
     ("run a tournament of my bot variants", "tournaments.results"),
     ("adapt my policy from classic to fast rug", "meta.adapt"),
