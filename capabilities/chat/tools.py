@@ -29,7 +29,7 @@ Sink = Callable[[str, dict[str, Any]], None]
 AGENT_INTENTS = (
     "coach.sell_now", "coach.bet_now", "models.rug_chance", "models.price", "analyst.explain",
     "analyst.why", "analyst.surrogate", "hybrid.decide", "hybrid.stats", "fairness.verify",
-    "discovery.predictors", "data.player", "data.round", "training.run_status",
+    "discovery.predictors", "opponents.profile", "data.round", "training.run_status",
     "training.compare_oracle", "curriculum.next", "tournaments.results", "meta.adapt",
     "jobs.status",
 )  # fmt: skip

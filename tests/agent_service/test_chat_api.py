@@ -153,3 +153,63 @@ def test_why_did_my_bot_lose_joins_log_round_and_analyst(client, auth, pg_dsn):
     # no bot named: asked for
     ask = _ask(client, auth, "why did my bot lose?")
     assert ask["clarification"]["slot"] == "bot_id"
+
+
+def _profile_row(model_id: uuid.UUID) -> tuple:
+    from psycopg.types.json import Jsonb
+
+    figures = {
+        "entry_tick": {"value": 41.0, "n": 30, "ci95": [35.0, 48.0]},
+        "exit_multiple": {"value": 1.85, "n": 28, "ci95": [1.6, 2.1]},
+        "sidebets_per_round": {"value": 0.4, "n": 37},
+        "sidebet_first_tick": {"value": 120.0, "n": 15, "ci95": [90.0, 150.0]},
+    }
+    profile = {
+        "rounds_seen": 50,
+        "rounds_played": 37,
+        "trades": 74,
+        "sidebets": 15,
+        "figures": figures,
+        "pnl": {"total": 1.234, "per_round_ci95": [-0.01, 0.08], "recent_form": 0.02},
+        "memberships": [{"name": "presale buyer, exits ~1.85x", "probability": 0.625}],
+    }
+    return ("did:privy:chatopp-whale", "ChatWhale", 7, model_id, "presale buyer, exits ~1.85x",
+            0.625, 37, 74, 1.234, Jsonb(profile))  # fmt: skip
+
+
+def test_a_player_is_described_from_the_stored_opponent_profile(client, auth, pg_dsn):
+    from capabilities.opponents.profiles import store_profiles
+
+    before = _ask(client, auth, "who is player ChatWhale?")
+    assert before["intent"] == "opponents.profile"
+    assert "POST /v1/opponents/fit" in before["answer"]
+    model_id = uuid.uuid4()
+    try:
+        with psycopg.connect(pg_dsn) as conn:
+            conn.execute(
+                "INSERT INTO opponent_models (id, rounds, players, summary, model)"
+                " VALUES (%s, 50, 1, '{}', '')",
+                (model_id,),
+            )
+            store_profiles(conn, [_profile_row(model_id)])
+        answer = _ask(client, auth, "who is player ChatWhale?")
+        text = answer["answer"]
+        assert answer["intent"] == "opponents.profile"
+        quoted = ("presale buyer, exits ~1.85x", "62.5%", "37 rounds played", "74 trades",
+                  "entry tick 41 (n=30", "exit multiple 1.85x (n=28, 95% CI 1.6-2.1x)",
+                  "1.234 SOL", "-0.01 to 0.08 SOL", "15 placed",
+                  "0.4 (n=37) per round")  # fmt: skip
+        for figure in quoted:
+            assert figure in text, (figure, text)
+        sources = {e["source"]: e for e in answer["evidence"]}
+        assert sources["opponent_profile"]["ok"]
+        usual = _ask(client, auth, "what will player did:privy:chatopp-whale do next")
+        assert usual["intent"] == "opponents.ask"
+        assert "62.5%" in usual["answer"] and "POST /v1/opponents/predict" in usual["answer"]
+        unknown = _ask(client, auth, "who is player nobody-at-all?")
+        assert "No player 'nobody-at-all'" in unknown["answer"]
+        assert "/v1/opponents/fit" not in unknown["answer"]
+    finally:
+        with psycopg.connect(pg_dsn) as conn:
+            conn.execute("DELETE FROM opponent_profiles WHERE model_id = %s", (model_id,))
+            conn.execute("DELETE FROM opponent_models WHERE id = %s", (model_id,))

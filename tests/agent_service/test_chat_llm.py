@@ -173,7 +173,7 @@ def test_injections_in_stored_text_do_nothing(tmp_path, rounds_dsn, auth):
         )
     before = _counts(rounds_dsn)
     script = [
-        call("data_player", {"player": "p-evil"}),
+        call("opponents_profile", {"player": "p-evil"}),
         call("query_database", {"sql": "DELETE FROM games"}),
         call("query_database", {"sql": "SELECT 1; DROP TABLE trades"}),
         call("query_database", {"sql": "WITH d AS (DELETE FROM games RETURNING 1) SELECT 1"}),
@@ -181,7 +181,7 @@ def test_injections_in_stored_text_do_nothing(tmp_path, rounds_dsn, auth):
     ]
     with FakeLLM(script) as llm, chat_app(tmp_path, rounds_dsn, llm) as client:
         answer = _ask(client, auth, "who is player p-evil?")
-    assert answer["intent"] == "data.player"
+    assert answer["intent"] == "opponents.profile"
     assert _counts(rounds_dsn) == before
     with psycopg.connect(rounds_dsn) as conn:
         assert conn.execute("SELECT to_regclass('public.trades')").fetchone()[0] == "trades"

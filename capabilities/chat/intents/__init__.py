@@ -9,6 +9,7 @@ from __future__ import annotations
 from capabilities.chat.intent import Intent
 from capabilities.chat.intents import analyst, data, fairness, game, knowledge, planned, system
 from capabilities.chat.intents import meta as meta_group
+from capabilities.chat.intents import opponents as opponents_group
 from capabilities.chat.intents import tournaments as tournaments_group
 from capabilities.chat.intents import training as training_group
 
@@ -21,6 +22,7 @@ GROUPS = (
     training_group,
     tournaments_group,
     meta_group,
+    opponents_group,
     system,
     planned,
 )

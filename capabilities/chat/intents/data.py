@@ -91,8 +91,7 @@ def player(context: ChatContext, slots: Slots, found: Evidence) -> str:
     return (
         f"Player {p.get('username') or who} (id {p.get('player_id', who)}, level "
         f"{num(p.get('level'))}): {r['trades_total']} trades ({kinds}) in at least {games} "
-        f"rounds. Opponent profiles and next-action predictions come from the opponents "
-        f"capability where installed."
+        f"rounds."
     )
 
 
@@ -172,30 +171,6 @@ INTENTS = (
         cues=(
             r"\bwhat happened\b",
             r"\b(how did|details of)\b.*\bround\b",
-        ),
-    ),
-    Intent(
-        name="data.player",
-        capability="opponents",
-        description="who a player is (their trades and habits)",
-        examples=(
-            "who is player Alice?",
-            "tell me about player whale42",
-            "what does player bob usually do",
-            "show the trades of user degen",
-            "how active is trader Zed",
-            "who is this opponent",
-            "tell me about user moonboy",
-            "look up player 4f2a",
-            "what level is player satoshi",
-            "is this player a big trader",
-            "who is that username",
-        ),
-        handler=player,
-        cues=(
-            r"\b(player|user|username|trader)\b",
-            r"\b(traded|trades|trading|history|level|active|usually)\b",
-            r"\bwho('s| is)\b",
         ),
     ),
     Intent(

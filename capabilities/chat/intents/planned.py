@@ -1,5 +1,5 @@
-"""Capabilities other work is still adding or that need more than a sentence (opponent
-prediction; reward review, which takes a reward spec). Their intents are routed like the
+"""Capabilities other work is still adding or that need more than a sentence (reward
+review, which takes a reward spec). Their intents are routed like the
 others, so a question about them is recognised rather than misread as something else;
 the answer says the capability is not available here, or, once its package is
 installed, which endpoint serves it. When one lands, its own intent module replaces the
@@ -41,25 +41,6 @@ def _intent(name: str, module: str, endpoint: str, description: str,
 
 
 INTENTS = (
-    _intent(
-        "opponents",
-        "capabilities.opponents",
-        "POST /v1/opponents/predict",
-        "what a player will do next (Opponent Modeling)",
-        (
-            "what will player Alice do next",
-            "predict the next move of this player",
-            "which archetype is player bob",
-            "will this opponent sell soon",
-            "what kind of trader is this opponent",
-            "what is trader bob going to do",
-            "will player Alice buy or sell next",
-        ),
-        (
-            r"\b(predict\w*|next move|do next|archetype|going to do)\b",
-            r"\b(player|opponent|trader)\b",
-        ),
-    ),
     _intent(
         "rewards",
         "capabilities.rewards",

@@ -58,8 +58,8 @@ def test_ambiguous_or_foreign_questions_are_asked_back_not_guessed(router):
 
 
 def test_capabilities_not_installed_answer_that_they_are_not_available():
-    intent = BY_NAME["opponents.ask"]
+    intent = BY_NAME["rewards.ask"]
     if intent.available:
-        pytest.skip("the opponents capability is installed here")
+        pytest.skip("the rewards capability is installed here")
     text = intent.handler(None, None, None)  # type: ignore[arg-type]
     assert "not available on this server" in text

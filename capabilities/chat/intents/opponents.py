@@ -1,0 +1,131 @@
+"""Questions about a player answered from the opponent model's stored profile (the fit
+behind POST /v1/opponents/fit): archetype with its probability, rounds played, entry
+tick, exit multiple, realized PnL with its interval, sidebet habits. A player with no
+profile gets their recorded trades, and the answer says why there is no profile (no fit
+yet, or too few actions)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from capabilities.chat.intent import ChatContext, Intent, need
+from capabilities.chat.intents.data import PLAYER_Q
+from capabilities.chat.intents.data import player as recorded_trades
+from capabilities.chat.slots import Slots
+from capabilities.chat.text import num, pct, sol
+from capabilities.runtime.evidence import Evidence
+from tools.agent_tools.opponent_tool import OpponentProfileTool
+
+FIT_HINT = "run POST /v1/opponents/fit to build the profiles"
+
+
+def _figure(profile: dict[str, Any], name: str, unit: str = "") -> str:
+    f = profile.get("figures", {}).get(name) or {}
+    if f.get("value") is None:
+        return "n/a (no observations)"
+    ci = f.get("ci95")
+    interval = f", 95% CI {num(ci[0])}-{num(ci[1])}{unit}" if ci and None not in ci else ""
+    return f"{num(f['value'])}{unit} (n={f.get('n', 0)}{interval})"
+
+
+def _fitted(context: ChatContext) -> bool:
+    with context.database.connection() as conn:
+        return conn.execute("SELECT 1 FROM opponent_models LIMIT 1").fetchone() is not None
+
+
+def _profile_text(r: dict[str, Any]) -> str:
+    p = r["profile"]
+    arch = r["archetype"]
+    share = "too little data" if arch["probability"] is None else pct(arch["probability"])
+    pnl = p.get("pnl", {})
+    lo, hi = pnl.get("per_round_ci95") or (None, None)
+    return (
+        f"Player {r['username'] or r['player_id']} (id {r['player_id']}, level "
+        f"{num(r['level'])}) is a '{arch['name']}' ({share}): {r['rounds_played']} rounds "
+        f"played of {p.get('rounds_seen', 'n/a')} seen, {r['trades']} trades. Median entry "
+        f"tick {_figure(p, 'entry_tick')}; median exit multiple {_figure(p, 'exit_multiple', 'x')}"
+        f"; realized PnL {sol(r['pnl'])} (per round 95% CI {num(lo)} to {num(hi)} SOL, recent "
+        f"form {num(pnl.get('recent_form'))}); sidebets: {p.get('sidebets', 0)} placed, "
+        f"{_figure(p, 'sidebets_per_round')} per round, first at tick "
+        f"{_figure(p, 'sidebet_first_tick')}. Profile fitted {r['fitted_at']}."
+    )
+
+
+def _lookup(context: ChatContext, who: str, found: Evidence) -> dict[str, Any]:
+    tool = OpponentProfileTool(context.database)
+    return json.loads(found.call(tool.forward, as_name=tool.name, player=who))
+
+
+def profile(context: ChatContext, slots: Slots, found: Evidence) -> str:
+    who = need(slots, "player", PLAYER_Q)
+    r = _lookup(context, who, found)
+    if r["found"]:
+        return _profile_text(r)
+    trades = recorded_trades(context, slots, found)
+    if not _fitted(context):
+        return f"{trades} No opponent profiles are stored yet: {FIT_HINT}."
+    if trades.startswith("No player"):
+        return trades
+    return f"{trades} The last fit has no profile for them (too few actions)."
+
+
+def next_move(context: ChatContext, slots: Slots, found: Evidence) -> str:
+    who = need(slots, "player", PLAYER_Q)
+    r = _lookup(context, who, found)
+    if not r["found"]:
+        if not _fitted(context):
+            return f"No opponent profiles are stored yet, so I cannot tell: {FIT_HINT}."
+        return f"No profile for player {who!r}: unknown player, or too few actions in the last fit."
+    return (
+        f"What they usually do: {_profile_text(r)} For the next action in a given game state, "
+        "POST /v1/opponents/predict with the state returns buy/sell/sidebet/hold probabilities."
+    )
+
+
+INTENTS = (
+    Intent(
+        name="opponents.profile",
+        capability="opponents",
+        description="who a player is: their profile (archetype, habits, PnL) and trades",
+        examples=(
+            "who is player Alice?",
+            "tell me about player whale42",
+            "what does player bob usually do",
+            "show the trades of user degen",
+            "how active is trader Zed",
+            "who is this opponent",
+            "tell me about user moonboy",
+            "look up player 4f2a",
+            "what level is player satoshi",
+            "is this player a big trader",
+            "who is that username",
+            "profile of player whale42",
+        ),
+        handler=profile,
+        cues=(
+            r"\b(player|user|username|trader)\b",
+            r"\b(traded|trades|trading|history|level|active|usually|profile)\b",
+            r"\bwho('s| is)\b",
+        ),
+    ),
+    Intent(
+        name="opponents.ask",
+        capability="opponents",
+        description="what a player will do next (Opponent Modeling)",
+        examples=(
+            "what will player Alice do next",
+            "predict the next move of this player",
+            "which archetype is player bob",
+            "will this opponent sell soon",
+            "what kind of trader is this opponent",
+            "what is trader bob going to do",
+            "will player Alice buy or sell next",
+        ),
+        handler=next_move,
+        cues=(
+            r"\b(predict\w*|next move|do next|archetype|going to do)\b",
+            r"\b(player|opponent|trader)\b",
+        ),
+    ),
+)
