@@ -19,7 +19,7 @@ serve: install  ## install, then serve on :8000 with embedded backends unless co
 	$(BIN)/agent-service serve
 
 test: install-dev  ## install with the dev extra, then run every test (one process per core)
-	$(BIN)/python -m pytest -q -p no:cacheprovider -n auto
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n auto --dist loadgroup
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -13,6 +13,9 @@ import pytest
 import requests
 
 from tests.support.process import cli_env, run_cli, start_cli, wait_http
+
+# one embedded PostgreSQL at a time: two initdb runs side by side failed under xdist
+pytestmark = pytest.mark.xdist_group("embedded_postgres")
 from tests.support.tcp_proxy import free_port
 
 
