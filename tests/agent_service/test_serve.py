@@ -13,10 +13,10 @@ import pytest
 import requests
 
 from tests.support.process import cli_env, run_cli, start_cli, wait_http
+from tests.support.tcp_proxy import free_port
 
 # one embedded PostgreSQL at a time: two initdb runs side by side failed under xdist
 pytestmark = pytest.mark.xdist_group("embedded_postgres")
-from tests.support.tcp_proxy import free_port
 
 
 def _wait_ready(base: str, within: float) -> requests.Response:
