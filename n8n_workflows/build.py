@@ -474,7 +474,10 @@ return __MODES__.map(mode => {
     .sort((a, b) => String(b.created_at).localeCompare(String(a.created_at))).slice(0, latest);
   const entrants = [
     { name: `baseline:${mode}`, kind: 'policy', policy_id: `baseline:${mode}` },
-    ...trained.map(p => ({ name: p.name || p.id, kind: 'policy', policy_id: p.id })),
+    // an entrant's name is 1-40 of [A-Za-z0-9_.:+-]; a policy's own name may hold spaces
+    ...trained.map((p, i) => ({
+      name: `${i + 1}:${String(p.name || p.id).replace(/[^A-Za-z0-9_.:+-]+/g, '-')}`.slice(0, 40),
+      kind: 'policy', policy_id: p.id })),
     { name: 'hybrid', kind: 'hybrid', policy_id: `baseline:${mode}` },
     { name: 'oracle', kind: 'oracle' },
   ];
