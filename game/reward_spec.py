@@ -67,7 +67,8 @@ class Condition(BaseModel):
     _check = field_validator("value")(_finite)
 
     def holds(self, column: np.ndarray) -> np.ndarray:
-        v = self.value
+        # float64: a bound beyond float32's range compares as itself, not as an overflow
+        v = np.float64(self.value)
         return {
             "<": column < v, "<=": column <= v, ">": column > v, ">=": column >= v,
             "==": column == v, "!=": column != v,

@@ -138,3 +138,13 @@ def test_bad_specs_name_the_field(spec, field):
     with pytest.raises(ValidationError) as info:
         RewardSpec.model_validate(spec)
     assert tuple(info.value.errors()[0]["loc"]) == field
+
+
+def test_a_bound_beyond_float32_compares_without_overflow():
+    """Observations are float32; a finite bound such as -1e235 (found by fuzzing
+    /v1/rewards/review) is compared as itself, with no overflow warning."""
+    from game.reward_spec import Condition
+
+    column = np.array([1.0, 2.0], np.float32)
+    assert not Condition(field="running_peak", op="<=", value=-1e235).holds(column).any()
+    assert Condition(field="running_peak", op="<", value=1e235).holds(column).all()
