@@ -156,8 +156,8 @@ def test_a_script_name_header_is_ignored(server):
     strict=False,
     reason="known intermittent bug: under CPU load (about 1 run in 4 at load 3-4 on 2 cores) "
     "the second of two pipelined requests gets no answer and the connection closes; passes "
-    "on an idle machine. Suspect: the read stage re-entered from gunicorn's finish_request "
-    "callback in a pool thread (poller and `reading` touched off the main loop). Open.",
+    "on an idle machine. Cause not found yet (gunicorn defers finish_request to the main "
+    "loop, so not a thread race on the poller). Open.",
 )
 def test_pipelined_requests_are_each_answered(server):
     one = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
