@@ -30,7 +30,9 @@ def _database() -> Database:
 
 
 def _model() -> FittedModel:
-    fitted = model_cache(_database()).get()
+    # a one-row query: an answer right after a fit must show that fit (the cached copy
+    # may lag by its refresh interval; the hybrid's decide path keeps using the cache)
+    fitted = model_cache(_database()).refresh()
     if fitted is None:
         raise NotFound("no opponent model fitted yet: POST /v1/opponents/fit")
     return fitted

@@ -3,9 +3,9 @@
 `fit` measures the next-action model on a time split (the later `test_fraction` of the
 rounds held out), then fits profiles, archetypes and the served model on every round.
 `store` writes the model and the profiles in one transaction. `ModelCache` holds the
-latest stored model per database in memory: `get` checks for a newer one at most every
-`refresh_s` seconds (a one-row query), `current` never touches the database (the
-hybrid's decide path reads it; a background thread refreshes it).
+latest stored model per database in memory: `refresh` checks for a newer one (a one-row
+query; the API's answers call it), `current` never touches the database (the hybrid's
+decide path reads it; a background thread refreshes it every `refresh_s` seconds).
 """
 
 from __future__ import annotations
@@ -239,7 +239,6 @@ class ModelCache:
     def __init__(self, database: Database, refresh_s: float = 5.0) -> None:
         self.database, self.refresh_s = database, refresh_s
         self.current: FittedModel | None = None
-        self._checked = float("-inf")
         self._lock = threading.Lock()
 
     def refresh(self) -> FittedModel | None:
@@ -251,13 +250,7 @@ class ModelCache:
                 ).fetchone()
             if row is not None and (self.current is None or self.current.model_id != row[0]):
                 self.current = _load(self.database, row[0])
-            self._checked = time.monotonic()
             return self.current
-
-    def get(self) -> FittedModel | None:
-        if time.monotonic() - self._checked >= self.refresh_s:
-            return self.refresh()
-        return self.current
 
 
 _caches: dict[str, ModelCache] = {}
