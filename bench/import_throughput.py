@@ -28,8 +28,9 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import wait
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -219,30 +220,13 @@ def bench_replayer(args: argparse.Namespace) -> None:
         counts = generate_replayer(folder, args.rounds, args.seed, args.per_file, args.gzip)
         print(f"generated {counts} in {time.perf_counter() - t0:.1f} s")
         files = sorted(folder.iterdir())
-        name = f"bench_import_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(args.admin_dsn, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
-        dsn = psycopg.conninfo.make_conninfo(args.admin_dsn, dbname=name)
-        try:
-            with (
-                psycopg.connect(dsn) as conn,
-                ImportWorkers(dsn, args.workers) if args.workers else nullcontext() as workers,
-            ):
-                migrate(conn)
-                conn.autocommit = False
-                if workers:
-                    wait(
-                        [workers.submit([], "warm-up", "replayer") for _ in range(args.workers * 4)]
-                    )
-                runs = []
-                for _ in range(2):  # the second run adds nothing: the cost of idempotence
-                    stats = ImportStats()
-                    t0 = time.perf_counter()
-                    import_files(conn, files, batch_size=args.batch, stats=stats, workers=workers)
-                    runs.append((stats, time.perf_counter() - t0))
-        finally:
-            with psycopg.connect(args.admin_dsn, autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        with _import_database(args, "replayer") as (_name, conn, workers):
+            runs = []
+            for _ in range(2):  # the second run adds nothing: the cost of idempotence
+                stats = ImportStats()
+                t0 = time.perf_counter()
+                import_files(conn, files, batch_size=args.batch, stats=stats, workers=workers)
+                runs.append((stats, time.perf_counter() - t0))
     (stats, wall), (repeat, wall_again) = runs
     print(
         f"REPLAYER import: {counts['rounds']} rounds, {stats.ticks} ticks ({stats.lines} lines, "
@@ -255,6 +239,31 @@ def bench_replayer(args: argparse.Namespace) -> None:
         f"re-import: {wall_again:.2f} s ({counts['ticks'] / wall_again:,.0f} ticks/s), added "
         f"{repeat.games} games, {repeat.ticks} ticks; load: {os.getloadavg()[0]:.1f}"
     )
+
+
+@contextmanager
+def _import_database(
+    args: argparse.Namespace, parser: str
+) -> Iterator[tuple[str, psycopg.Connection, ImportWorkers | None]]:
+    """A fresh migrated database (dropped afterwards), a connection to it and the import
+    workers, started (with their connections) before any clock runs."""
+    name = f"bench_import_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(args.admin_dsn, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    dsn = psycopg.conninfo.make_conninfo(args.admin_dsn, dbname=name)
+    try:
+        with (
+            psycopg.connect(dsn) as conn,
+            ImportWorkers(dsn, args.workers) if args.workers else nullcontext() as workers,
+        ):
+            migrate(conn)
+            conn.autocommit = False
+            if workers:
+                wait([workers.submit([], "warm-up", parser) for _ in range(args.workers * 4)])
+            yield name, conn, workers
+    finally:
+        with psycopg.connect(args.admin_dsn, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _cpu_self() -> float:
@@ -306,32 +315,15 @@ def main() -> None:
             f"generated {sum(v for k, v in counts.items() if k != 'rounds')} events "
             f"({counts}) in {time.perf_counter() - t0:.1f} s, {size_mb:.0f} MB"
         )
-        name = f"bench_import_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(args.admin_dsn, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
-        dsn = psycopg.conninfo.make_conninfo(args.admin_dsn, dbname=name)
-        try:
-            with (
-                psycopg.connect(dsn) as conn,
-                ImportWorkers(dsn, args.workers) if args.workers else nullcontext() as workers,
-            ):
-                migrate(conn)
-                conn.autocommit = False
-                if workers:  # start the workers (and their connections) before the clock
-                    wait(
-                        [workers.submit([], "warm-up", "messages") for _ in range(args.workers * 4)]
-                    )
-                cpu0, server0 = _cpu_self(), _cpu_backends(args.admin_dsn, name)
-                t0 = time.perf_counter()
-                stats = import_file(conn, path, batch_size=args.batch, workers=workers)
-                wall = time.perf_counter() - t0
-                cpu, server = _cpu_self() - cpu0, _cpu_backends(args.admin_dsn, name) - server0
-                again = time.perf_counter()
-                repeat = import_file(conn, path, batch_size=args.batch, workers=workers)
-                wall_again = time.perf_counter() - again
-        finally:
-            with psycopg.connect(args.admin_dsn, autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        with _import_database(args, "messages") as (name, conn, workers):
+            cpu0, server0 = _cpu_self(), _cpu_backends(args.admin_dsn, name)
+            t0 = time.perf_counter()
+            stats = import_file(conn, path, batch_size=args.batch, workers=workers)
+            wall = time.perf_counter() - t0
+            cpu, server = _cpu_self() - cpu0, _cpu_backends(args.admin_dsn, name) - server0
+            again = time.perf_counter()
+            repeat = import_file(conn, path, batch_size=args.batch, workers=workers)
+            wall_again = time.perf_counter() - again
     print(
         f"import: {stats.lines} events in {wall:.2f} s = {stats.lines / wall:,.0f} events/s "
         f"(batch {args.batch}, {args.workers} workers); added {stats.games} games, "
