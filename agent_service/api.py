@@ -12,7 +12,7 @@ work; docs/http.md lists them for callers):
 - the model validates the JSON strictly: a boolean is not a number nor a number a
   boolean, a string is not a number; an integer field takes 3 or 3.0 (JSON Schema's
   integer), never 3.5;
-- rules spanning several fields raise `capabilities.rules.rule_broken` and are listed
+- rules spanning several fields raise `capabilities.engines.rules.rule_broken` and are listed
   under `x-cross-field-rules` of the model's schema in openapi.yaml.
 """
 

@@ -22,7 +22,7 @@ from agent_service.problems import problem, register_problem_handlers
 from agent_service.readiness import Readiness, build_readiness
 from agent_service.runtime import build_runtime
 from agent_service.wiring import Backends, Prepared, api_keys, prepare
-from capabilities.runtime import Runtime
+from capabilities.engines.runtime import Runtime
 
 log = logging.getLogger("agent_service.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")

@@ -74,7 +74,7 @@ class Settings(BaseModel):
     hf_token: SecretStr | None = None
     llm_backend: Literal["auto", "hf", "openai", "transformers", "none"] = "auto"
     llm_base_url: str | None = None
-    # -- llm runtime (tools/llm, capabilities/runtime; docs/runtime.md)
+    # -- llm runtime (tools/llm, capabilities/engines/runtime; docs/runtime.md)
     llm_model: str | None = None
     llm_models: str | None = None
     llm_api_key: SecretStr | None = None

@@ -20,9 +20,13 @@ from pydantic import BaseModel, Field
 from agent_service.api import json_response
 from agent_service.config import Settings
 from agent_service.runtime import build_runtime
-from capabilities.jobs import JobConfig, JobService
-from capabilities.jobs.context import set_job_events, set_runtime_factory, set_submitter_factory
-from capabilities.jobs.registry import load_handler_modules
+from capabilities.engines.jobs import JobConfig, JobService
+from capabilities.engines.jobs.context import (
+    set_job_events,
+    set_runtime_factory,
+    set_submitter_factory,
+)
+from capabilities.engines.jobs.registry import load_handler_modules
 from tools.jobs_store import JobStore
 from tools.postgres import Database
 from tools.publisher import EventPublisher

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agent_service.config import Settings
-from capabilities.runtime import BudgetPolicy, Runtime, RuntimePolicy
+from capabilities.engines.runtime import BudgetPolicy, Runtime, RuntimePolicy
 from tools.postgres import Database
 
 

@@ -18,11 +18,11 @@ from agent_service.jobs import build_job_service
 from agent_service.startup import Prepared, api_keys, database_url, ensure_api_key, prepare
 from capabilities.chat.intents import REGISTRY as CHAT_INTENTS
 from capabilities.chat.router import IntentRouter
+from capabilities.engines.game_models.registry import ModelRegistry
+from capabilities.engines.jobs import JobService
+from capabilities.engines.jobs.context import set_knowledge_factory
 from capabilities.hybrid.advice import AdviceCache
 from capabilities.hybrid.log import DecisionLog
-from capabilities.jobs import JobService
-from capabilities.jobs.context import set_knowledge_factory
-from capabilities.models.registry import ModelRegistry
 from game.rules import available_modes, clear_mode_lookup, set_mode_lookup, use_modes_dir
 from tools.agent_tools.sql_guard import TOOL as SQL_TOOL
 from tools.agent_tools.sql_session import SqlLogin

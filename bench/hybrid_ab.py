@@ -23,9 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from capabilities.analyst.fit import simulated_decisions  # noqa: E402
+from capabilities.engines.game_models.registry import fit_model_set  # noqa: E402
 from capabilities.hybrid.bots import CoachFollower, HybridBot  # noqa: E402
 from capabilities.hybrid.policy import Thresholds  # noqa: E402
-from capabilities.models.registry import fit_model_set  # noqa: E402
 from game.harness import run_ab  # noqa: E402
 from game.oracle import Oracle  # noqa: E402
 from game.rl_baseline import load_policy  # noqa: E402

@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO))
 
 import pika  # noqa: E402
 
-from capabilities.jobs import JobConfig, JobService, Progress, handler  # noqa: E402
+from capabilities.engines.jobs import JobConfig, JobService, Progress, handler  # noqa: E402
 from tools.amqp import connection_parameters  # noqa: E402
 from tools.jobs_queue import QueueNames, declare  # noqa: E402
 from tools.jobs_store import JobStore  # noqa: E402

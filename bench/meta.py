@@ -44,11 +44,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from capabilities.engines.game_models.truth import TruePrice
 from capabilities.meta.chart_svg import adapt_svg
 from capabilities.meta.models import AdaptRequest
 from capabilities.meta.pooling import ModeStats, Priors, RoundStats
 from capabilities.meta.service import answer_from_stats
-from capabilities.models.truth import TruePrice
 from game.oracle import optimal_bet_ticks, sidebet_ev_by_tick
 from game.rules import GameRules, load_mode
 from game.simulator import simulate_rounds

@@ -23,8 +23,8 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from capabilities.models.hazard import fit_hazard
-from capabilities.models.registry import load_history
+from capabilities.engines.game_models.hazard import fit_hazard
+from capabilities.engines.game_models.registry import load_history
 from game.rules import load_mode
 from tools.importer import import_files
 from tools.migrations import migrate

@@ -31,7 +31,7 @@ import numpy as np  # noqa: E402
 import psycopg  # noqa: E402
 from pydantic import BaseModel  # noqa: E402
 
-from capabilities.runtime import Answer, Capability, Evidence, Runtime, RuntimePolicy  # noqa: E402
+from capabilities.engines.runtime import Answer, Capability, Evidence, Runtime, RuntimePolicy  # noqa: E402
 from tools.migrations import migrate  # noqa: E402
 from tools.postgres import Database  # noqa: E402
 

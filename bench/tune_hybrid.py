@@ -30,9 +30,9 @@ sys.path.insert(0, str(ROOT))
 
 from hybrid_ab import TRAIN_SEED, flag_quality  # noqa: E402
 
+from capabilities.engines.game_models.registry import fit_model_set  # noqa: E402
 from capabilities.hybrid.bots import HybridBot  # noqa: E402
 from capabilities.hybrid.policy import Thresholds  # noqa: E402
-from capabilities.models.registry import fit_model_set  # noqa: E402
 from game.harness import run_ab  # noqa: E402
 from game.oracle import Oracle  # noqa: E402
 from game.rl_baseline import baseline_path, load_policy  # noqa: E402

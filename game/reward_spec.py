@@ -47,7 +47,7 @@ LOG_FLOOR = -745.0  # exp() of this is 0 in float64: a tick no round lives to
 
 
 def _broken(message: str) -> PydanticCustomError:
-    """A rule across fields (type `cross_field`, as `capabilities.rules` names it)."""
+    """A rule across fields (type `cross_field`, as `capabilities.engines.rules` names it)."""
     return PydanticCustomError("cross_field", "{rule}", {"rule": message})
 
 

@@ -36,7 +36,7 @@ MIN_ACCEPTANCE = 1e-3
 
 def _rule_broken(message: str) -> PydanticCustomError:
     """A rule across fields, which JSON Schema cannot state: the error type
-    `cross_field` of `capabilities.rules` (listed in `x-cross-field-rules`)."""
+    `cross_field` of `capabilities.engines.rules` (listed in `x-cross-field-rules`)."""
     return PydanticCustomError("cross_field", "{rule}", {"rule": message})
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app
 
 from agent_service.api import json_response, operation, parse_body
-from capabilities.analyst.explain import ExplainRequest, Explanation, explain_capability
-from capabilities.analyst.fit import FitRequest, FitResult, fit_and_store
+from capabilities.analyst.explain import explain_capability
+from capabilities.analyst.fit import fit_and_store
+from capabilities.analyst.models import ExplainRequest, Explanation, FitRequest, FitResult
 from capabilities.analyst.store import load_surrogate
 from tools.errors import FieldError, InvalidInput, NotFound
 

@@ -6,7 +6,8 @@ from flask import Blueprint, Response, current_app
 
 from agent_service.api import json_response, operation, parse_body
 from agent_service.wiring import Backends
-from capabilities.coach import CoachAnswer, CoachRequest, KnowledgeLookup, coach_capability
+from capabilities.coach.capability import KnowledgeLookup, coach_capability
+from capabilities.coach.models import CoachAnswer, CoachRequest
 
 bp = Blueprint("coach", __name__, url_prefix="/v1")
 

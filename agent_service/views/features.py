@@ -6,7 +6,8 @@ from flask import Blueprint, Response
 
 from agent_service.api import operation, parse_body
 from agent_service.jobs import JobAccepted, submit_accepted
-from capabilities.discovery.job import KIND, DiscoverRequest
+from capabilities.discovery.job import KIND
+from capabilities.discovery.models import DiscoverRequest
 
 bp = Blueprint("features", __name__, url_prefix="/v1")
 

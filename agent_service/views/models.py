@@ -7,10 +7,10 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, url_for
 
 from agent_service.api import json_response, operation
-from capabilities.models.hazard_svg import hazard_svg
-from capabilities.models.registry import ModelSet
-from capabilities.models.report import GameModelReport, model_report
-from capabilities.runtime.status import ModelsStatus, models_status
+from capabilities.engines.game_models.hazard_svg import hazard_svg
+from capabilities.engines.game_models.registry import ModelSet
+from capabilities.engines.game_models.report import GameModelReport, model_report
+from capabilities.engines.runtime.status import ModelsStatus, models_status
 from game.rules import is_known_mode, load_mode
 from tools.errors import NotFound
 

@@ -9,83 +9,23 @@ decisions. Every figure is gathered as named evidence for the runtime.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
+from capabilities.analyst.models import Change, Driver, ExplainRequest, Explanation
 from capabilities.analyst.surrogate import Surrogate, attributions, counterfactual
-from capabilities.coach import position_of
-from capabilities.decision_capability import decision_capability
-from capabilities.models.ev import ACTIONS, Decision, evaluate
-from capabilities.models.registry import ModelSet
-from capabilities.rules import cross_field_rules, rule_broken
-from capabilities.runtime import Answer, Capability
-from capabilities.runtime import Evidence as Gathered
-from capabilities.state import EnvAction, Feature, GameState, Probability, action_name
+from capabilities.coach.capability import position_of
+from capabilities.engines.decision_capability import decision_capability
+from capabilities.engines.game_models.ev import ACTIONS, Decision, evaluate
+from capabilities.engines.game_models.registry import ModelSet
+from capabilities.engines.runtime import Capability
+from capabilities.engines.runtime import Evidence as Gathered
+from capabilities.engines.state import action_name
 
 if TYPE_CHECKING:
     from smolagents import Tool
 
-ActionName = Literal["hold", "buy", "sell", "sidebet"]
 # what a bot cannot change by acting differently: kept out of counterfactuals
 FROZEN = frozenset({"active", "connected_players", "can_place"})
-
-
-class ExplainRequest(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "dependentRequired": {"observation": ["bot_id"]},
-            **cross_field_rules(
-                "observation needs bot_id (not null): the bot's surrogate reads it",
-                "observation has as many values as that surrogate has features",
-            ),
-        },
-    )
-
-    state: GameState
-    action: ActionName | EnvAction = Field(description="the action taken (names or 0/1)")
-    action_probabilities: list[Probability] | None = Field(None, max_length=16)
-    reward: float | None = None
-    bot_id: str | None = Field(None, pattern=r"^[A-Za-z0-9_.:-]{1,100}$")
-    observation: list[Feature] | None = Field(
-        None, max_length=64, description="the bot's observation, for its surrogate"
-    )
-    stake: float | None = Field(None, gt=0, le=1000)
-
-    @model_validator(mode="after")
-    def _observation_with_bot(self) -> ExplainRequest:
-        if self.observation is not None and self.bot_id is None:
-            raise rule_broken("observation is only used with bot_id (whose surrogate reads it)")
-        return self
-
-
-class Driver(BaseModel):
-    feature: str
-    contribution: float = Field(description="change of the action's probability, surrogate path")
-
-
-class Change(BaseModel):
-    feature: str
-    from_value: float
-    to_value: float
-
-
-class Explanation(Answer):
-    action: ActionName
-    best_action: ActionName
-    expected_value: float = Field(description="SOL, of the action taken")
-    best_expected_value: float
-    cost: float = Field(description="SOL the action gave up against the best (negative: gained)")
-    cost_ci95: tuple[float, float]
-    decisive: bool
-    drivers: list[Driver] | None = None
-    surrogate_action: ActionName | None = None
-    surrogate_agreement: float | None = Field(None, description="held-out agreement with the bot")
-    counterfactual_action: ActionName | None = None
-    counterfactual: list[Change] | None = None
-    model_version: str
-    narrative: str
 
 
 def _name(surrogate_class: int) -> str:

@@ -16,12 +16,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from capabilities.chat.slots import Slots
-from capabilities.runtime.evidence import Evidence
+from capabilities.engines.runtime.evidence import Evidence
 from tools.postgres import Database
 
 if TYPE_CHECKING:
-    from capabilities.models.registry import ModelSet
-    from capabilities.runtime import Runtime
+    from capabilities.engines.game_models.registry import ModelSet
+    from capabilities.engines.runtime import Runtime
     from tools.knowledge import KnowledgeBase
 
 

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from capabilities.state import BotId, ModeName
+from capabilities.engines.state import BotId, ModeName
 
 
 class ChatRequest(BaseModel):

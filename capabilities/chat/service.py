@@ -32,7 +32,7 @@ from capabilities.chat.router import IntentRouter, Route
 from capabilities.chat.slots import Slots, extract, with_defaults
 from capabilities.chat.store import Conversation, ConversationStore
 from capabilities.chat.text import compact
-from capabilities.runtime import Answer, Capability, Evidence, Runtime
+from capabilities.engines.runtime import Answer, Capability, Evidence, Runtime
 from tools.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ from smolagents import Tool
 from capabilities.chat.intent import ChatContext, Intent, MissingSlot
 from capabilities.chat.slots import Slots
 from capabilities.chat.text import compact
-from capabilities.runtime.evidence import Evidence
+from capabilities.engines.runtime.evidence import Evidence
 from tools.agent_tools.base import ToolError, to_json
 
 Sink = Callable[[str, dict[str, Any]], None]

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from capabilities.analyst.explain import ExplainRequest
 from capabilities.analyst.explain import compute as explain_compute
 from capabilities.analyst.explain import gather as explain_gather
+from capabilities.analyst.models import ExplainRequest
 from capabilities.chat.intent import ChatContext, need
 from capabilities.chat.slots import Slots
 from capabilities.chat.text import sol
+from capabilities.engines.runtime.evidence import Evidence
+from capabilities.engines.state import GameState
 from capabilities.hybrid.stats import sidebet_pnl
-from capabilities.runtime.evidence import Evidence
-from capabilities.state import GameState
 from game.rules import available_modes, load_mode
 
 BOT_Q = "Which bot? Name it (e.g. 'bot ppo-v3') or send bot_id with the message."

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from capabilities.curriculum.models import CurriculumAnswer, CurriculumRequest, ScenarioResult
 from capabilities.curriculum.service import evaluate_policy, next_scenarios
-from capabilities.runtime import Capability
-from capabilities.runtime import Evidence as Gathered
+from capabilities.engines.runtime import Capability
+from capabilities.engines.runtime import Evidence as Gathered
 from game.policy_net import NetPolicy
 from game.scenarios import Scenario
 

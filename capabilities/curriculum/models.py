@@ -6,8 +6,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from capabilities.runtime import Answer
-from capabilities.state import ModeName
+from capabilities.engines.runtime import Answer
+from capabilities.engines.state import ModeName
 from capabilities.training.models import POLICY_ID_PATTERN
 from game.scenarios import Scenario
 

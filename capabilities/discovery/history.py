@@ -6,7 +6,7 @@ import numpy as np
 import psycopg
 
 from capabilities.discovery.panel import Panel, TradeLog, build_panel
-from capabilities.models.registry import load_history
+from capabilities.engines.game_models.registry import load_history
 from tools.errors import NotFound
 
 _TRADES_SQL = """

@@ -4,78 +4,20 @@ scores every candidate, stores a summary in `agent_insights` and returns the rep
 
 from __future__ import annotations
 
-import re
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
-from capabilities.discovery.expressions import ExpressionError, parse
 from capabilities.discovery.history import load_panel
 from capabilities.discovery.insights import store_insights
-from capabilities.discovery.panel import TRADE_SERIES
-from capabilities.discovery.proposals import ProposalRequest, propose
+from capabilities.discovery.models import DiscoverRequest, ProposalRequest
+from capabilities.discovery.proposals import propose
 from capabilities.discovery.service import UNIT_FEATURES, TargetReport, discover, library
-from capabilities.jobs import Progress, handler
-from capabilities.jobs.context import job_database, job_knowledge, job_runtime, job_tools
-from capabilities.rules import cross_field_rules, rule_broken
-from capabilities.runtime import Runtime
-from capabilities.state import ModeName
+from capabilities.engines.jobs import Progress, handler
+from capabilities.engines.jobs.context import job_database, job_knowledge, job_runtime, job_tools
+from capabilities.engines.runtime import Runtime
 from tools.errors import BackendUnavailable
 
 KIND = "features.discover"
-Target = Literal["rug_within", "next_return_sign", "next_return_size", "player_next_action"]
-NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,39}$"  # a proposed feature's name
 REPORTED = 25  # features per target in the result, best first
-
-
-class DiscoverRequest(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra=cross_field_rules(
-            "each proposed expression parses in the feature language (docs/models.md) over "
-            "tick, price, sidebets and the trade series"
-        ),
-    )
-
-    mode: ModeName = "classic"
-    targets: list[Target] = Field(
-        default_factory=lambda: ["rug_within", "next_return_size", "player_next_action"],
-        min_length=1,
-        max_length=4,
-        json_schema_extra={"uniqueItems": True},
-    )
-    horizon: int = Field(40, ge=1, le=500, description="N of the target 'rug within N ticks'")
-    rounds: int = Field(1000, ge=50, le=20_000, description="latest stored rounds to mine")
-    fdr: float = Field(0.05, gt=0, le=0.2, description="false-discovery rate per target")
-    proposed: dict[str, str] = Field(
-        default_factory=dict,
-        max_length=20,
-        description="extra candidates: name -> expression in the feature language",
-        json_schema_extra={"propertyNames": {"pattern": NAME_PATTERN}},
-    )
-    llm_candidates: bool = Field(
-        True, description="let the configured language model propose candidates too"
-    )
-
-    @field_validator("targets")
-    @classmethod
-    def _unique(cls, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
-            raise rule_broken("targets must not repeat")
-        return value
-
-    @field_validator("proposed")
-    @classmethod
-    def _parsable(cls, value: dict[str, str]) -> dict[str, str]:
-        names = {"tick", "price", "sidebets", *TRADE_SERIES}
-        for name, text in value.items():
-            if not re.fullmatch(NAME_PATTERN, name):
-                raise ValueError(f"{name!r}: names are identifiers of at most 40 characters")
-            try:
-                parse(text, names)
-            except ExpressionError as exc:
-                raise rule_broken(f"{name}: {exc}") from None
-        return value
 
 
 def report_json(report: TargetReport) -> dict[str, Any]:

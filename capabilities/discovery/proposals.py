@@ -11,48 +11,27 @@ Without a model the runtime's deterministic answer proposes nothing.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from capabilities.discovery import expressions
 from capabilities.discovery.expressions import ExpressionError, parse
+from capabilities.discovery.models import (
+    MAX_CANDIDATES,
+    ProposalNarrative,
+    ProposalRequest,
+    Proposals,
+)
 from capabilities.discovery.panel import Panel
 from capabilities.discovery.service import library
-from capabilities.runtime import Answer, Capability, Runtime
-from capabilities.runtime import Evidence as Gathered
+from capabilities.engines.runtime import Capability, Runtime
+from capabilities.engines.runtime import Evidence as Gathered
 
 if TYPE_CHECKING:
     from smolagents import Tool
 
 KIND = "features.propose"
-MAX_CANDIDATES = 10
-
-CandidateName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,39}$")]
-Expression = Annotated[str, StringConstraints(min_length=1, max_length=expressions.MAX_LENGTH)]
-
-
-class ProposalRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    mode: str
-    targets: list[str]
-    horizon: int
-    rounds: int
-
-
-class ProposalNarrative(BaseModel):
-    """What the language model may return."""
-
-    summary: str = Field(min_length=1, max_length=2000)
-    candidates: dict[CandidateName, Expression] = Field(
-        default_factory=dict, max_length=MAX_CANDIDATES
-    )
-
-
-class Proposals(Answer):
-    candidates: dict[str, str] = Field(default_factory=dict)
 
 
 def _figure(value: float) -> float:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from capabilities.models.hazard import normal_sf
+from capabilities.engines.game_models.hazard import normal_sf
 
 SPLIT = 0.6
 FOLDS = 5

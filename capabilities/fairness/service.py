@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
+from capabilities.engines.state import GAME_ID_PATTERN
 from capabilities.fairness.models import ReplayedPath, VerifyRequest, VerifyResponse
-from capabilities.state import GAME_ID_PATTERN
 from game.fairness.engine import replay
 from game.fairness.records import RoundRecord
 from game.fairness.verify import hash_matches, verify_round

@@ -16,16 +16,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from psycopg.types.json import Jsonb
-from pydantic import BaseModel, ConfigDict, Field
 
+from capabilities.engines.game_models.ev import Position, evaluate
+from capabilities.engines.game_models.registry import ModelRegistry, ModelSet
+from capabilities.engines.jobs import Progress, handler
+from capabilities.engines.jobs.context import job_database, job_runtime, job_tools
+from capabilities.engines.runtime import Capability
+from capabilities.engines.runtime import Evidence as Gathered
+from capabilities.hybrid.models import Advice, AdviceNarrative, AdviceRequest
 from capabilities.hybrid.policy import Thresholds
-from capabilities.jobs import Progress, handler
-from capabilities.jobs.context import job_database, job_runtime, job_tools
-from capabilities.models.ev import Position, evaluate
-from capabilities.models.registry import ModelRegistry, ModelSet
-from capabilities.runtime import Answer, Capability
-from capabilities.runtime import Evidence as Gathered
-from capabilities.state import ModeName
 from tools.postgres import Database
 
 if TYPE_CHECKING:
@@ -33,30 +32,6 @@ if TYPE_CHECKING:
 
 KIND = "hybrid.advice"
 log = logging.getLogger(__name__)
-
-
-class AdviceRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    mode: ModeName = "classic"
-    horizon: int = Field(600, ge=50, le=5000, description="ticks of a round to scan")
-
-
-class AdviceNarrative(BaseModel):
-    """What the language model may return: guidance, and bounded threshold proposals."""
-
-    summary: str = Field(min_length=1, max_length=2000)
-    override_confidence: float | None = Field(None, ge=0.6, le=0.99)
-    min_loss: float | None = Field(None, ge=0.0, le=1.0)
-
-
-class Advice(Answer):
-    mode: str
-    model_version: str
-    facts: dict[str, Any]
-    guidance: str
-    override_confidence: float | None = None
-    min_loss: float | None = None
 
 
 def regime_facts(models: ModelSet, horizon: int) -> dict[str, Any]:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from capabilities.engines.game_models.ev import Position, evaluate
+from capabilities.engines.game_models.registry import ModelSet
 from capabilities.hybrid.policy import HybridDecision, HybridInput, Thresholds, decide
-from capabilities.models.ev import Position, evaluate
-from capabilities.models.registry import ModelSet
 from game.bots import BET, HOLD, Policy
 from game.observation import COLUMN
 

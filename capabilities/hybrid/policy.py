@@ -17,8 +17,8 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from capabilities.models.ev import ACTIONS, Decision, Position, evaluate
-from capabilities.models.registry import ModelSet
+from capabilities.engines.game_models.ev import ACTIONS, Decision, Position, evaluate
+from capabilities.engines.game_models.registry import ModelSet
 
 
 @dataclass(frozen=True)

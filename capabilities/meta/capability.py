@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from capabilities.engines.runtime import Capability
+from capabilities.engines.runtime import Evidence as Gathered
 from capabilities.meta.models import AdaptAnswer, AdaptRequest
 from capabilities.meta.service import adapt
-from capabilities.runtime import Capability
-from capabilities.runtime import Evidence as Gathered
 from tools.postgres import Database
 
 

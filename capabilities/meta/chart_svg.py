@@ -6,8 +6,8 @@ from __future__ import annotations
 import math
 from html import escape
 
+from capabilities.engines.svg_chart import BLUE, GAP, LEFT, ORANGE, PANEL, TOP, WIDTH, Panel
 from capabilities.meta.models import AdaptAnswer, ParameterEstimate
-from capabilities.svg_chart import BLUE, GAP, LEFT, ORANGE, PANEL, TOP, WIDTH, Panel
 
 
 def _series(

@@ -13,8 +13,8 @@ from collections import defaultdict
 import numpy as np
 import psycopg
 
+from capabilities.engines.game_models.price import GOD_THRESHOLD
 from capabilities.meta.pooling import RoundStats
-from capabilities.models.price import GOD_THRESHOLD
 
 _STATS_SQL = """
 WITH recent AS (

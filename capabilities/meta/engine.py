@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from capabilities.engines.game_models.ev import PriceView
 from capabilities.meta.pooling import Posterior
-from capabilities.models.ev import PriceView
 
 
 class PooledHazard:

@@ -6,9 +6,9 @@ import uuid
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from capabilities.rules import cross_field_rules, rule_broken
-from capabilities.runtime import Answer
-from capabilities.state import ModeName
+from capabilities.engines.rules import cross_field_rules, rule_broken
+from capabilities.engines.runtime import Answer
+from capabilities.engines.state import ModeName
 from capabilities.training.models import (
     POLICY_ID_PATTERN,
     EvaluationSettings,

@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from capabilities.models.hazard import Z95, wilson
-from capabilities.models.price import GOD_THRESHOLD
+from capabilities.engines.game_models.hazard import Z95, wilson
+from capabilities.engines.game_models.price import GOD_THRESHOLD
 
 ALL_MODES = "all_modes"
 """The name of the exchangeable component in `resembles`."""

@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from capabilities.jobs import Progress, handler
-from capabilities.jobs.context import job_database
+from capabilities.engines.jobs import Progress, handler
+from capabilities.engines.jobs.context import job_database
 from capabilities.meta.models import TransferRequest
 from capabilities.training.models import CurvePoint
 from capabilities.training.service import train

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from capabilities.jobs import Progress, handler
-from capabilities.jobs.context import job_database
+from capabilities.engines.jobs import Progress, handler
+from capabilities.engines.jobs.context import job_database
 from capabilities.opponents.models import OpponentFitSpec
 from capabilities.opponents.service import fit_and_store
 

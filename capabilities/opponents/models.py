@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from capabilities.state import ModeName
+from capabilities.engines.state import ModeName
 
 MAX_BATCH = 100
 # `float.hex()~player_id`: no text that a finite-number check reads as NaN or infinity

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from capabilities.engines.runtime import Capability
+from capabilities.engines.runtime import Evidence as Gathered
 from capabilities.rewards.models import ReviewRequest, RewardReview
 from capabilities.rewards.service import review
-from capabilities.runtime import Capability
-from capabilities.runtime import Evidence as Gathered
 
 
 def _evidence(answer: dict[str, Any]) -> dict[str, Any]:

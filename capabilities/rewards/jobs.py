@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from capabilities.jobs import Progress, handler
+from capabilities.engines.jobs import Progress, handler
 from capabilities.rewards.models import (
     ABComparison,
     ABInterval,

@@ -7,9 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from capabilities.rules import cross_field_rules, rule_broken
-from capabilities.runtime import Answer
-from capabilities.state import ModeName
+from capabilities.engines.rules import cross_field_rules, rule_broken
+from capabilities.engines.runtime import Answer
+from capabilities.engines.state import ModeName
 from capabilities.training.models import PPOSettings, TrainingSpec
 from game.reward_spec import RewardSpec
 

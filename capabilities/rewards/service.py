@@ -13,8 +13,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from capabilities.models.ev import stopping_table
-from capabilities.models.truth import TrueHazard, economics
+from capabilities.engines.game_models.ev import stopping_table
+from capabilities.engines.game_models.truth import TrueHazard, economics
 from capabilities.rewards.models import (
     ReviewRequest,
     RewardPolicy,

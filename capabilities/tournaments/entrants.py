@@ -58,7 +58,7 @@ def _archetype(entrant: ArchetypeEntrant) -> Any:
 
 @functools.lru_cache(maxsize=8)
 def _hybrid_models(mode: str, source: str) -> Any:
-    from capabilities.models.registry import fit_model_set, rules_model_set
+    from capabilities.engines.game_models.registry import fit_model_set, rules_model_set
 
     if source == "rules":
         return rules_model_set(mode)

@@ -22,9 +22,14 @@ from typing import Any
 
 from prometheus_client import Counter
 
-from capabilities.jobs import Progress, handler
-from capabilities.jobs.context import current_job_id, job_database, job_events, job_submitter
-from capabilities.jobs.service import process_worker_id
+from capabilities.engines.jobs import Progress, handler
+from capabilities.engines.jobs.context import (
+    current_job_id,
+    job_database,
+    job_events,
+    job_submitter,
+)
+from capabilities.engines.jobs.service import process_worker_id
 from capabilities.tournaments import store
 from capabilities.tournaments.entrants import Lineup, build_field, play_chunk, store_loader
 from capabilities.tournaments.models import TournamentSpec

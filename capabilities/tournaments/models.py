@@ -12,9 +12,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from capabilities.engines.rules import cross_field_rules, rule_broken
+from capabilities.engines.state import ModeName
 from capabilities.hybrid.policy import Thresholds
-from capabilities.rules import cross_field_rules, rule_broken
-from capabilities.state import ModeName
 from game import bots
 from game.personas import _PARAM_RANGES, PERSONAS
 from game.sb3_zip import PolicyFileError, read_policy_file

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from html import escape
 
-from capabilities.svg_chart import BLUE, GREY, nice, ticks
+from capabilities.engines.svg_chart import BLUE, GREY, nice, ticks
 from capabilities.tournaments.models import Tournament
 
 WIDTH, LEFT, RIGHT, TOP, ROW = 760, 150, 30, 50, 26

@@ -8,7 +8,7 @@ import math
 from html import escape
 from typing import Any
 
-from capabilities.svg_chart import BLUE, GAP, GREY, LEFT, ORANGE, PANEL, TOP, WIDTH, Panel
+from capabilities.engines.svg_chart import BLUE, GAP, GREY, LEFT, ORANGE, PANEL, TOP, WIDTH, Panel
 from capabilities.training.models import TrainingRun
 
 

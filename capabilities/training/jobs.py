@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from capabilities.jobs import Progress, handler
-from capabilities.jobs.context import current_job_id, job_database
+from capabilities.engines.jobs import Progress, handler
+from capabilities.engines.jobs.context import current_job_id, job_database
 from capabilities.training.models import TrainingSpec
 from capabilities.training.runs import add_point, create_run, finish_run, start_run
 from capabilities.training.service import train

@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from capabilities.rules import cross_field_rules, rule_broken
-from capabilities.state import ModeName
+from capabilities.engines.rules import cross_field_rules, rule_broken
+from capabilities.engines.state import ModeName
 from capabilities.training.rewards import validate_reward
 from game.rules import GameRules, load_mode
 from game.scenarios import Scenario

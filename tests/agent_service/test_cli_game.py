@@ -7,7 +7,7 @@ import uuid
 import pika
 import pytest
 
-from agent_service.cli_game import QueuePublisher
+from agent_service.cli.game import QueuePublisher
 from game.rules import available_modes
 from tests.support.process import cli_env, run_cli
 

@@ -17,9 +17,9 @@ import requests
 
 import tests.support.job_handlers  # noqa: F401 - registers the test.* kinds
 from agent_service.cli import main
-from agent_service.cli_worker import worker as worker_command
+from agent_service.cli.worker import worker as worker_command
 from agent_service.config import Settings
-from capabilities.jobs import JobConfig, JobService
+from capabilities.engines.jobs import JobConfig, JobService
 from tests.support.job_handlers import events
 from tests.support.jobs import delete_queues, migrated, ready_messages, unique_queue
 from tests.support.process import REPO, cli_env, run_cli, start_cli

@@ -19,7 +19,7 @@ from schemathesis.checks import positive_data_acceptance
 
 from agent_service.api import decode_json
 from agent_service.openapi import render_spec
-from capabilities.rules import DOCUMENTED_REFUSALS
+from capabilities.engines.rules import DOCUMENTED_REFUSALS
 from tests.conftest import API_KEY, make_settings
 from tests.support.jobs import delete_queues, unique_queue
 

@@ -135,7 +135,7 @@ def test_the_web_app_loads_without_the_rl_extra():
 
         sys.meta_path.insert(0, Block())
         import agent_service.app, agent_service.views.training, agent_service.views.curriculum
-        from capabilities.jobs.registry import load_handler_modules
+        from capabilities.engines.jobs.registry import load_handler_modules
         assert "capabilities.training.jobs" in load_handler_modules()
         from tools.policy_store import load_policy
         print(load_policy("baseline:classic").act([[0.0] * 15]))

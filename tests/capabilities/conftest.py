@@ -9,7 +9,7 @@ from dataclasses import replace
 import psycopg
 import pytest
 
-from capabilities.runtime import BudgetPolicy, Runtime, RuntimePolicy
+from capabilities.engines.runtime import BudgetPolicy, Runtime, RuntimePolicy
 from tests.capabilities.sample import load_rounds
 from tools.llm import LLMConfig, parse_models, parse_prices
 from tools.llm.models import build_chain

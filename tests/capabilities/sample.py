@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from smolagents import Tool
 
-from capabilities.runtime import Answer, Capability, Evidence
+from capabilities.engines.runtime import Answer, Capability, Evidence
 from tools.postgres import Database
 
 RUG_TICKS = (10, 30, 60, 100, 150, 200, 250, 300, 400, 500)

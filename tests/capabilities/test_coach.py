@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from capabilities.coach import CoachRequest, advise
-from capabilities.models.registry import fit_model_set, rules_model_set
+from capabilities.coach.capability import advise
+from capabilities.coach.models import CoachRequest
+from capabilities.engines.game_models.registry import fit_model_set, rules_model_set
 from game.rules import load_mode
 from game.simulator import simulate_rounds
 
@@ -74,7 +75,7 @@ def test_invalid_states_name_the_field(payload, field):
 
 
 def test_through_the_runtime_a_grounded_summary_is_delivered(make_runtime):
-    from capabilities.coach import coach_capability
+    from capabilities.coach.capability import coach_capability
     from tests.support.fake_llm import FakeLLM, final
 
     summary = (
@@ -94,7 +95,7 @@ def test_through_the_runtime_a_grounded_summary_is_delivered(make_runtime):
 
 
 def test_through_the_runtime_an_invented_number_falls_back(make_runtime):
-    from capabilities.coach import coach_capability
+    from capabilities.coach.capability import coach_capability
     from tests.support.fake_llm import FakeLLM, final
 
     with FakeLLM([final({"summary": "Sell: the rug comes in 73.5% of rounds."})]) as llm:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from capabilities.discovery.insights import store_insights, summary_markdown
+from capabilities.discovery.models import ProposalNarrative
 from capabilities.discovery.panel import build_panel
-from capabilities.discovery.proposals import ProposalNarrative, data_figures, screen
+from capabilities.discovery.proposals import data_figures, screen
 from capabilities.discovery.service import discover
 from game.rules import load_mode
 from game.simulator import simulate_rounds

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from capabilities.runtime.grounding import evidence_numbers, groundedness, quoted_numbers
+from capabilities.engines.runtime.grounding import evidence_numbers, groundedness, quoted_numbers
 
 
 def test_small_integers_names_and_dates_are_not_quoted_numbers():

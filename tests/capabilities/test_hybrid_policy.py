@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from capabilities.engines.game_models.ev import Position
+from capabilities.engines.game_models.registry import fit_model_set, rules_model_set
+from capabilities.engines.state import action_name
 from capabilities.hybrid.policy import HybridInput, Thresholds, decide
-from capabilities.models.ev import Position
-from capabilities.models.registry import fit_model_set, rules_model_set
-from capabilities.state import action_name
 from game.rules import load_mode
 from game.simulator import simulate_rounds
 

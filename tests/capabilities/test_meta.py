@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from agent_service.app import create_app
+from capabilities.engines.game_models.ev import Position, evaluate
+from capabilities.engines.game_models.registry import ModelRegistry
 from capabilities.meta.data import load_round_stats
 from capabilities.meta.pooling import ALL_MODES, UNLIKE_ANY, ModeStats, RoundStats, pool
-from capabilities.models.ev import Position, evaluate
-from capabilities.models.registry import ModelRegistry
 from game.rules import GameRules, load_mode
 from game.simulator import simulate_rounds
 from tests.conftest import make_settings

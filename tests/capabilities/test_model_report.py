@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from capabilities.models.registry import fit_model_set, rules_model_set
-from capabilities.passages import contradiction, select_passages
+from capabilities.engines.game_models.registry import fit_model_set, rules_model_set
+from capabilities.engines.passages import contradiction, select_passages
 from game.rules import load_mode
 from game.simulator import simulate_rounds
 

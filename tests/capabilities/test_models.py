@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from capabilities.models.ev import Position, evaluate
-from capabilities.models.hazard import fit_hazard, wilson
-from capabilities.models.price import fit_price
-from capabilities.models.truth import TrueHazard, TruePrice, economics
+from capabilities.engines.game_models.ev import Position, evaluate
+from capabilities.engines.game_models.hazard import fit_hazard, wilson
+from capabilities.engines.game_models.price import fit_price
+from capabilities.engines.game_models.truth import TrueHazard, TruePrice, economics
 from game.rules import load_mode
 from game.simulator import simulate_rounds
 
@@ -180,7 +180,7 @@ def test_fitted_models_choose_the_oracles_action(mode):
 def test_tail_probabilities_match_scipy():
     from scipy import stats
 
-    from capabilities.models.hazard import chi2_sf, normal_sf
+    from capabilities.engines.game_models.hazard import chi2_sf, normal_sf
 
     for df in (1, 2, 3, 7, 10, 51, 200):
         for x in (0.0, 1e-6, 0.3, 1.0, 4.0, 19.5, 80.0, 700.0):

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from agent_service.app import create_app
-from capabilities.models.registry import ModelRegistry
+from capabilities.engines.game_models.registry import ModelRegistry
 from game.rules import load_mode
 from game.simulator import simulate_rounds
 from tests.conftest import make_settings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from capabilities.runtime import prompts
+from capabilities.engines.runtime import prompts
 
 
 @pytest.fixture(autouse=True)

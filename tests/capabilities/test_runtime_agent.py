@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from jinja2 import UndefinedError
 
-from capabilities.runtime import BudgetPolicy, prompts
+from capabilities.engines.runtime import BudgetPolicy, prompts
 from tests.capabilities.sample import SampleRequest, sample_capability
 from tests.support.fake_llm import FakeLLM, Reply, call, calls, error, final, hang
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from capabilities.runtime import BudgetPolicy
-from capabilities.runtime.budget import Budget
+from capabilities.engines.runtime import BudgetPolicy
+from capabilities.engines.runtime.budget import Budget
 from tests.capabilities.sample import SampleRequest, sample_capability
 from tests.support.fake_llm import FakeLLM, call, final
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from capabilities.runtime.cache import input_hash
+from capabilities.engines.runtime.cache import input_hash
 from tests.capabilities.sample import SampleRequest, load_rounds, sample_capability
 from tests.support.fake_llm import FakeLLM, final
 

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from capabilities.runtime.router import Profile, order_chain, profiles
+from capabilities.engines.runtime.router import Profile, order_chain, profiles
 from tests.capabilities.sample import SampleRequest, sample_capability
 from tests.support.fake_llm import FakeLLM, final
 

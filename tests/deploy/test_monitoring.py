@@ -16,8 +16,8 @@ RULES = yaml.safe_load((ROOT / "deploy/prometheus/rules.yml").read_text())
 DASHBOARD = json.loads((ROOT / "deploy/grafana/agent-service.json").read_text())
 METRIC_MODULES = (
     "agent_service.metrics",
-    "capabilities.runtime.metrics",
-    "capabilities.jobs.metrics",
+    "capabilities.engines.runtime.metrics",
+    "capabilities.engines.jobs.metrics",
     "capabilities.hybrid.log",
     "tools.llm.metrics",
 )
@@ -37,7 +37,7 @@ def exported() -> set[str]:
     """Every series name the API, the workers and the consumer can expose."""
     for module in METRIC_MODULES:
         importlib.import_module(module)
-    from agent_service.cli_consume import ConsumerCollector
+    from agent_service.cli.consume import ConsumerCollector
     from tools.consumer import ConsumerStats
 
     names = _series(REGISTRY.collect())
@@ -91,7 +91,7 @@ def test_the_dashboard_is_importable():
 
 
 def test_the_budget_gauge_follows_spend(app):
-    from capabilities.runtime.budget import Budget, BudgetPolicy
+    from capabilities.engines.runtime.budget import Budget, BudgetPolicy
 
     database = app.extensions["agent"].backends.database  # migrated by the app
     budget = Budget(database, BudgetPolicy(request_tokens=100, daily_tokens=1000))

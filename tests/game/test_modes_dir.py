@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from capabilities.state import ModeName
+from capabilities.engines.state import ModeName
 from game.rules import (
     UNKNOWN_MODE,
     ModeEntry,

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from capabilities.jobs import Progress, handler
+from capabilities.engines.jobs import Progress, handler
 
 
 def _record(payload: dict[str, Any], event: str) -> None:

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from agent_service.cli_data import import_recordings
+from agent_service.cli.data import import_recordings
 from tests.support.parquet_captures import REAL, game_history, write_event_store, write_games
 from tests.tools.recordings import make_recording
 from tools.capture_formats import FORMATS, UnreadableFile, batches, detect_format

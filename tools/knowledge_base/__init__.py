@@ -5,7 +5,7 @@ source `<collection>/<file name>`. Ingest skips unchanged sources, so seeding ag
 costs a count per document and stores nothing twice. A document whose first line is
 `<!-- mode: NAME -->` is written for that mode's rules: the line is left out and its
 chunks carry the payload `mode` (the coach quotes them only where the mode's models
-agree, capabilities/passages.py).
+agree, capabilities/engines/passages.py).
 """
 
 from __future__ import annotations

@@ -6,19 +6,19 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from capabilities.analyst.explain import ExplainRequest
 from capabilities.analyst.explain import compute as explain_compute
 from capabilities.analyst.explain import gather as explain_gather
+from capabilities.analyst.models import ExplainRequest
 from capabilities.analyst.store import load_surrogate
 from capabilities.chat.intent import ChatContext, Intent, mode_of, need
 from capabilities.chat.slots import Slots, window_text
 from capabilities.chat.text import pct, sol
 from capabilities.chat.why import BOT_Q, why
-from capabilities.coach import position_of
+from capabilities.coach.capability import position_of
+from capabilities.engines.runtime.evidence import Evidence
+from capabilities.engines.state import GameState
 from capabilities.hybrid.policy import HybridInput, Thresholds, decide
 from capabilities.hybrid.stats import hybrid_stats
-from capabilities.runtime.evidence import Evidence
-from capabilities.state import GameState
 
 _ACTION_Q = "Which action? (hold, buy, sell or sidebet)"
 _TICK_Q = "At which tick? (e.g. 'at tick 200')"

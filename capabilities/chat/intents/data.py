@@ -8,7 +8,7 @@ from typing import Any
 from capabilities.chat.intent import ChatContext, Intent, need
 from capabilities.chat.slots import Slots, window_text
 from capabilities.chat.text import num, pct, sol
-from capabilities.runtime.evidence import Evidence
+from capabilities.engines.runtime.evidence import Evidence
 from tools.agent_tools import analytics_queries as queries
 
 ROUND_Q = "Which round? Give its id (YYYYMMDD-<16 hex>, as in the game history)."

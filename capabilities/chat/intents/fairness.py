@@ -7,7 +7,7 @@ from typing import Any
 from capabilities.chat.intent import ChatContext, Intent, need
 from capabilities.chat.intents.data import ROUND_Q
 from capabilities.chat.slots import Slots
-from capabilities.runtime.evidence import Evidence
+from capabilities.engines.runtime.evidence import Evidence
 from tools.verification import verify_stored_round
 
 

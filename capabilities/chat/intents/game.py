@@ -8,8 +8,9 @@ from typing import Any
 from capabilities.chat.intent import ChatContext, Intent, mode_of, need
 from capabilities.chat.slots import Slots
 from capabilities.chat.text import pct, sol
-from capabilities.coach import CoachAnswer, CoachRequest, advise
-from capabilities.runtime.evidence import Evidence
+from capabilities.coach.capability import advise
+from capabilities.coach.models import CoachAnswer, CoachRequest
+from capabilities.engines.runtime.evidence import Evidence
 
 _TICK_Q = "At which tick? (e.g. 'at tick 230')"
 _PRICE_Q = "At which price multiple? (e.g. 'at 1.9x')"

@@ -7,9 +7,9 @@ from typing import Any
 from capabilities.chat.intent import ChatContext, Intent, mode_of
 from capabilities.chat.slots import Slots
 from capabilities.chat.text import pct
+from capabilities.engines.runtime.evidence import Evidence
 from capabilities.meta.models import AdaptRequest
 from capabilities.meta.service import adapt
-from capabilities.runtime.evidence import Evidence
 
 
 def adapt_mode(context: ChatContext, slots: Slots, found: Evidence) -> str:

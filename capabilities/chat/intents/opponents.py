@@ -14,7 +14,7 @@ from capabilities.chat.intents.data import PLAYER_Q
 from capabilities.chat.intents.data import player as recorded_trades
 from capabilities.chat.slots import Slots
 from capabilities.chat.text import num, pct, sol
-from capabilities.runtime.evidence import Evidence
+from capabilities.engines.runtime.evidence import Evidence
 from tools.agent_tools.opponent_tool import OpponentProfileTool
 
 FIT_HINT = "run POST /v1/opponents/fit to build the profiles"

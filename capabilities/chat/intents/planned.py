@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from capabilities.chat.intent import ChatContext, Intent
 from capabilities.chat.slots import Slots
-from capabilities.runtime.evidence import Evidence
+from capabilities.engines.runtime.evidence import Evidence
 
 
 def _pending(name: str, module: str, endpoint: str) -> Callable[[ChatContext, Slots, Evidence],

@@ -8,7 +8,7 @@ from typing import Any
 from capabilities.chat.intent import ChatContext, Intent
 from capabilities.chat.slots import Slots
 from capabilities.chat.text import pct
-from capabilities.runtime.evidence import Evidence
+from capabilities.engines.runtime.evidence import Evidence
 from tools.jobs_store import JobStore
 
 

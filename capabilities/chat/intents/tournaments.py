@@ -7,7 +7,7 @@ from typing import Any
 
 from capabilities.chat.intent import ChatContext, Intent
 from capabilities.chat.slots import Slots
-from capabilities.runtime.evidence import Evidence
+from capabilities.engines.runtime.evidence import Evidence
 from capabilities.tournaments import store
 
 

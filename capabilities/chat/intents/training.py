@@ -11,7 +11,7 @@ from capabilities.chat.slots import Slots
 from capabilities.chat.text import num, pct, sol
 from capabilities.curriculum.models import CurriculumRequest
 from capabilities.curriculum.service import next_scenarios
-from capabilities.runtime.evidence import Evidence
+from capabilities.engines.runtime.evidence import Evidence
 from capabilities.training.runs import get_run, list_runs
 from tools.policy_store import PolicyRecord, policy_store
 

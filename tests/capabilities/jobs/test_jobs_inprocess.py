@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 import tests.support.job_handlers  # noqa: F401 - registers the test.* kinds
-from capabilities.jobs import JobConfig, JobService
+from capabilities.engines.jobs import JobConfig, JobService
 from tests.support.job_handlers import events
 from tools.errors import Conflict, InvalidInput, NotFound
 from tools.jobs_store import JobStore

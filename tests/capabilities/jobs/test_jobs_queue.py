@@ -12,9 +12,9 @@ import pytest
 from prometheus_client import REGISTRY
 
 import tests.support.job_handlers  # noqa: F401 - registers the test.* kinds
-from capabilities.jobs import JobConfig, JobService
-from capabilities.jobs.runner import JobRunner
-from capabilities.jobs.worker import QueueWorker
+from capabilities.engines.jobs import JobConfig, JobService
+from capabilities.engines.jobs.runner import JobRunner
+from capabilities.engines.jobs.worker import QueueWorker
 from tests.support.job_handlers import events
 from tests.support.jobs import dead_letters, ready_messages
 from tools.amqp import connection_parameters

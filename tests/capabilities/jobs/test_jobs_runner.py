@@ -7,7 +7,7 @@ import threading
 import time
 
 import tests.support.job_handlers  # noqa: F401 - registers the test.* kinds
-from capabilities.jobs.runner import JobRunner, Outcome
+from capabilities.engines.jobs.runner import JobRunner, Outcome
 from tests.support.job_handlers import events
 from tools.jobs_store import JobStore
 

@@ -8,10 +8,10 @@ import threading
 import uuid
 
 import capabilities.tournaments.jobs  # noqa: F401 - registers the tournament kinds
-from capabilities.jobs import JobService
-from capabilities.jobs.context import set_job_events, set_submitter_factory
-from capabilities.jobs.runner import JobRunner
-from capabilities.jobs.worker import QueueWorker
+from capabilities.engines.jobs import JobService
+from capabilities.engines.jobs.context import set_job_events, set_submitter_factory
+from capabilities.engines.jobs.runner import JobRunner
+from capabilities.engines.jobs.worker import QueueWorker
 from capabilities.tournaments import store
 from capabilities.tournaments.jobs import KIND
 from tests.capabilities.jobs.test_jobs_queue import job_config
