@@ -22,7 +22,7 @@ import json
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 from flask import Response, request
 from pydantic import BaseModel, ValidationError
@@ -162,7 +162,9 @@ def parse_query(model: type[M]) -> M:
     args = request.args.to_dict()
     errors = list(unacceptable_values(args, "query."))
     errors += [
-        FieldError(f"query.{name}", NOT_FINITE) for name, text in args.items() if _non_finite(text)
+        FieldError(f"query.{name}", NOT_FINITE)
+        for name, text in args.items()
+        if _numeric(model, name) and _non_finite(text)
     ]
     if errors:
         raise InvalidInput("a query parameter is invalid", errors)
@@ -170,6 +172,14 @@ def parse_query(model: type[M]) -> M:
         return model.model_validate(args)
     except ValidationError as exc:
         raise InvalidInput("a query parameter is invalid", field_errors(exc, "query.")) from None
+
+
+def _numeric(model: type[BaseModel], name: str) -> bool:
+    """A number parameter: "nan" is a fine value of a text one (a mode may be so named)."""
+    field = model.model_fields.get(name)
+    return field is not None and any(
+        t in (int, float) for t in (field.annotation, *get_args(field.annotation))
+    )
 
 
 def _non_finite(text: str) -> bool:

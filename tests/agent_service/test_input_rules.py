@@ -111,3 +111,9 @@ def test_cross_field_rules_are_422_and_in_the_spec(client, auth):
 def test_non_finite_query_numbers_are_422(client, auth, value):
     response = client.get(f"/v1/hybrid/stats?since_hours={value}", headers=auth)
     assert "finite" in _fields(response)["query.since_hours"]
+
+
+def test_text_query_parameters_may_read_like_numbers(client, auth):
+    """`sources=nan` names a mode (a well-formed one): only number parameters must be finite."""
+    response = client.get("/v1/meta/adapt/sidebet/chart.svg?sources=nan", headers=auth)
+    assert response.status_code != 422, response.get_data(as_text=True)
