@@ -117,7 +117,7 @@ def cpu_seconds(procs: list[subprocess.Popen]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def throughput(what: str, body: dict, seconds: float, cpu: float, floor: int) -> str:
+def throughput(what: str, body: dict, seconds: float, cpu: float, floor: int) -> tuple[str, float]:
     """Rounds per minute of wall time from the submit, and what the workers' CPU time
     says they would do with a core each (the machine is shared: see the load)."""
     rounds, own = body["result"]["rounds"], body["result"]["rounds_per_minute"]
@@ -126,7 +126,13 @@ def throughput(what: str, body: dict, seconds: float, cpu: float, floor: int) ->
     return (f"{what}: {rounds} rounds in {seconds:.1f} s = {rpm:,.0f} rounds/min from submit "
             f"(the job's own count: {own:,.0f}); workers' CPU {cpu:.1f} s = {per_core:,.0f} "
             f"rounds per CPU-minute, {2 * per_core:,.0f}/min on 2 free cores; floor "
-            f"{floor:,}; {load()}")  # fmt: skip
+            f"{floor:,}; {load()}"), rpm  # fmt: skip
+
+
+def floor_line(what: str, value: float, floor: float) -> str:
+    return f"{what}: {value:,.0f} rounds/min, floor {floor:,.0f}: " + (
+        "met" if value >= floor else "NOT MET"
+    )
 
 
 def main() -> None:
@@ -151,6 +157,7 @@ def main() -> None:
             wait_consumers(service, args.workers)
             print(f"{args.workers} workers (concurrency 1 each); {load()}; {os.cpu_count()} CPUs")
             no_decision = {"h1": 0.001, "min_rounds": 100}
+            floors: list[str] = []
             if "scripted" not in skip:
                 spec = {"mode": "classic", "seed": 1, "max_rounds": args.scripted_rounds,
                         "chunk_rounds": 10_000, "sprt": no_decision, "entrants": [
@@ -160,8 +167,10 @@ def main() -> None:
                 cpu = cpu_seconds(workers)
                 body, seconds = run(service, spec)
                 cpu = cpu_seconds(workers) - cpu
-                print(throughput("scripted (4 archetypes + oracle, classic)", body, seconds, cpu,
-                                 100_000))  # fmt: skip
+                line, rpm = throughput("scripted (4 archetypes + oracle, classic)", body,
+                                       seconds, cpu, 100_000)  # fmt: skip
+                print(line)
+                floors.append(floor_line("scripted bots", rpm, 100_000))
             if "ppo" not in skip:
                 spec = {"mode": "classic", "seed": 2, "max_rounds": args.ppo_rounds,
                         "chunk_rounds": 5_000, "sprt": no_decision, "entrants": [
@@ -173,7 +182,10 @@ def main() -> None:
                 cpu = cpu_seconds(workers)
                 body, seconds = run(service, spec)
                 cpu = cpu_seconds(workers) - cpu
-                print(throughput("PPO (2 policies + oracle, classic)", body, seconds, cpu, 10_000))
+                line, rpm = throughput("PPO (2 policies + oracle, classic)", body, seconds, cpu,
+                                       10_000)  # fmt: skip
+                print(line)
+                floors.append(floor_line("PPO policies", rpm, 10_000))
             if "acceptance" not in skip:
                 for mode in ("classic", "rising_hazard"):
                     entrants = [{"kind": "persona", "name": p, "persona": p} for p in PERSONAS]
@@ -201,6 +213,10 @@ def main() -> None:
                     )
                     print(f"A/A pair ppo / ppo_again: {aa['verdict']} at {aa['decided_at']} rounds "
                           f"(must not be a_better/b_better)")  # fmt: skip
+                    different = aa["verdict"] in ("a_better", "b_better")
+                    verdict = "NOT MET (declared different)" if different else "met"
+                    floors.append(f"A/A pair in {mode}: {aa['verdict']}: {verdict}")
+            print("\nfloors:\n" + "\n".join(floors))
         finally:
             for proc in workers:
                 proc.terminate()
