@@ -27,7 +27,10 @@ Outcomes: Gaussian paired differences, and game outcomes: the per-round PnL
 differences of two random sidebet bots (p = 0.05, independent streams) on the same
 simulated rounds of classic (values -5..5 SOL, ~95 % zeros: sidebets pay +4 / -1 per
 unit), resampled and standardised; the A/B runs shift them by h1 standard deviations,
-which keeps their tails. Intervals: Wilson for rates, t for mean rounds (95 %).
+which keeps their tails. Then A/A tournaments as the service plays them (the random
+bot twice, each with its own stream, on the real rounds of one seed per run, classic
+and rising_hazard): how often the pair is declared different. Intervals: Wilson for
+rates, t for mean rounds (95 %).
 
     python bench/sprt.py [--runs 1000] [--h1 0.05] [--alpha 0.05] [--beta 0.05]
 """
@@ -67,6 +70,23 @@ def game_differences(rounds: int, seed: int, chunk: int = 10_000) -> np.ndarray:
     return np.concatenate([p["a"]["pnl"] - p["b"]["pnl"] for p in parts])
 
 
+def tournament_aa(mode: str, n_runs: int, settings: SprtSettings, budget: int) -> np.ndarray:
+    """Verdicts of A/A pairs as a tournament plays them, not resampled: the random
+    sidebet bot twice (a random stream each) on the rounds of seeds 0..n_runs-1."""
+    from capabilities.tournaments.service import play_here
+
+    bot = {"kind": "archetype", "archetype": "random"}
+    sprt = {k: getattr(settings, k) for k in ("h0", "h1", "alpha", "beta", "min_rounds")}
+    verdicts = []
+    for seed in range(n_runs):
+        spec = TournamentSpec.model_validate(
+            {"mode": mode, "seed": seed, "max_rounds": budget, "chunk_rounds": 2_500,
+             "sprt": sprt, "entrants": [bot | {"name": "coin"}, bot | {"name": "coin_again"}]}
+        )  # fmt: skip
+        verdicts.append(play_here(spec, store_loader(None)).pairs[0].verdict)
+    return np.array(verdicts)
+
+
 def runs(
     draw: Draw, n_runs: int, settings: SprtSettings, budget: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -97,6 +117,9 @@ def main() -> None:
     parser.add_argument("--budget-factor", type=float, default=4.0)
     parser.add_argument("--pool-rounds", type=int, default=200_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--tournament-runs", type=int, default=200, help="A/A tournaments per mode (0: none)"
+    )
     args = parser.parse_args()
     settings = SprtSettings(h1=args.h1, alpha=args.alpha, beta=args.beta)
     fixed = settings.fixed_rounds()
@@ -153,6 +176,16 @@ def main() -> None:
         if both.mean / fixed > 0.5:
             failures.append(f"{name} mean rounds over A/A and A/B {both.mean / fixed:.1%} "
                             "of fixed > 50 %")  # fmt: skip
+    for mode in ("classic", "rising_hazard") if args.tournament_runs else ():
+        verdicts = tournament_aa(mode, args.tournament_runs, settings, budget)
+        n_different = int(np.isin(verdicts, ["a_better", "b_better"]).sum())
+        different = Estimate.proportion(n_different, len(verdicts))
+        print(f"A/A tournaments, random bot twice, {mode}, seeds 0..{len(verdicts) - 1}: "
+              f"declared different {_rate(different)}, undecided "
+              f"{np.mean(verdicts == 'undecided'):.1%}")  # fmt: skip
+        assert different is not None
+        if different.mean > 0.05:
+            failures.append(f"{mode} A/A tournaments declared different {different.mean:.1%}")
     print(f"{time.perf_counter() - started:.0f} s; load {os.getloadavg()[0]:.1f}")
     print("floors: " + ("all met" if not failures else "NOT MET: " + "; ".join(failures)))
 
