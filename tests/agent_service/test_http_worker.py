@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import signal
 import socket
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -169,18 +170,35 @@ def test_a_script_name_header_is_ignored(server):
     assert _response(sock)[0] == 200
 
 
-def test_pipelined_requests_are_each_answered(server):
-    """Three requests in one write, a body in the middle: each answered, in order. The
-    answers often arrive in one recv (the reader keeps what follows each answer)."""
-    one = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+def _decide_request() -> bytes:
     body = json.dumps({"state": {"tick": 10, "price": 1.2}, "rl_action": "hold", "bot_id": "t"})
-    decide = (
+    return (
         b"POST /v1/hybrid/decide HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
         b"Authorization: Bearer " + API_KEY.encode() + b"\r\n"
         b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body.encode()
     )
-    reader = _Reader(_send(server, one + decide + one))
+
+
+HEALTH = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+def test_pipelined_requests_are_each_answered(server):
+    """Three requests in one write, a body in the middle: each answered, in order. The
+    answers often arrive in one recv (the reader keeps what follows each answer)."""
+    reader = _Reader(_send(server, HEALTH + _decide_request() + HEALTH))
     answers = [reader.response() for _ in range(3)]
     assert [status for status, _, _ in answers] == [200, 200, 200], answers
     assert json.loads(answers[0][2])["status"] == "ok"
     assert "action" in json.loads(answers[1][2]), answers[1]
+
+
+def test_a_pipelined_request_cut_short_is_finished_from_the_socket(server):
+    """The bytes behind the first request are half of the second: the rest, sent later,
+    is read from the socket (the buffered half is neither lost nor waited on forever)."""
+    decide = _decide_request()
+    sock = _send(server, HEALTH + decide[:40])
+    reader = _Reader(sock)
+    assert reader.response()[0] == 200
+    time.sleep(0.2)
+    sock.sendall(decide[40:] + HEALTH)
+    assert [reader.response()[0] for _ in range(2)] == [200, 200]
