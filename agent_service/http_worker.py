@@ -114,7 +114,10 @@ class BufferedThreadWorker(ThreadWorker):  # type: ignore[misc]
             super().enqueue_req(conn)
             return
         # a new connection, a kept-alive one that became readable, or one with a
-        # pipelined request already buffered behind the last one
+        # pipelined request already buffered behind the last one: gthread's
+        # finish_request sends that one straight here (bytes already read into the
+        # parser never make the socket readable to the poller), and they are framed
+        # from memory below before the socket is read again
         leftover = conn.parser.unreader.take_buffered() if conn.parser is not None else b""
         state = _Reading(conn, time.monotonic() + self.limits.header_timeout_s)
         conn.sock.setblocking(False)

@@ -3,14 +3,18 @@
 Starts the service in its production shape (a PostgreSQL database, a RabbitMQ jobs
 queue and events exchange of its own) and `--workers` worker processes, then:
 
-1. throughput, scripted bots: the archetypes and the oracle in classic, a test that
-   cannot decide (h1 tiny), so the whole budget is played; rounds per minute from the
-   submit to the finished job (floor >= 100,000 with 2 workers);
+1. throughput, scripted bots: the archetypes and the oracle in classic, then the seven
+   personas, each with a test that cannot decide (h1 tiny), so the whole budget is
+   played; rounds per minute from the submit to the finished job (floor >= 100,000
+   with 2 workers);
 2. throughput, PPO policies (batched numpy inference): two PPO baselines and the oracle
    (floor >= 10,000 with 2 workers);
 3. the acceptance tournament in classic and rising_hazard: the seven personas, the PPO
-   baseline (twice: an A/A pair, which must not be declared different), the hybrid and
-   the oracle, with the default sequential test; prints the standings.
+   baseline, the hybrid and the oracle, with the default sequential test, and two A/A
+   pairs that must not be declared different: the PPO baseline twice (deterministic:
+   identical outcomes every round) and the random sidebet bot twice (same bot, its own
+   random stream each: outcomes differ round by round, equal in expectation, so the
+   sequential test itself is tried); prints the standings and the floors.
 
     python bench/tournaments.py [--workers 2] [--scripted-rounds 200000] [--ppo-rounds 40000]
 """
@@ -117,7 +121,7 @@ def cpu_seconds(procs: list[subprocess.Popen]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def throughput(what: str, body: dict, seconds: float, cpu: float, floor: int) -> str:
+def throughput(what: str, body: dict, seconds: float, cpu: float, floor: int) -> tuple[str, float]:
     """Rounds per minute of wall time from the submit, and what the workers' CPU time
     says they would do with a core each (the machine is shared: see the load)."""
     rounds, own = body["result"]["rounds"], body["result"]["rounds_per_minute"]
@@ -126,7 +130,13 @@ def throughput(what: str, body: dict, seconds: float, cpu: float, floor: int) ->
     return (f"{what}: {rounds} rounds in {seconds:.1f} s = {rpm:,.0f} rounds/min from submit "
             f"(the job's own count: {own:,.0f}); workers' CPU {cpu:.1f} s = {per_core:,.0f} "
             f"rounds per CPU-minute, {2 * per_core:,.0f}/min on 2 free cores; floor "
-            f"{floor:,}; {load()}")  # fmt: skip
+            f"{floor:,}; {load()}"), rpm  # fmt: skip
+
+
+def floor_line(what: str, value: float, floor: float) -> str:
+    return f"{what}: {value:,.0f} rounds/min, floor {floor:,.0f}: " + (
+        "met" if value >= floor else "NOT MET"
+    )
 
 
 def main() -> None:
@@ -135,7 +145,9 @@ def main() -> None:
     parser.add_argument("--scripted-rounds", type=int, default=200_000)
     parser.add_argument("--ppo-rounds", type=int, default=40_000)
     parser.add_argument("--acceptance-rounds", type=int, default=60_000)
-    parser.add_argument("--skip", default="", help="comma list of: scripted,ppo,acceptance")
+    parser.add_argument(
+        "--skip", default="", help="comma list of: scripted,personas,ppo,acceptance"
+    )
     parser.add_argument(
         "--figure", type=Path, help="write the rising_hazard standings SVG here (docs/figures/)"
     )
@@ -151,6 +163,7 @@ def main() -> None:
             wait_consumers(service, args.workers)
             print(f"{args.workers} workers (concurrency 1 each); {load()}; {os.cpu_count()} CPUs")
             no_decision = {"h1": 0.001, "min_rounds": 100}
+            floors: list[str] = []
             if "scripted" not in skip:
                 spec = {"mode": "classic", "seed": 1, "max_rounds": args.scripted_rounds,
                         "chunk_rounds": 10_000, "sprt": no_decision, "entrants": [
@@ -160,8 +173,22 @@ def main() -> None:
                 cpu = cpu_seconds(workers)
                 body, seconds = run(service, spec)
                 cpu = cpu_seconds(workers) - cpu
-                print(throughput("scripted (4 archetypes + oracle, classic)", body, seconds, cpu,
-                                 100_000))  # fmt: skip
+                line, rpm = throughput("scripted (4 archetypes + oracle, classic)", body,
+                                       seconds, cpu, 100_000)  # fmt: skip
+                print(line)
+                floors.append(floor_line("scripted bots", rpm, 100_000))
+            if "personas" not in skip:
+                spec = {"mode": "classic", "seed": 3, "max_rounds": args.scripted_rounds,
+                        "chunk_rounds": 10_000, "sprt": no_decision, "entrants": [
+                            {"kind": "persona", "name": p, "persona": p} for p in PERSONAS
+                        ]}  # fmt: skip
+                cpu = cpu_seconds(workers)
+                body, seconds = run(service, spec)
+                cpu = cpu_seconds(workers) - cpu
+                line, rpm = throughput("scripted (the 7 personas, classic)", body, seconds, cpu,
+                                       100_000)  # fmt: skip
+                print(line)
+                floors.append(floor_line("scripted personas", rpm, 100_000))
             if "ppo" not in skip:
                 spec = {"mode": "classic", "seed": 2, "max_rounds": args.ppo_rounds,
                         "chunk_rounds": 5_000, "sprt": no_decision, "entrants": [
@@ -173,7 +200,10 @@ def main() -> None:
                 cpu = cpu_seconds(workers)
                 body, seconds = run(service, spec)
                 cpu = cpu_seconds(workers) - cpu
-                print(throughput("PPO (2 policies + oracle, classic)", body, seconds, cpu, 10_000))
+                line, rpm = throughput("PPO (2 policies + oracle, classic)", body, seconds, cpu,
+                                       10_000)  # fmt: skip
+                print(line)
+                floors.append(floor_line("PPO policies", rpm, 10_000))
             if "acceptance" not in skip:
                 for mode in ("classic", "rising_hazard"):
                     entrants = [{"kind": "persona", "name": p, "persona": p} for p in PERSONAS]
@@ -182,6 +212,8 @@ def main() -> None:
                         {"kind": "policy", "name": "ppo_again", "policy_id": f"baseline:{mode}"},
                         {"kind": "hybrid", "name": "hybrid", "policy_id": f"baseline:{mode}"},
                         {"kind": "oracle", "name": "oracle"},
+                        {"kind": "archetype", "name": "coin", "archetype": "random"},
+                        {"kind": "archetype", "name": "coin_again", "archetype": "random"},
                     ]
                     spec = {"mode": mode, "seed": 7, "max_rounds": args.acceptance_rounds,
                             "chunk_rounds": 5_000, "entrants": entrants}  # fmt: skip
@@ -196,11 +228,15 @@ def main() -> None:
                         svg = requests.get(service.base + body["intervals_svg_url"],
                                            headers=service.headers, timeout=30)  # fmt: skip
                         args.figure.write_bytes(svg.content)
-                    aa = next(
-                        p for p in result["pairs"] if {p["a"], p["b"]} == {"ppo", "ppo_again"}
-                    )
-                    print(f"A/A pair ppo / ppo_again: {aa['verdict']} at {aa['decided_at']} rounds "
-                          f"(must not be a_better/b_better)")  # fmt: skip
+                    for pair in (("ppo", "ppo_again"), ("coin", "coin_again")):
+                        aa = next(p for p in result["pairs"] if {p["a"], p["b"]} == set(pair))
+                        different = aa["verdict"] in ("a_better", "b_better")
+                        verdict = "NOT MET (declared different)" if different else "met"
+                        print(f"A/A pair {' / '.join(pair)}: {aa['verdict']} at "
+                              f"{aa['decided_at']} rounds, effect {aa['effect']}")  # fmt: skip
+                        floors.append(f"A/A pair {' / '.join(pair)} in {mode}: {aa['verdict']}"
+                                      f" at {aa['decided_at']} rounds: {verdict}")  # fmt: skip
+            print("\nfloors:\n" + "\n".join(floors))
         finally:
             for proc in workers:
                 proc.terminate()

@@ -44,12 +44,29 @@ class SprtSettings:
         return math.log(self.beta / (1 - a)), math.log((1 - self.beta) / a)
 
     def fixed_rounds(self) -> int:
-        """Rounds a fixed-size two-sided z-test needs for the same alpha and power
-        1 - beta at effect h1 (what the sequential test saves against)."""
+        """Rounds of the fixed-size test of the same hypotheses and error rates, what the
+        sequential test saves against: per direction a one-sided z-test of h0 against h1
+        at alpha/2 with power 1 - beta, in the same units (standard deviations of d),
+        n = ((z(1 - alpha/2) + z(1 - beta)) / (h1 - h0))^2; the two directions together
+        are the two-sided z-test at alpha."""
         from scipy.stats import norm
 
         z = norm.ppf(1 - self.alpha / 2) + norm.ppf(1 - self.beta)
         return math.ceil((z / (self.h1 - self.h0)) ** 2)
+
+    def least_rounds(self) -> tuple[float, float]:
+        """Wald's lower bound on the expected rounds of ANY sequential test with these
+        error rates, (at h0, at h1), for one direction: the binary divergence of its
+        error rates over the information per round, (h1 - h0)^2 / 2. No design can beat
+        it; the SPRT comes within its overshoot (and, with an estimated variance, a
+        little more)."""
+        a, b = self.alpha / 2, self.beta
+
+        def divergence(p: float, q: float) -> float:
+            return p * math.log(p / q) + (1 - p) * math.log((1 - p) / (1 - q))
+
+        info = (self.h1 - self.h0) ** 2 / 2
+        return divergence(1 - a, b) / info, divergence(1 - b, a) / info
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,20 @@ def test_identical_outcomes_are_no_difference_and_a_clear_one_is_decided():
     assert short.verdict == "undecided" and short.decided_at is None
 
 
+def test_the_test_needs_fewer_rounds_than_the_fixed_test_but_not_fewer_than_walds_bound():
+    """The comparator is the one-sided z-test per direction at alpha/2 (5,198 rounds for
+    the defaults); at h1 the sequential test stops, on average, between Wald's lower
+    bound for any sequential test and the fixed size."""
+    assert SprtSettings().fixed_rounds() == 5198  # ((1.960 + 1.645) / 0.05)^2
+    s = SprtSettings(h1=0.2, min_rounds=20)
+    least_h0, least_h1 = s.least_rounds()
+    assert least_h0 < least_h1  # alpha/2 < beta: rejecting h1 is the cheaper decision
+    assert least_h1 / s.fixed_rounds() == pytest.approx(0.509, abs=0.002)
+    rng = np.random.default_rng(3)
+    used = [decide_pair(rng.normal(0.2, 1.0, 2000), s).decided_at for _ in range(300)]
+    assert least_h1 * 0.95 < np.mean(used) < 0.75 * s.fixed_rounds(), (least_h1, np.mean(used))
+
+
 def test_chunks_give_the_rounds_one_big_chunk_gives_and_standings_merge_them():
     entrants = [
         {"kind": "oracle", "name": "oracle"},
