@@ -23,6 +23,7 @@ Otherwise the answer is a clarifying question listing the likely intents: never 
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 from collections.abc import Sequence
@@ -49,11 +50,13 @@ EXPECT = 1.6  # names the slot the intent expects (less when it does not, or nam
 SIMILARITY_PER_UNIT = 0.05  # the same evidence, as cosine, for the floor
 STEM_WEIGHT = 0.5  # the stems' columns against the unit-length embedding's
 REGULARIZATION_C = 100.0  # examples are few and clean: a light L2 penalty
-_STOP = frozenset(
-    ("a an and any are at be can could did do does for from have how i i'm if in is it its "
-     "me my of on or please pls right rn should so that the this to was we what whats when "
-     "where which who why will with would you your yes no now ok okay hey hi").split()
-)  # fmt: skip
+_STOP = frozenset((
+    "a", "an", "and", "any", "are", "at", "be", "can", "could", "did", "do", "does", "for",
+    "from", "have", "how", "i", "i'm", "if", "in", "is", "it", "its", "me", "my", "of", "on",
+    "or", "please", "pls", "right", "rn", "should", "so", "that", "the", "this", "to", "was",
+    "we", "what", "whats", "when", "where", "which", "who", "why", "will", "with", "would",
+    "you", "your", "yes", "no", "now", "ok", "okay", "hey", "hi",
+))  # fmt: skip
 _WORD = re.compile(r"[a-z][a-z0-9']+")
 _SUFFIXES = ("ing", "ed", "es", "s")
 # fitted models per (embedder, examples): every app of a process (tests build many)
@@ -73,7 +76,7 @@ def _stem(word: str) -> str:
 def _stems(masked: str) -> list[str]:
     """Stems and consecutive stem pairs of a masked message (the tf-idf's terms)."""
     words = [_stem(w) for w in _WORD.findall(masked.lower())]
-    return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+    return words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
 
 
 def is_bare(masked: str) -> bool:

@@ -51,7 +51,6 @@ INTENTS = (
             "results of the latest tournament",
             "run a self-play tournament",
             "who is top of the standings",
-            "rank my bot variants against each other",
             "which of my bots won the tournament",
             "leaderboard of the last self-play league",
             "start a round robin of my bots",

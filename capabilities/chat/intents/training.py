@@ -155,10 +155,7 @@ INTENTS = (
             "when will training be complete",
         ),
         handler=run_status,
-        cues=(
-            r"\btraining\b",
-            r"\b(run|progress|finished|done|learning curve)\b",
-        ),
+        cues=(r"\b(run|progress|finished|done|learning curve)\b",),
     ),
     Intent(
         name="training.runs",
@@ -169,7 +166,6 @@ INTENTS = (
             "which training runs are there",
             "show all my runs",
             "what have we trained so far",
-            "list the training runs",
             "which training runs exist",
             "show all runs",
             "what have we trained",
@@ -179,7 +175,7 @@ INTENTS = (
             "how many runs have been trained",
         ),
         handler=runs,
-        cues=(r"\b(list|all|show)\b.*\bruns\b",),
+        cues=(r"\b(list|all|show)\b.*\bruns\b", r"\bruns\b"),
     ),
     Intent(
         name="training.compare_oracle",
