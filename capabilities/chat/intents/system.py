@@ -136,6 +136,7 @@ INTENTS = (
         ),
         handler=help_text,
         cues=(r"\b(help|what can you|what can i ask)\b",),
-        keyword=r"^\W*help\W*$",  # "help" alone is a question, not a bare topic
+        # "help" or "what can you do" alone is a question, not a bare topic
+        keyword=r"^\W*help\W*$|\bwhat (can|do) you (do|know|answer)\b",
     ),
 )
