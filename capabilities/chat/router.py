@@ -117,6 +117,7 @@ class Route:
     reason: str | None = None  # low_confidence | ambiguous, when intent is None
     scores: dict[str, float] = field(default_factory=dict)  # every intent's probability
     similarity: float = 0.0  # the best example's cosine plus the lexical bonus
+    unlike: bool = False  # below the floor: like nothing the chat answers
 
 
 class IntentRouter:
@@ -207,7 +208,7 @@ class IntentRouter:
         like = float(similarity.max())
 
         def unsure(reason: str) -> Route:
-            return Route(None, top, ranked, reason, every, like)
+            return Route(None, top, ranked, reason, every, like, like < self.floor)
 
         if like < self.floor:
             return unsure("low_confidence")
