@@ -45,6 +45,7 @@ _FOLLOW_UP = re.compile(
     r"^\s*(and|also|what about|how about|same|then|now|ok(ay)?,? (and|what|how))\b", re.IGNORECASE
 )
 _SHORT_FOLLOW_UP_WORDS = 6
+OPTION_PROBABILITY = 0.02  # a likely intent a clarifying question offers
 GUIDANCE = (
     "Answer the user's latest message in this conversation (history: request.history, "
     "oldest first) for the bot's developer, in two to five sentences. The computed answer "
@@ -136,9 +137,9 @@ def clarification(route: Route) -> Clarification:
         ClarifyOption(intent=i.name, capability=i.capability, description=i.description,
                       score=round(s, 4))
         for i, s in route.candidates
-        if s > 0.2
+        if s >= OPTION_PROBABILITY
     ]  # fmt: skip
-    if not options or (route.reason == "low_confidence" and route.confidence < 0.3):
+    if not options or route.unlike:
         question = (
             "I am not sure what you are asking. I can answer questions about the game's "
             "rounds and models, your bot's decisions, training and the service: could you "

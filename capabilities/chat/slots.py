@@ -196,10 +196,21 @@ def extract(text: str, now: datetime | None = None) -> Slots:
     )
 
 
+def _mode_names() -> re.Pattern[str]:
+    names = sorted(available_modes(), key=len, reverse=True)
+    spoken = "|".join(rf"{re.escape(m)}|{re.escape(m.replace('_', ' '))}" for m in names)
+    return re.compile(rf"\b({spoken})\b", re.IGNORECASE)
+
+
+_MODE_NAME = _mode_names()
+
+
 def mask(text: str) -> str:
-    """The message as the router embeds it: ids and names replaced by what they are, so
-    "bob" pulls towards no example that happens to share the name."""
-    text = UUID.sub("run", GAME_ID.sub("round", text))
+    """The message as the router embeds it: ids, names and game modes replaced by what
+    they are, so "bob" pulls towards no example that happens to share the name, and "in
+    rising hazard" or "in high volatility" is not a question about the hazard or the
+    volatility."""
+    text = _MODE_NAME.sub("mode", UUID.sub("run", GAME_ID.sub("round", text)))
     for match in list(_PLAYER.finditer(text))[::-1]:
         if match.group(1).lower() not in _NOT_NAMES:
             text = text[: match.start(1)] + "someone" + text[match.end(1) :]

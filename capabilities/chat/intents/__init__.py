@@ -7,7 +7,7 @@ Names are unique; the router embeds every example once per process.
 from __future__ import annotations
 
 from capabilities.chat.intent import Intent
-from capabilities.chat.intents import analyst, data, fairness, game, knowledge, planned, system
+from capabilities.chat.intents import analyst, data, fairness, game, knowledge, rewards, system
 from capabilities.chat.intents import meta as meta_group
 from capabilities.chat.intents import opponents as opponents_group
 from capabilities.chat.intents import tournaments as tournaments_group
@@ -24,7 +24,7 @@ GROUPS = (
     meta_group,
     opponents_group,
     system,
-    planned,
+    rewards,
 )
 REGISTRY: tuple[Intent, ...] = tuple(i for group in GROUPS for i in group.INTENTS)
 BY_NAME: dict[str, Intent] = {i.name: i for i in REGISTRY}

@@ -1,0 +1,33 @@
+"""An evaluation of routing the router is not tuned on: 336 plain questions written
+apart from the intents' examples (none of them an example or an earlier phrasing),
+split per intent into a dev half (looked at while improving the router) and a held-out
+half (committed before any tuning, evaluated once at the end).
+
+Each line of `dev.jsonl` / `heldout.jsonl` is `{"message", "intent"}` (the intent it must
+reach; asking for a missing value is fine) or `{"message", "ambiguous": [...]}` (it must
+be asked back; the list names the intents a clarification may offer, empty when the
+question is outside what the chat answers)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Case:
+    message: str
+    intent: str | None  # None: marked ambiguous
+    candidates: tuple[str, ...] = ()
+
+
+def load(split: str) -> list[Case]:
+    """The cases of one split: `dev` or `heldout`."""
+    cases = []
+    for line in (HERE / f"{split}.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        cases.append(Case(row["message"], row.get("intent"), tuple(row.get("ambiguous", ()))))
+    return cases
