@@ -26,6 +26,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -112,16 +113,30 @@ def predict_latency(fitted, rows, players, n_requests: int) -> None:  # type: ig
         url = svc.base + "/v1/opponents/predict"
         session = requests.Session()
         svc.wait(lambda: session.post(url, json=body, headers=svc.headers).status_code == 200)
-        times = []
-        for _ in range(n_requests):
-            began = time.perf_counter()
-            r = session.post(url, json=body, headers=svc.headers)
-            times.append((time.perf_counter() - began) * 1000)
-            assert r.status_code == 200, r.text
-        times.sort()
-        print(f"predict, batch 100, {n_requests} sequential requests over loopback: "
-              f"p50 {percentile(times, 0.5):.2f} ms, p99 {percentile(times, 0.99):.2f} ms, "
-              f"{load()}")  # fmt: skip
+
+        def timed(call: Callable[[], requests.Response]) -> list[float]:
+            """Milliseconds of `n_requests` sequential calls, sorted."""
+            times = []
+            for _ in range(n_requests):
+                began = time.perf_counter()
+                r = call()
+                times.append((time.perf_counter() - began) * 1000)
+                assert r.status_code == 200, r.text
+            return sorted(times)
+
+        # interleaved halves, so both see the same load; /health is the floor any request
+        # pays on this machine now (HTTP, gunicorn, scheduling)
+        predict, health = [], []
+        for _ in range(2):
+            predict += timed(lambda: session.post(url, json=body, headers=svc.headers))
+            health += timed(lambda: session.get(svc.base + "/health"))
+        for name, times in (
+            ("predict, batch 100", sorted(predict)),
+            ("GET /health", sorted(health)),
+        ):
+            print(f"{name}, {len(times)} sequential requests over loopback: min {times[0]:.2f} ms, "
+                  f"p50 {percentile(times, 50):.2f} ms, p95 {percentile(times, 95):.2f} ms, "
+                  f"p99 {percentile(times, 99):.2f} ms; {load()}")  # fmt: skip
         began = time.perf_counter()
         for _ in range(20):
             service.predict(fitted, [OpponentPredictItem.model_validate(i)
@@ -179,7 +194,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--max-moments", type=int, default=100_000)
     parser.add_argument("--max-iter", type=int, default=60)
-    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--requests", type=int, default=300, help="x 2, and as many /health")
     parser.add_argument("--skip-http", action="store_true")
     args = parser.parse_args()
     print(f"load before: {load()}")

@@ -86,9 +86,8 @@ def get_model() -> Response:
 def predict_actions() -> Response:
     body = parse_body(OpponentPredictRequest)
     fitted = _model()
-    return json_response(
-        OpponentPredictAnswer(model_id=fitted.model_id, items=predict(fitted, body.items))
-    )
+    # shaped as OpponentPredictAnswer, built without it (see `predict`)
+    return json_response({"model_id": str(fitted.model_id), "items": predict(fitted, body.items)})
 
 
 @bp.post("/opponents/fit")
