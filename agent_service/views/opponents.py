@@ -30,9 +30,10 @@ def _database() -> Database:
 
 
 def _model() -> FittedModel:
-    # a one-row query: an answer right after a fit must show that fit (the cached copy
-    # may lag by its refresh interval; the hybrid's decide path keeps using the cache)
-    fitted = model_cache(_database()).refresh()
+    # checked against the newest stored model at most a second ago: an answer right
+    # after the first fit shows it, a refit shows within a second (the hybrid's decide
+    # path reads the cache, refreshed in the background)
+    fitted = model_cache(_database()).fresh()
     if fitted is None:
         raise NotFound("no opponent model fitted yet: POST /v1/opponents/fit")
     return fitted

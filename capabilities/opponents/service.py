@@ -1,16 +1,18 @@
 """Fit the opponent models from the game tables, keep the latest in memory, predict.
 
 `fit` measures the next-action model on a time split (the later `test_fraction` of the
-rounds held out), then fits profiles, archetypes and the served model on every round.
+rounds held out) while it fits profiles, archetypes and the served model on every round.
 `store` writes the model and the profiles in one transaction. `ModelCache` holds the
 latest stored model per database in memory: `refresh` checks for a newer one (a one-row
-query; the API's answers call it), `current` never touches the database (the hybrid's
-decide path reads it; a background thread refreshes it every `refresh_s` seconds).
+query), `fresh` does so at most once a second while a model is held (the API's answers
+call it), `current` never touches the database (the hybrid's decide path reads it; a
+background thread refreshes it every `refresh_s` seconds).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import pickle
 import threading
 import time
@@ -251,9 +253,10 @@ def _load(database: Database, model_id: uuid.UUID | None = None) -> FittedModel 
 class ModelCache:
     """The latest fitted model of one database, in memory."""
 
-    def __init__(self, database: Database, refresh_s: float = 5.0) -> None:
-        self.database, self.refresh_s = database, refresh_s
+    def __init__(self, database: Database, refresh_s: float = 5.0, fresh_s: float = 1.0) -> None:
+        self.database, self.refresh_s, self.fresh_s = database, refresh_s, fresh_s
         self.current: FittedModel | None = None
+        self._checked = -math.inf
         self._lock = threading.Lock()
 
     def refresh(self) -> FittedModel | None:
@@ -263,9 +266,19 @@ class ModelCache:
                 row = conn.execute(
                     "SELECT id FROM opponent_models ORDER BY fitted_at DESC LIMIT 1"
                 ).fetchone()
+            self._checked = time.monotonic()
             if row is not None and (self.current is None or self.current.model_id != row[0]):
                 self.current = _load(self.database, row[0])
             return self.current
+
+    def fresh(self) -> FittedModel | None:
+        """The model held if it was checked within `fresh_s`, else `refresh()`: with no
+        model held it always asks, so an answer right after the first fit shows it; a
+        later fit shows within `fresh_s`. Spares the API a database round trip per
+        predict (on a busy machine the wait for it made most of the latency tail)."""
+        if self.current is not None and time.monotonic() - self._checked < self.fresh_s:
+            return self.current
+        return self.refresh()
 
 
 _caches: dict[str, ModelCache] = {}
