@@ -6,9 +6,9 @@ from flask import Blueprint, Response, current_app, request, url_for
 
 from agent_service.api import json_response, operation, parse_body, parse_query
 from agent_service.jobs import IDEMPOTENCY_HEADER, jobs
+from capabilities.opponents.capability import profile_capability, strictly_grounded
 from capabilities.opponents.jobs import KIND
 from capabilities.opponents.models import (
-    Opponent,
     OpponentFitAccepted,
     OpponentFitSpec,
     OpponentList,
@@ -16,8 +16,10 @@ from capabilities.opponents.models import (
     OpponentModelInfo,
     OpponentPredictAnswer,
     OpponentPredictRequest,
+    OpponentProfileAnswer,
+    OpponentProfileRequest,
 )
-from capabilities.opponents.profiles import get_profile, list_profiles
+from capabilities.opponents.profiles import list_profiles
 from capabilities.opponents.service import FittedModel, model_cache, predict
 from tools.errors import NotFound
 from tools.postgres import Database
@@ -112,13 +114,14 @@ def fit_opponents() -> Response:
 
 @bp.get("/opponents/<player_id>")
 @operation(
-    summary="A player's profile, archetype and the model's accuracy for them",
+    summary="A player's profile, archetype and the model's accuracy for them; with a "
+    "language model, a short narrative of their psychology quoting only the profile",
     tag="opponents",
-    response=Opponent,
+    response=OpponentProfileAnswer,
     extra_statuses=(404, 503),
 )
 def get_opponent(player_id: str) -> Response:
-    profile = get_profile(_database(), player_id)
-    if profile is None:
-        raise NotFound(f"no profile of player {player_id[:200]!r}")
-    return json_response(profile)
+    state = current_app.extensions["agent"]
+    request_ = OpponentProfileRequest(player_id=player_id)
+    answer = state.runtime.run(profile_capability(state.backends.database), request_)
+    return json_response(strictly_grounded(answer))
