@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, get_args
 
@@ -125,26 +125,51 @@ def decode_json(raw: bytes) -> tuple[Any, bytes]:
 def unacceptable_values(data: object, prefix: str = "") -> Iterator[FieldError]:
     """What JSON parsers let through and no field accepts, each with its path: NUL and
     lone surrogates in strings (PostgreSQL and UTF-8 refuse them), NaN and Infinity.
-    Raises MalformedRequest past MAX_DEPTH."""
-    stack: list[tuple[object, str, int]] = [(data, prefix.rstrip("."), 0)]
+    Raises MalformedRequest past MAX_DEPTH. A path is only spelled out for a container
+    or a value at fault: a predict batch holds thousands of numbers."""
+    top = prefix.rstrip(".")
+    problem = _bad_value(data)
+    if problem:
+        yield FieldError(top or "body", problem)
+    stack: list[tuple[object, str, int]] = [(data, top, 0)]
     while stack:
         value, path, depth = stack.pop()
-        if isinstance(value, str):
-            problem = _bad_text(value)
-            if problem:
-                yield FieldError(path or "body", problem)
-        elif isinstance(value, float):
-            if not math.isfinite(value):
-                yield FieldError(path or "body", NOT_FINITE)
-        elif isinstance(value, dict | list):
-            if depth >= MAX_DEPTH:
-                raise MalformedRequest(f"the JSON is nested deeper than {MAX_DEPTH} levels")
-            items = value.items() if isinstance(value, dict) else enumerate(value)
-            for key, item in items:
-                child = f"{path}.{key}" if path else str(key)
+        if not isinstance(value, dict | list):
+            continue
+        if depth >= MAX_DEPTH:
+            raise MalformedRequest(f"the JSON is nested deeper than {MAX_DEPTH} levels")
+        if isinstance(value, dict):
+            for key in value:
                 if isinstance(key, str) and _bad_text(key):
-                    yield FieldError(child, "the key " + _bad_text(key))
-                stack.append((item, child, depth + 1))
+                    yield FieldError(_child(path, key), "the key " + _bad_text(key))  # type: ignore[operator]
+            items: Iterable[tuple[object, object]] = value.items()
+        else:
+            items = enumerate(value)
+        for key, item in items:
+            kind = item.__class__
+            if kind is int:  # most values are numbers: settled inline
+                continue
+            if kind is float:
+                if not math.isfinite(item):  # type: ignore[arg-type]
+                    yield FieldError(_child(path, key), NOT_FINITE)
+            elif isinstance(item, dict | list):
+                stack.append((item, _child(path, key), depth + 1))
+            else:
+                problem = _bad_value(item)
+                if problem:
+                    yield FieldError(_child(path, key), problem)
+
+
+def _child(path: str, key: object) -> str:
+    return f"{path}.{key}" if path else str(key)
+
+
+def _bad_value(value: object) -> str | None:
+    if isinstance(value, str):
+        return _bad_text(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return NOT_FINITE
+    return None
 
 
 def _bad_text(text: str) -> str | None:

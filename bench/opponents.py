@@ -3,11 +3,14 @@ over loopback HTTP, and profiles on the shared real data.
 
 1. Simulated: `--rounds` rounds with `--players` players of the seven personas
    (`game.personas`), fitted in memory (`capabilities.opponents.service.fit`: the time
-   split evaluation, then the served fit on every round); prints the fit time, the
+   split evaluation and the served fit on every round, on two threads); prints the fit
+   time (wall and this process's CPU: the load changes the first only), the
    adjusted Rand index of the archetypes against the personas, and top-1 / log loss /
    ECE against the majority and own-frequency baselines (95 % Wilson intervals).
 2. Predict: a real `agent-service serve` on a database of its own, the model stored in
-   it; `--requests` sequential POST /v1/opponents/predict with 100 items each; p50/p99.
+   it; 2 x `--requests` sequential POST /v1/opponents/predict with 100 items each,
+   interleaved with as many GET /health (the floor of any request at the load of the
+   moment): min/p50/p95/p99 and the worker's CPU per request.
 3. Real data: the websocket capture in tests/data/real (renamed to the legacy envelope,
    `event_type` -> `event`), imported into a fresh database; the profiles it yields.
 
@@ -26,6 +29,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +39,7 @@ import requests
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.proc_cpu import cpu_seconds  # noqa: E402
 from bench.service_harness import PG_ADMIN, Service, load, percentile, running  # noqa: E402
 from capabilities.opponents import service  # noqa: E402
 from capabilities.opponents.history import from_activity, load_history  # noqa: E402
@@ -59,14 +64,14 @@ def simulated(n_rounds: int, n_players: int, seed: int, spec: OpponentFitSpec): 
     print(f"simulated {n_rounds} rounds x {n_players} players in "
           f"{time.perf_counter() - began:.1f} s: {len(h.t_round)} trades, "
           f"{len(h.s_round)} sidebets")  # fmt: skip
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     fitted, rows = service.fit(h, spec)
-    seconds = time.perf_counter() - began
+    seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
     ari = adjusted_rand_score([p.persona for p in players],
                               fitted.archetypes.memberships.argmax(axis=1))  # fmt: skip
     s = fitted.summary
-    print(f"fit {seconds:.1f} s (evaluate {s['seconds']['evaluate']} s + served fit "
-          f"{s['seconds']['fit']} s), {load()}")  # fmt: skip
+    print(f"fit {seconds:.1f} s, CPU {cpu:.1f} s (evaluate {s['seconds']['evaluate']} s and "
+          f"served fit {s['seconds']['fit']} s on two threads), {load()}")  # fmt: skip
     print(f"archetypes: {len(s['archetypes']['groups'])} groups (BIC), ARI {ari:.3f} vs personas")
     for g in s["archetypes"]["groups"]:
         print(f"  {g['players']:3d} players  {g['name']}")
@@ -112,16 +117,36 @@ def predict_latency(fitted, rows, players, n_requests: int) -> None:  # type: ig
         url = svc.base + "/v1/opponents/predict"
         session = requests.Session()
         svc.wait(lambda: session.post(url, json=body, headers=svc.headers).status_code == 200)
-        times = []
-        for _ in range(n_requests):
-            began = time.perf_counter()
-            r = session.post(url, json=body, headers=svc.headers)
-            times.append((time.perf_counter() - began) * 1000)
-            assert r.status_code == 200, r.text
-        times.sort()
-        print(f"predict, batch 100, {n_requests} sequential requests over loopback: "
-              f"p50 {percentile(times, 0.5):.2f} ms, p99 {percentile(times, 0.99):.2f} ms, "
-              f"{load()}")  # fmt: skip
+
+        worker = svc.pids()["worker1"]
+        cpu: dict[str, float] = {}
+
+        def timed(name: str, call: Callable[[], requests.Response]) -> list[float]:
+            """Milliseconds of `n_requests` sequential calls; the worker's CPU into `cpu`."""
+            times = []
+            before = cpu_seconds(worker) or 0.0
+            for _ in range(n_requests):
+                began = time.perf_counter()
+                r = call()
+                times.append((time.perf_counter() - began) * 1000)
+                assert r.status_code == 200, r.text
+            cpu[name] = cpu.get(name, 0.0) + (cpu_seconds(worker) or 0.0) - before
+            return times
+
+        # interleaved halves, so both see the same load; /health is the floor any request
+        # pays on this machine now (HTTP, gunicorn, scheduling); the worker's CPU time per
+        # request is what the load does not change
+        predict, health = [], []
+        for _ in range(2):
+            predict += timed("predict", lambda: session.post(url, json=body, headers=svc.headers))
+            health += timed("health", lambda: session.get(svc.base + "/health"))
+        for name, times in (("predict", predict), ("health", health)):
+            times.sort()
+            print(f"{name} ({'batch 100' if name == 'predict' else 'GET /health'}), {len(times)} "
+                  f"sequential requests over loopback: min {times[0]:.2f} ms, "
+                  f"p50 {percentile(times, 50):.2f} ms, p95 {percentile(times, 95):.2f} ms, "
+                  f"p99 {percentile(times, 99):.2f} ms; worker CPU "
+                  f"{cpu[name] / len(times) * 1000:.2f} ms/request; {load()}")  # fmt: skip
         began = time.perf_counter()
         for _ in range(20):
             service.predict(fitted, [OpponentPredictItem.model_validate(i)
@@ -179,7 +204,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--max-moments", type=int, default=100_000)
     parser.add_argument("--max-iter", type=int, default=60)
-    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--requests", type=int, default=300, help="x 2, and as many /health")
     parser.add_argument("--skip-http", action="store_true")
     args = parser.parse_args()
     print(f"load before: {load()}")

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from capabilities.engines.runtime.spec import Answer
 from capabilities.engines.state import ModeName
 
 MAX_BATCH = 100
@@ -45,6 +46,17 @@ class Opponent(OpponentSummary):
     fitted_at: datetime
     profile: dict[str, Any]
     live: dict[str, Any] | None = Field(None, description="counters kept by the consumer")
+
+
+class OpponentProfileRequest(BaseModel):
+    """The path's player id, as the runtime records and keys the request."""
+
+    player_id: str
+
+
+class OpponentProfileAnswer(Opponent, Answer):
+    """`GET /v1/opponents/{player_id}`: the profile, and with a language model a short
+    narrative of the player's psychology in `summary` quoting only the profile's numbers."""
 
 
 class OpponentListQuery(BaseModel):

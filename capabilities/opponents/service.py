@@ -1,37 +1,35 @@
 """Fit the opponent models from the game tables, keep the latest in memory, predict.
 
 `fit` measures the next-action model on a time split (the later `test_fraction` of the
-rounds held out), then fits profiles, archetypes and the served model on every round.
+rounds held out) while it fits profiles, archetypes and the served model on every round.
 `store` writes the model and the profiles in one transaction. `ModelCache` holds the
 latest stored model per database in memory: `refresh` checks for a newer one (a one-row
-query; the API's answers call it), `current` never touches the database (the hybrid's
-decide path reads it; a background thread refreshes it every `refresh_s` seconds).
+query), `fresh` does so at most once a second while a model is held (the API's answers
+call it), `current` never touches the database (the hybrid's decide path reads it; a
+background thread refreshes it every `refresh_s` seconds).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import pickle
 import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from capabilities.opponents import predictor as pr
 from capabilities.opponents.archetypes import Archetypes, fit_archetypes
 from capabilities.opponents.history import ACTIONS, NONE, History, load_history
-from capabilities.opponents.models import (
-    ActionProbabilities,
-    OpponentArchetype,
-    OpponentFitSpec,
-    OpponentPrediction,
-    OpponentPredictItem,
-)
+from capabilities.opponents.models import OpponentFitSpec, OpponentPredictItem
 from capabilities.opponents.profiles import profile_rows, store_profiles
 from capabilities.opponents.stats import FEATURES, player_stats
 from tools.errors import NotFound
@@ -128,13 +126,28 @@ def evaluate(h: History, spec: OpponentFitSpec, progress: Progress = _quiet) -> 
     return out, accuracy
 
 
+def _timed(f: Callable[..., Any], *args: Any) -> tuple[Any, float]:
+    began = time.perf_counter()
+    return f(*args), time.perf_counter() - began
+
+
 def fit(h: History, spec: OpponentFitSpec, progress: Progress = _quiet) -> tuple[FittedModel, list]:
     """Evaluate on a time split, then fit everything on all rounds; (model, profile rows)."""
     began = time.perf_counter()
-    evaluation, accuracy = evaluate(h, spec, progress)
-    evaluated = time.perf_counter()
-    progress(0.6, f"fitting on all {h.n_rounds} rounds")
-    stats, archetypes, _, table, clf = _served(h, spec, spec.seed)
+    # the two fits are independent and the boosting runs without the GIL: on two cores
+    # (or on a busy machine, two runnable threads) they overlap. One process-wide limit
+    # around both: `threadpool_limits` entered and left by each thread would restore the
+    # other's setting out of order.
+    with (
+        threadpool_limits(1),
+        ThreadPoolExecutor(1, thread_name_prefix="opponents-evaluate") as pool,
+    ):
+        evaluating = pool.submit(_timed, evaluate, h, spec)  # progress from this thread only
+        progress(0.05, f"fitting on all {h.n_rounds} rounds and on a time split")
+        stats, archetypes, _, table, clf = _served(h, spec, spec.seed)
+        fit_seconds = time.perf_counter() - began
+        progress(0.6, "scoring the held-out rounds")
+        (evaluation, accuracy), evaluate_seconds = evaluating.result()
     enough = archetypes.enough
     rows = enough if enough.any() else stats.rounds_played > 0
     population = np.concatenate([
@@ -162,7 +175,11 @@ def fit(h: History, spec: OpponentFitSpec, progress: Progress = _quiet) -> tuple
             "too_little_data": int((~enough & (stats.rounds_played > 0)).sum()),
         },
         "options": spec.model_dump(mode="json"),
-        "seconds": {"evaluate": round(evaluated - began, 2), "fit": round(ended - evaluated, 2)},
+        "seconds": {
+            "evaluate": round(evaluate_seconds, 2),
+            "fit": round(fit_seconds, 2),
+            "total": round(ended - began, 2),
+        },
         "actions": list(ACTIONS),
         "horizons_trained": list(pr.HORIZONS),
     }
@@ -236,9 +253,10 @@ def _load(database: Database, model_id: uuid.UUID | None = None) -> FittedModel 
 class ModelCache:
     """The latest fitted model of one database, in memory."""
 
-    def __init__(self, database: Database, refresh_s: float = 5.0) -> None:
-        self.database, self.refresh_s = database, refresh_s
+    def __init__(self, database: Database, refresh_s: float = 5.0, fresh_s: float = 1.0) -> None:
+        self.database, self.refresh_s, self.fresh_s = database, refresh_s, fresh_s
         self.current: FittedModel | None = None
+        self._checked = -math.inf
         self._lock = threading.Lock()
 
     def refresh(self) -> FittedModel | None:
@@ -248,9 +266,19 @@ class ModelCache:
                 row = conn.execute(
                     "SELECT id FROM opponent_models ORDER BY fitted_at DESC LIMIT 1"
                 ).fetchone()
+            self._checked = time.monotonic()
             if row is not None and (self.current is None or self.current.model_id != row[0]):
                 self.current = _load(self.database, row[0])
             return self.current
+
+    def fresh(self) -> FittedModel | None:
+        """The model held if it was checked within `fresh_s`, else `refresh()`: with no
+        model held it always asks, so an answer right after the first fit shows it; a
+        later fit shows within `fresh_s`. Spares the API a database round trip per
+        predict (on a busy machine the wait for it made most of the latency tail)."""
+        if self.current is not None and time.monotonic() - self._checked < self.fresh_s:
+            return self.current
+        return self.refresh()
 
 
 _caches: dict[str, ModelCache] = {}
@@ -308,30 +336,29 @@ def state_arrays(items: Sequence[OpponentPredictItem]) -> dict[str, np.ndarray]:
     return state
 
 
-def predict(fitted: FittedModel, items: Sequence[OpponentPredictItem]) -> list[OpponentPrediction]:
-    """Probabilities per item, in order; `basis` says what they rest on. Answers are
-    built without re-validation (`model_construct`): every value comes from the model."""
+def predict(fitted: FittedModel, items: Sequence[OpponentPredictItem]) -> list[dict[str, Any]]:
+    """Probabilities per item, in order (`OpponentPrediction`'s shape); `basis` says what
+    they rest on. Plain dicts: every value comes from the model, and building 300 pydantic
+    objects per batch of 100 cost more than the trees."""
     index = fitted.model.player_index
     players = np.array([index.get(i.player_id, -1) for i in items], dtype=np.int64)
-    proba = np.round(fitted.model.predict(state_arrays(items), players), 6).tolist()
+    proba = np.round(fitted.model.predict(state_arrays(items), players), 6)
+    likely = proba[:, :3].argmax(axis=1).tolist()
+    basis = fitted.model.table.basis
+    labels: dict[int, dict[str, Any] | None] = {-1: None}
     out = []
-    for item, p, row in zip(items, players.tolist(), proba, strict=True):
-        if p < 0:
-            basis, archetype = "population", None
-        else:
-            basis = fitted.model.table.basis[p]
+    for item, p, row, k in zip(items, players.tolist(), proba.tolist(), likely, strict=True):
+        if p not in labels:
             name, prob = fitted.archetypes.label(p)
-            archetype = OpponentArchetype.model_construct(name=name, probability=prob)
+            labels[p] = {"name": name, "probability": prob}
         out.append(
-            OpponentPrediction.model_construct(
-                player_id=item.player_id,
-                probabilities=ActionProbabilities.model_construct(
-                    **dict(zip(ACTIONS, row, strict=True))
-                ),
-                likely_action=ACTIONS[max(range(3), key=row.__getitem__)],
-                basis=basis,
-                archetype=archetype,
-            )
+            {
+                "player_id": item.player_id,
+                "probabilities": dict(zip(ACTIONS, row, strict=True)),
+                "likely_action": ACTIONS[k],
+                "basis": "population" if p < 0 else basis[p],
+                "archetype": labels[p],
+            }
         )
     return out
 

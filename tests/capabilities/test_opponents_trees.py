@@ -1,0 +1,45 @@
+"""The numpy tree walk used by predict answers what sklearn answers, NaN and inf included."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+from sklearn.ensemble import HistGradientBoostingClassifier
+
+from capabilities.opponents.predictor import Trees
+
+
+def _data(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 5))
+    y = (x[:, 0] > 0).astype(int) + (x[:, 1] > 0.5)
+    gone = rng.random(n) < 0.3  # a missing value that tells the class: splits on NaN
+    x[gone, 2] = np.nan
+    y[gone] = 3
+    x[rng.random((n, 5)) < 0.05] = np.nan
+    return x, y
+
+
+def test_walk_matches_sklearn_with_missing_and_infinite_values():
+    x, y = _data(3000, 0)
+    clf = HistGradientBoostingClassifier(max_iter=15, max_leaf_nodes=15, random_state=0).fit(x, y)
+    trees = Trees(clf)
+    nodes = np.concatenate([t.nodes for it in clf._predictors for t in it])
+    assert np.isinf(nodes["num_threshold"][nodes["is_leaf"] == 0]).any()  # a NaN-only split
+    probe, _ = _data(500, 1)
+    probe[::7, 0] = np.inf
+    probe[::11, 1] = -np.inf
+    probe[::13, 2] = np.inf
+    np.testing.assert_allclose(trees.proba(probe), clf.predict_proba(probe), atol=1e-9)
+
+
+def test_pickles_as_the_classifier_and_loads_older_pickles():
+    x, y = _data(800, 2)
+    clf = HistGradientBoostingClassifier(max_iter=5, random_state=0).fit(x, y)
+    trees = Trees(clf)
+    again = pickle.loads(pickle.dumps(trees))
+    np.testing.assert_array_equal(again.proba(x[:50]), trees.proba(x[:50]))
+    older = Trees.__new__(Trees)  # an earlier version pickled every array, no `children`
+    older.__setstate__({"clf": clf, "left": None, "right": None, "missing_left": None})
+    np.testing.assert_array_equal(older.proba(x[:50]), trees.proba(x[:50]))
