@@ -36,7 +36,7 @@ from game.scenarios import Scenario
 from game.sidebets import NO_BET, default_stake, sidebet_pnl, training_reward
 from game.simulator import keys_of, rug_ticks_of, simulate_keys
 
-__all__ = ["SidebetBatch", "Step", "TradingBatch"]
+__all__ = ["SidebetBatch", "Step", "TradingBatch", "vec_infos"]
 
 ROUNDS_PER_REFILL = 512
 _TICK, _ACTIVE = COLUMN["tick"], COLUMN["active"]
@@ -58,6 +58,19 @@ class Step:
     done: np.ndarray
     terminal_obs: np.ndarray
     info: list[dict[str, Any]] = field(default_factory=list)
+
+
+def vec_infos(step: Step, n_envs: int) -> list[dict[str, Any]]:
+    """One info dict per env as vectorized envs give them (SB3's `VecEnv`): a finished
+    env's info with its `terminal_observation` (never truncated: rounds end by the rug
+    or the rules' tick cap), the others empty."""
+    infos: list[dict[str, Any]] = [{} for _ in range(n_envs)]
+    for k, i in enumerate(np.flatnonzero(step.done)):
+        infos[i] = step.info[k] | {
+            "terminal_observation": step.terminal_obs[k],
+            "TimeLimit.truncated": False,
+        }
+    return infos
 
 
 class _Setting:
@@ -291,7 +304,7 @@ class SidebetBatch(_BatchEnv):
 
     def step(self, actions: np.ndarray) -> Step:
         actions = np.asarray(actions).reshape(-1)
-        if actions.shape != (self.n_envs,) or not np.isin(actions, (0, 1)).all():
+        if actions.shape != (self.n_envs,) or not ((actions == 0) | (actions == 1)).all():
             raise ValueError(f"actions must be {self.n_envs} values of 0 (HOLD) or 1 (BET)")
         bet = (actions == 1) & (self.tick >= self.bet_start_tick) & (self.bet_tick == NO_BET)
         self.bet_tick[bet] = self.tick[bet]
