@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from game.batch_envs import SidebetBatch, TradingBatch, vec_infos
 from game.observation import N_FEATURES
@@ -184,7 +185,19 @@ class PPO:
         on_rollout_start: Callable[[int], None] | None = None,
     ) -> PPO:
         """Train until `total_timesteps` env steps (whole rollouts, as SB3: the total is
-        rounded up to a rollout). A callback returning False stops at once."""
+        rounded up to a rollout). A callback returning False stops at once.
+
+        BLAS runs on one thread: on these small matrices a second thread only waits
+        (OpenBLAS's threads made training 20x slower on the shared 2-core machine)."""
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._learn(total_timesteps, callbacks, on_rollout_start)
+
+    def _learn(
+        self,
+        total_timesteps: int,
+        callbacks: Sequence[Callback],
+        on_rollout_start: Callable[[int], None] | None,
+    ) -> PPO:
         if self._obs is None:
             self._obs = self._observe(self.env.reset())
         while self.num_timesteps < total_timesteps:
