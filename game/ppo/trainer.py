@@ -121,8 +121,9 @@ class Rollout:
 
 
 class PPO:
-    """PPO on a `BatchVecEnv` (or any VecEnv-like object: `num_envs`, `reset()`,
-    `step(actions) -> (obs, reward, done, infos)`, `obs_dim`, `n_actions`)."""
+    """PPO on a `BatchVecEnv`, or any VecEnv-like object (`num_envs`, `reset()`,
+    `step(actions) -> (obs, reward, done, infos)`, `obs_dim`/`n_actions` or SB3's
+    `observation_space`/`action_space`, e.g. an SB3 VecEnvWrapper)."""
 
     def __init__(self, env: Any, config: PPOConfig | None = None, seed: int = 0) -> None:
         self.env, self.config = env, config or PPOConfig()
@@ -132,9 +133,11 @@ class PPO:
         if c.batch_size > c.n_steps:
             raise ValueError("batch_size must not exceed n_steps")
         self.rng = np.random.default_rng(seed)
-        self.net = ActorCritic(env.obs_dim, env.n_actions, c.pi, c.vf, c.activation, self.rng)
+        obs_dim = getattr(env, "obs_dim", None) or env.observation_space.shape[0]
+        n_actions = getattr(env, "n_actions", None) or env.action_space.n
+        self.net = ActorCritic(obs_dim, n_actions, c.pi, c.vf, c.activation, self.rng)
         self.optimizer = Adam(self.net.params, c.learning_rate)
-        self.obs_rms = RunningMeanStd((env.obs_dim,)) if c.normalize_observations else None
+        self.obs_rms = RunningMeanStd((obs_dim,)) if c.normalize_observations else None
         self.ret_rms = RunningMeanStd() if c.normalize_rewards else None
         self._discounted = np.zeros(n)
         self.num_timesteps = 0
@@ -214,7 +217,7 @@ class PPO:
         env, n = self.env, self.env.num_envs
         steps = self.config.n_steps // n
         shape = (steps, n)
-        obs = np.empty((steps, n, self.env.obs_dim), dtype=self.net.dtype)
+        obs = np.empty((steps, n, self.net.obs_dim), dtype=self.net.dtype)
         actions = np.empty(shape, dtype=np.int64)
         rewards, values, log_probs = np.empty(shape), np.empty(shape), np.empty(shape)
         dones = np.empty(shape, dtype=bool)
