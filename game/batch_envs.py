@@ -83,6 +83,10 @@ class _Setting:
         self.rug_range = None if scenario is None else scenario.rug_range
         self.acceptance = 1.0 if scenario is None else scenario.acceptance
         self.key = None if scenario is None else scenario.id
+        # scenarios with the same rules share a simulation (they differ in the rounds kept
+        # and the first tick only)
+        self.rules_key = None if scenario is None else (
+            scenario.mode, scenario.hazard_scale, scenario.volatility_scale)  # fmt: skip
 
 
 class _RoundBatch:
@@ -118,32 +122,32 @@ class _RoundBatch:
         return index, prices, self.settings[env]
 
     def _refill(self, needy: int) -> None:
-        """Top up every env's queue (one simulation per setting: its cost is mostly the
-        loop over ticks, so the more rounds per call the cheaper each)."""
+        """Top up every env's queue (one simulation per set of rules: its cost is mostly
+        the loop over ticks, so the more rounds per call the cheaper each)."""
         short = [i for i in range(self.n) if len(self.rounds[i]) < self.queue]
         short = [i for i in short if i not in self.pending or i == needy]
         groups: dict[Any, list[int]] = {}
         for i in short:
-            groups.setdefault(self.settings[i].key, []).append(i)
+            groups.setdefault(self.settings[i].rules_key, []).append(i)
         for envs in groups.values():
             self._refill_group(np.array(envs))
 
     def _refill_group(self, envs: np.ndarray) -> None:
-        setting = self.settings[int(envs[0])]
+        rules = self.settings[int(envs[0])].rules
         want = np.array([self.queue - len(self.rounds[i]) for i in envs])
         while len(envs):
-            span = int(np.ceil(want.max() / setting.acceptance * 1.3)) + 4
+            settings = [self.settings[i] for i in envs]
+            acceptance = min(s.acceptance for s in settings)
+            span = int(np.ceil(want.max() / acceptance * 1.3)) + 4
             index = self.scan[envs][:, None] + np.arange(span)[None, :]
             keys = keys_of(np.repeat(self.seeds[envs], span), index.ravel())
-            rug = rug_ticks_of(setting.rules, keys).reshape(len(envs), span)
-            kept = np.ones_like(rug, dtype=bool)
-            if setting.rug_range is not None:
-                lo, hi = setting.rug_range
-                kept = (rug >= lo) & (rug <= hi)
+            rug = rug_ticks_of(rules, keys).reshape(len(envs), span)
+            bounds = np.array([s.rug_range or (0, np.iinfo(np.int64).max) for s in settings])
+            kept = (rug >= bounds[:, :1]) & (rug <= bounds[:, 1:])
             rank = np.cumsum(kept, axis=1)  # 1-based rank of each kept round in its env
             take = kept & (rank <= want[:, None])
             row, col = np.nonzero(take)
-            prices = simulate_keys(setting.rules, keys.reshape(len(envs), span)[row, col],
+            prices = simulate_keys(rules, keys.reshape(len(envs), span)[row, col],
                                    rug[row, col])[0]  # fmt: skip
             for k, (r, c) in enumerate(zip(row, col, strict=True)):
                 env = int(envs[r])
