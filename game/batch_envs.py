@@ -97,8 +97,7 @@ class _RoundBatch:
         self.seeds = seed + np.arange(n_envs)
         self.scan = np.zeros(n_envs, dtype=np.int64)  # next round index to look at
         self.next = np.zeros(n_envs, dtype=np.int64)  # index after the last round played
-        self.settings = [_Setting(base, None)] * n_envs
-        self.pending: dict[int, _Setting] = {}
+        self.settings = [_Setting(base, None)] * n_envs  # of each env's upcoming rounds
         self.rounds: list[deque[tuple[int, np.ndarray]]] = [deque() for _ in range(n_envs)]
 
     def restart(self, env: int, seed: int) -> None:
@@ -106,26 +105,25 @@ class _RoundBatch:
         self.rounds[env].clear()
 
     def set_setting(self, env: int, setting: _Setting) -> None:
-        self.pending[env] = setting
+        """The env's next rounds follow `setting` (the episode under way keeps its own):
+        rounds queued for the old setting are dropped, the scan resumes after the round
+        played last, so the next refill tops this env up with the others."""
+        self.scan[env] = self.next[env]
+        self.rounds[env].clear()
+        self.settings[env] = setting
 
     def take(self, env: int) -> tuple[int, np.ndarray, _Setting]:
-        """The env's next round (index, prices), applying a pending scenario first."""
-        if env in self.pending:
-            setting = self.pending.pop(env)
-            self.scan[env] = self.next[env]  # rounds queued for the old setting are dropped
-            self.rounds[env].clear()
-            self.settings[env] = setting
+        """The env's next round (index, prices) and its setting."""
         if not self.rounds[env]:
-            self._refill(env)
+            self._refill()
         index, prices = self.rounds[env].popleft()
         self.next[env] = index + 1
         return index, prices, self.settings[env]
 
-    def _refill(self, needy: int) -> None:
+    def _refill(self) -> None:
         """Top up every env's queue (one simulation per set of rules: its cost is mostly
         the loop over ticks, so the more rounds per call the cheaper each)."""
         short = [i for i in range(self.n) if len(self.rounds[i]) < self.queue]
-        short = [i for i in short if i not in self.pending or i == needy]
         groups: dict[Any, list[int]] = {}
         for i in short:
             groups.setdefault(self.settings[i].rules_key, []).append(i)
