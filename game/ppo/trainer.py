@@ -28,7 +28,7 @@ callables, so the client's `CurriculumCallback` works unchanged (`model.get_env(
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -110,14 +110,28 @@ class PPOConfig:
 
 @dataclass
 class Rollout:
-    obs: np.ndarray  # [T, N, D] float64 (normalized when the config says so)
-    actions: np.ndarray  # [T, N]
-    rewards: np.ndarray  # [T, N]
-    dones: np.ndarray  # [T, N]: the episode ended with this step
-    values: np.ndarray  # [T, N]
-    log_probs: np.ndarray  # [T, N]
-    advantages: np.ndarray = field(init=False)
-    returns: np.ndarray = field(init=False)
+    """One rollout, `[T, N]` arrays (T steps of N envs)."""
+
+    obs: np.ndarray  # [T, N, D] (normalized when the config says so)
+    actions: np.ndarray
+    rewards: np.ndarray  # (normalized when the config says so)
+    dones: np.ndarray  # the episode ended with this step
+    values: np.ndarray
+    log_probs: np.ndarray
+    last_values: np.ndarray  # [N]: values of the observations after the last step
+
+    def advantages(self, gamma: float, gae_lambda: float) -> tuple[np.ndarray, np.ndarray]:
+        """GAE(lambda) advantages and returns (advantages + values), as SB3's buffer
+        computes them; an ended episode is not bootstrapped (rounds are never cut)."""
+        advantages = np.empty_like(self.values)
+        gae = np.zeros(self.values.shape[1])
+        next_values = self.last_values
+        for t in range(len(self.values) - 1, -1, -1):
+            alive = 1.0 - self.dones[t]
+            delta = self.rewards[t] + gamma * next_values * alive - self.values[t]
+            gae = delta + gamma * gae_lambda * alive * gae
+            advantages[t], next_values = gae, self.values[t]
+        return advantages, advantages + self.values
 
 
 class PPO:
@@ -152,11 +166,11 @@ class PPO:
 
     def _observe(self, raw: np.ndarray) -> np.ndarray:
         obs = np.asarray(raw, dtype=np.float64)
-        if self.obs_rms is None:
-            return obs
-        self.obs_rms.update(obs)
-        scaled = (obs - self.obs_rms.mean) / np.sqrt(self.obs_rms.var + EPSILON)
-        return np.clip(scaled, -CLIP, CLIP)
+        if self.obs_rms is not None:
+            self.obs_rms.update(obs)
+            scaled = (obs - self.obs_rms.mean) / np.sqrt(self.obs_rms.var + EPSILON)
+            obs = np.clip(scaled, -CLIP, CLIP)
+        return obs.astype(self.net.dtype)
 
     def _reward(self, reward: np.ndarray, done: np.ndarray) -> np.ndarray:
         reward = np.asarray(reward, dtype=np.float64)
@@ -209,7 +223,6 @@ class PPO:
             rollout = self._collect(callbacks)
             if rollout is None:
                 break
-            self._advantages(rollout)
             self._train(rollout)
         return self
 
@@ -238,37 +251,24 @@ class PPO:
                 scope = {"self": self, "infos": infos, "dones": done}
                 if not all([cb(scope, {}) is not False for cb in callbacks]):
                     return None
-        rollout = Rollout(obs, actions, rewards, dones, values, log_probs)
-        rollout.returns = self.net.values(self._obs)  # the bootstrap, for GAE
-        return rollout
-
-    def _advantages(self, r: Rollout) -> None:
-        """GAE(lambda) as SB3's buffer computes it; returns = advantages + values."""
-        c = self.config
-        last_values = r.returns
-        advantages = np.empty_like(r.values)
-        gae = np.zeros(r.values.shape[1])
-        for t in range(len(r.values) - 1, -1, -1):
-            next_values = last_values if t == len(r.values) - 1 else r.values[t + 1]
-            alive = 1.0 - r.dones[t]
-            delta = r.rewards[t] + c.gamma * next_values * alive - r.values[t]
-            gae = delta + c.gamma * c.gae_lambda * alive * gae
-            advantages[t] = gae
-        r.advantages, r.returns = advantages, advantages + r.values
+        last_values = self.net.values(self._obs)
+        return Rollout(obs, actions, rewards, dones, values, log_probs, last_values)
 
     def _train(self, r: Rollout) -> None:
         c, net = self.config, self.net
         size, dtype = r.actions.size, net.dtype
-        obs = r.obs.reshape(size, -1)
-        actions = r.actions.reshape(size)
-        old = r.log_probs.reshape(size).astype(dtype)
-        advantages = r.advantages.reshape(size).astype(dtype)
-        returns = r.returns.reshape(size).astype(dtype)
+        advantages, returns = r.advantages(c.gamma, c.gae_lambda)
+        flat = (
+            r.obs.reshape(size, -1),
+            r.actions.reshape(size),
+            r.log_probs.reshape(size).astype(dtype),
+            advantages.reshape(size).astype(dtype),
+            returns.reshape(size).astype(dtype),
+        )
         totals = np.zeros(5)
         for _ in range(c.n_epochs):
             order = self.rng.permutation(size)  # one gather per epoch, then slices
-            o, a, lp, adv, ret = obs[order], actions[order], old[order], advantages[order], \
-                returns[order]  # fmt: skip
+            o, a, lp, adv, ret = (column[order] for column in flat)
             for start in range(0, size, c.batch_size):
                 mb = slice(start, start + c.batch_size)
                 loss, parts = net.loss_and_grad(
