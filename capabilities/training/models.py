@@ -113,8 +113,9 @@ class TrainingSpec(BaseModel):
     algorithm: Literal["ppo"] = "ppo"
     engine: Literal["numpy", "sb3"] = Field(
         "numpy",
-        description="numpy: the lab's PPO without torch (game.ppo, the same algorithm and "
-        "settings, about 10x faster here); sb3: stable-baselines3 PPO",
+        description="numpy: the lab's PPO without torch (game.ppo: the same algorithm, "
+        "settings and gradient steps; bench/train_throughput.py measures its speed); "
+        "sb3: stable-baselines3 PPO",
     )
     ppo: PPOSettings = Field(default_factory=PPOSettings)
     evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
