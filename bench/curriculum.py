@@ -14,6 +14,14 @@ The scenarios both arms draw from (`--scenario-set`):
 - `grid`: the whole default grid (hazard x0.5/1/2 ...): uniform sampling then also trains
   on scenarios whose optimum bets at the wrong ticks, which the curriculum leaves out.
 
+The reward (`--reward`): `bot`, the bot's own (GAME.md), under which no run of either arm
+reaches 90 % (PPO settles on betting at the first allowed tick, about 51 % of the
+oracle's value: a bet's +4/-1 outcome noise hides the few hundredths a tick of waiting
+earns); `proposed`, the reward-shaping capability's proposal (each bet's exact expected
+profit paid when placed, plus potential-based shaping, which leaves the optimal policy
+unchanged), under which uniform sampling does reach the goal: the question becomes
+answerable. Both arms always share the reward.
+
 Arms, each with the same PPO (the lab's numpy PPO at the bot's settings: lr 3e-4,
 rollout 2048, minibatch 64, n_epochs 10, gamma 0.99), budget and seeds:
 - `curriculum`: `CurriculumCallback` (the bot's client callback) asking the curriculum
@@ -32,7 +40,7 @@ only uniform runs are censored, the ratio is then an upper bound.
 
     nice -n 10 python bench/curriculum.py [--mode rising_hazard] [--seeds 5]
         [--budget 1000000] [--eval-every 20000] [--scenario-set relevant|grid]
-        [--goal 0.9] [--with-target]
+        [--goal 0.9] [--reward bot|proposed] [--every-episodes 64] [--with-target]
 """
 
 from __future__ import annotations
