@@ -5,24 +5,42 @@ tick 241, then bets, for +0.38 SOL a round). In classic the oracle's value is 0 
 sidebet is +EV before the tick cap): "90 % of 0" is reached by any policy that never
 bets, so the question has no meaning there; the bench says so and does not train on it.
 
-Arms, each over the same scenario set (the default grid around the mode: hazard x0.5/1/2,
-volatility x1/2, first observed tick 0/150/200, all rounds, those reaching the betting
-zone or those decided within two windows of it) and the same PPO settings and budget,
-for every training seed:
+The scenarios both arms draw from (`--scenario-set`):
+- `relevant` (default): the grid's scenarios around the mode whose optimum serves the
+  target (relevance >= 0.9, `capabilities.curriculum`): hazard x1 (and x0.5 on the rounds
+  decided near the betting zone), volatility x1/2, first observed tick 0/150/200, all
+  rounds, those reaching the betting zone or those decided within two windows of it;
+  the comparison is then about the order and mix alone;
+- `grid`: the whole default grid (hazard x0.5/1/2 ...): uniform sampling then also trains
+  on scenarios whose optimum bets at the wrong ticks, which the curriculum leaves out.
+
+The reward (`--reward`): `bot`, the bot's own (GAME.md), under which no run of either arm
+reaches 90 % (PPO settles on betting at the first allowed tick, about 51 % of the
+oracle's value: a bet's +4/-1 outcome noise hides the few hundredths a tick of waiting
+earns); `proposed`, the reward-shaping capability's proposal (each bet's exact expected
+profit paid when placed, plus potential-based shaping, which leaves the optimal policy
+unchanged), under which uniform sampling does reach the goal: the question becomes
+answerable. Both arms always share the reward.
+
+Arms, each with the same PPO (the lab's numpy PPO at the bot's settings: lr 3e-4,
+rollout 2048, minibatch 64, n_epochs 10, gamma 0.99), budget and seeds:
 - `curriculum`: `CurriculumCallback` (the bot's client callback) asking the curriculum
   service (in-process) every N episodes, and playing what it answers;
 - `uniform`: the same callback, every scenario of the set equally likely;
 - `target` (context, `--with-target`): the target mode alone, no scenarios.
-Every `--eval-every` steps the policy is scored on 2,000 held-out rounds of the target
-(expected PnL per round, exact given the bet ticks); an arm's time is the first
-evaluation at or above 90 % of the oracle's value (censored at the budget if never).
+Every `--eval-every` steps the greedy policy is scored on 2,000 held-out rounds of the
+target (expected PnL per round, exact given the bet ticks); an arm's time is the first
+evaluation at or above 90 % of the oracle's value, censored at the budget if never
+(censored runs are counted and shown with `>`).
 
 The ratio curriculum / uniform is taken per seed (the same seed gives both arms the same
 initial network and rounds), and its 95 % interval is a t-interval on the paired log
-ratios (n = seeds, df = n - 1), exponentiated.
+ratios (n = seeds, df = n - 1), exponentiated. A censored time enters at the budget: if
+only uniform runs are censored, the ratio is then an upper bound.
 
     nice -n 10 python bench/curriculum.py [--mode rising_hazard] [--seeds 5]
-        [--budget 400000] [--eval-every 10000] [--batch 512] [--with-target]
+        [--budget 1000000] [--eval-every 20000] [--scenario-set relevant|grid]
+        [--goal 0.9] [--reward bot|proposed] [--every-episodes 64] [--with-target]
 """
 
 from __future__ import annotations
@@ -44,7 +62,7 @@ sys.path.insert(0, str(ROOT))
 
 from agent_service.client.curriculum import CurriculumCallback  # noqa: E402
 from capabilities.curriculum.models import CurriculumRequest  # noqa: E402
-from capabilities.curriculum.service import next_scenarios  # noqa: E402
+from capabilities.curriculum.service import next_scenarios, relevance  # noqa: E402
 from capabilities.training.models import TrainingSpec  # noqa: E402
 from capabilities.training.service import train  # noqa: E402
 from game.scenarios import Scenario, scenario_grid  # noqa: E402
@@ -65,15 +83,28 @@ def uniform_ask(scenarios: list[Scenario]) -> Any:
     return lambda body: answer
 
 
+def reward_of(name: str) -> dict[str, Any] | None:
+    """`bot`: the bot's own reward (GAME.md); `proposed`: the reward-shaping capability's
+    proposal (each bet's exact expected profit paid when placed, plus potential-based
+    shaping from the true value, which leaves the optimal policy unchanged)."""
+    if name == "bot":
+        return None
+    from capabilities.rewards.service import proposed_reward
+
+    return proposed_reward(0.99).model_dump(mode="json")
+
+
 def run_arm(arm: str, args: argparse.Namespace, seed: int, grid: list[Scenario]) -> dict[str, Any]:
     target = Scenario(mode=args.mode)
-    goal = 0.9 * target.oracle_value()
+    goal = args.goal * target.oracle_value()
     spec = TrainingSpec(
         mode=args.mode,
         steps=args.budget,
         seed=seed,
         n_envs=args.n_envs,
+        engine=args.engine,
         ppo={"batch_size": args.batch},
+        reward=reward_of(args.reward),
         evaluation={"every_steps": args.eval_every, "rounds": 2000},
     )
     callbacks = []
@@ -85,8 +116,11 @@ def run_arm(arm: str, args: argparse.Namespace, seed: int, grid: list[Scenario])
     reached: list[int] = []
     best = [float("-inf")]
 
+    curve: list[tuple[int, float]] = []
+
     def on_point(point: Any) -> None:
         value = point.evaluation["expected_pnl"]["mean"]
+        curve.append((point.step, round(value / target.oracle_value(), 3)))
         best[0] = max(best[0], value)
         if not reached and point.step > 0 and value >= goal:
             reached.append(point.step)
@@ -99,6 +133,7 @@ def run_arm(arm: str, args: argparse.Namespace, seed: int, grid: list[Scenario])
         "steps": reached[0] if reached else args.budget,
         "censored": not reached,
         "best_share": best[0] / target.oracle_value(),
+        "curve": curve,
         "seconds": time.perf_counter() - started,
     }
 
@@ -116,19 +151,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mode", default="rising_hazard")
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--budget", type=int, default=400_000)
-    parser.add_argument("--eval-every", type=int, default=10_000)
+    parser.add_argument("--budget", type=int, default=1_000_000)
+    parser.add_argument("--eval-every", type=int, default=20_000)
     parser.add_argument("--n-envs", type=int, default=16)
-    parser.add_argument("--batch", type=int, default=512)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--engine", choices=["numpy", "sb3"], default="numpy")
+    parser.add_argument("--goal", type=float, default=0.9, help="share of the oracle's value")
+    parser.add_argument("--scenario-set", choices=["relevant", "grid"], default="relevant")
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--reward", choices=["bot", "proposed"], default="bot")
+    parser.add_argument("--arms", nargs="+", default=None, help="default: curriculum uniform")
     parser.add_argument("--every-episodes", type=int, default=64)
     parser.add_argument("--with-target", action="store_true")
+    parser.add_argument("--verbose", action="store_true", help="print every run's curve")
     args = parser.parse_args()
 
     target = Scenario(mode=args.mode)
     value = target.oracle_value()
-    print(
-        f"target {target.id}: oracle value {value:+.4f} SOL/round; goal 90 % = {0.9 * value:+.4f}"
-    )
+    print(f"target {target.id}: oracle value {value:+.4f} SOL/round; goal "
+          f"{args.goal:.0%} = {args.goal * value:+.4f}")  # fmt: skip
     if value < 1e-6:
         print(
             f"{args.mode}: the oracle's value is {value:.1e} SOL/round (sidebets are -EV until "
@@ -137,12 +178,16 @@ def main() -> None:
         )
         return
     grid = scenario_grid(args.mode)
-    print(f"{len(grid)} scenarios; PPO lr 3e-4, rollout 2048, batch {args.batch}, gamma 0.99, "
-          f"{args.n_envs} envs; budget {args.budget}; eval every {args.eval_every} steps; "
-          f"curriculum update every {args.every_episodes} episodes")  # fmt: skip
-    arms = ["curriculum", "uniform"] + (["target"] if args.with_target else [])
+    if args.scenario_set == "relevant":
+        grid = [s for s in grid if relevance(s, target) >= 0.9]
+    print(f"{len(grid)} scenarios ({args.scenario_set}); PPO ({args.engine}) lr 3e-4, rollout "
+          f"2048, batch {args.batch}, gamma 0.99, {args.n_envs} envs; budget {args.budget}; "
+          f"eval every {args.eval_every} steps; curriculum update every "
+          f"{args.every_episodes} episodes; reward {args.reward}; "
+          f"load {os.getloadavg()[0]:.1f}")  # fmt: skip
+    arms = args.arms or ["curriculum", "uniform"] + (["target"] if args.with_target else [])
     found: dict[str, list[dict[str, Any]]] = {arm: [] for arm in arms}
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         for arm in arms:
             r = run_arm(arm, args, seed, grid)
             found[arm].append(r)
@@ -151,6 +196,8 @@ def main() -> None:
             print(f"  seed {seed} {arm:<10} {mark}{r['steps']:>8} steps  best "
                   f"{r['best_share']:.0%} of the oracle  {r['seconds']:6.1f} s  load {load}",
                   flush=True)  # fmt: skip
+            if args.verbose:
+                print(f"    curve (step, share of the oracle): {r['curve']}", flush=True)
     steps = {arm: np.array([r["steps"] for r in found[arm]], dtype=float) for arm in arms}
     print()
     for arm in arms:
@@ -160,9 +207,12 @@ def main() -> None:
             f"per seed {steps[arm].astype(int).tolist()} ({censored} censored at the budget)"
         )
     censored = {arm: [r["censored"] for r in found[arm]] for arm in arms}
+    if not {"curriculum", "uniform"} <= set(arms):
+        return
     if all(censored["curriculum"]) and all(censored["uniform"]):
-        print(f"ratio curriculum / uniform: undefined: no run of either arm reached 90 % of the "
-              f"oracle within {args.budget} steps; floor <= 0.5: not met")  # fmt: skip
+        print(f"ratio curriculum / uniform: undefined: no run of either arm reached "
+              f"{args.goal:.0%} of the oracle within {args.budget} steps; floor <= 0.5: "
+              f"not met")  # fmt: skip
         return
     ratio, low, high = log_ratio_interval(steps["curriculum"], steps["uniform"])
     caveat = (
@@ -175,7 +225,7 @@ def main() -> None:
         f"(paired log-ratio t-interval, n = {args.seeds}){caveat}; floor <= 0.5: "
         f"{'met' if high <= 0.5 else ('point estimate met' if ratio <= 0.5 else 'not met')}"
     )
-    if args.with_target:
+    if "target" in arms:
         r2, l2, h2 = log_ratio_interval(steps["curriculum"], steps["target"])
         print(f"ratio curriculum / target only: {r2:.3f}, 95 % CI [{l2:.3f}, {h2:.3f}]")
 

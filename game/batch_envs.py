@@ -36,7 +36,7 @@ from game.scenarios import Scenario
 from game.sidebets import NO_BET, default_stake, sidebet_pnl, training_reward
 from game.simulator import keys_of, rug_ticks_of, simulate_keys
 
-__all__ = ["SidebetBatch", "Step", "TradingBatch"]
+__all__ = ["SidebetBatch", "Step", "TradingBatch", "vec_infos"]
 
 ROUNDS_PER_REFILL = 512
 _TICK, _ACTIVE = COLUMN["tick"], COLUMN["active"]
@@ -60,6 +60,19 @@ class Step:
     info: list[dict[str, Any]] = field(default_factory=list)
 
 
+def vec_infos(step: Step, n_envs: int) -> list[dict[str, Any]]:
+    """One info dict per env as vectorized envs give them (SB3's `VecEnv`): a finished
+    env's info with its `terminal_observation` (never truncated: rounds end by the rug
+    or the rules' tick cap), the others empty."""
+    infos: list[dict[str, Any]] = [{} for _ in range(n_envs)]
+    for k, i in enumerate(np.flatnonzero(step.done)):
+        infos[i] = step.info[k] | {
+            "terminal_observation": step.terminal_obs[k],
+            "TimeLimit.truncated": False,
+        }
+    return infos
+
+
 class _Setting:
     """What an env plays: rules, first tick, rug ticks kept (a scenario, or the base)."""
 
@@ -70,6 +83,10 @@ class _Setting:
         self.rug_range = None if scenario is None else scenario.rug_range
         self.acceptance = 1.0 if scenario is None else scenario.acceptance
         self.key = None if scenario is None else scenario.id
+        # scenarios with the same rules share a simulation (they differ in the rounds kept
+        # and the first tick only)
+        self.rules_key = None if scenario is None else (
+            scenario.mode, scenario.hazard_scale, scenario.volatility_scale)  # fmt: skip
 
 
 class _RoundBatch:
@@ -80,8 +97,7 @@ class _RoundBatch:
         self.seeds = seed + np.arange(n_envs)
         self.scan = np.zeros(n_envs, dtype=np.int64)  # next round index to look at
         self.next = np.zeros(n_envs, dtype=np.int64)  # index after the last round played
-        self.settings = [_Setting(base, None)] * n_envs
-        self.pending: dict[int, _Setting] = {}
+        self.settings = [_Setting(base, None)] * n_envs  # of each env's upcoming rounds
         self.rounds: list[deque[tuple[int, np.ndarray]]] = [deque() for _ in range(n_envs)]
 
     def restart(self, env: int, seed: int) -> None:
@@ -89,48 +105,47 @@ class _RoundBatch:
         self.rounds[env].clear()
 
     def set_setting(self, env: int, setting: _Setting) -> None:
-        self.pending[env] = setting
+        """The env's next rounds follow `setting` (the episode under way keeps its own):
+        rounds queued for the old setting are dropped, the scan resumes after the round
+        played last, so the next refill tops this env up with the others."""
+        self.scan[env] = self.next[env]
+        self.rounds[env].clear()
+        self.settings[env] = setting
 
     def take(self, env: int) -> tuple[int, np.ndarray, _Setting]:
-        """The env's next round (index, prices), applying a pending scenario first."""
-        if env in self.pending:
-            setting = self.pending.pop(env)
-            self.scan[env] = self.next[env]  # rounds queued for the old setting are dropped
-            self.rounds[env].clear()
-            self.settings[env] = setting
+        """The env's next round (index, prices) and its setting."""
         if not self.rounds[env]:
-            self._refill(env)
+            self._refill()
         index, prices = self.rounds[env].popleft()
         self.next[env] = index + 1
         return index, prices, self.settings[env]
 
-    def _refill(self, needy: int) -> None:
-        """Top up every env's queue (one simulation per setting: its cost is mostly the
-        loop over ticks, so the more rounds per call the cheaper each)."""
+    def _refill(self) -> None:
+        """Top up every env's queue (one simulation per set of rules: its cost is mostly
+        the loop over ticks, so the more rounds per call the cheaper each)."""
         short = [i for i in range(self.n) if len(self.rounds[i]) < self.queue]
-        short = [i for i in short if i not in self.pending or i == needy]
         groups: dict[Any, list[int]] = {}
         for i in short:
-            groups.setdefault(self.settings[i].key, []).append(i)
+            groups.setdefault(self.settings[i].rules_key, []).append(i)
         for envs in groups.values():
             self._refill_group(np.array(envs))
 
     def _refill_group(self, envs: np.ndarray) -> None:
-        setting = self.settings[int(envs[0])]
+        rules = self.settings[int(envs[0])].rules
         want = np.array([self.queue - len(self.rounds[i]) for i in envs])
         while len(envs):
-            span = int(np.ceil(want.max() / setting.acceptance * 1.3)) + 4
+            settings = [self.settings[i] for i in envs]
+            acceptance = min(s.acceptance for s in settings)
+            span = int(np.ceil(want.max() / acceptance * 1.3)) + 4
             index = self.scan[envs][:, None] + np.arange(span)[None, :]
             keys = keys_of(np.repeat(self.seeds[envs], span), index.ravel())
-            rug = rug_ticks_of(setting.rules, keys).reshape(len(envs), span)
-            kept = np.ones_like(rug, dtype=bool)
-            if setting.rug_range is not None:
-                lo, hi = setting.rug_range
-                kept = (rug >= lo) & (rug <= hi)
+            rug = rug_ticks_of(rules, keys).reshape(len(envs), span)
+            bounds = np.array([s.rug_range or (0, np.iinfo(np.int64).max) for s in settings])
+            kept = (rug >= bounds[:, :1]) & (rug <= bounds[:, 1:])
             rank = np.cumsum(kept, axis=1)  # 1-based rank of each kept round in its env
             take = kept & (rank <= want[:, None])
             row, col = np.nonzero(take)
-            prices = simulate_keys(setting.rules, keys.reshape(len(envs), span)[row, col],
+            prices = simulate_keys(rules, keys.reshape(len(envs), span)[row, col],
                                    rug[row, col])[0]  # fmt: skip
             for k, (r, c) in enumerate(zip(row, col, strict=True)):
                 env = int(envs[r])
@@ -291,7 +306,7 @@ class SidebetBatch(_BatchEnv):
 
     def step(self, actions: np.ndarray) -> Step:
         actions = np.asarray(actions).reshape(-1)
-        if actions.shape != (self.n_envs,) or not np.isin(actions, (0, 1)).all():
+        if actions.shape != (self.n_envs,) or not ((actions == 0) | (actions == 1)).all():
             raise ValueError(f"actions must be {self.n_envs} values of 0 (HOLD) or 1 (BET)")
         bet = (actions == 1) & (self.tick >= self.bet_start_tick) & (self.bet_tick == NO_BET)
         self.bet_tick[bet] = self.tick[bet]

@@ -29,7 +29,7 @@ from gymnasium import spaces
 from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvStepReturn
 
-from game.batch_envs import SidebetBatch, TradingBatch
+from game.batch_envs import SidebetBatch, TradingBatch, vec_infos
 from game.observation import N_FEATURES
 from game.rules import GameRules
 from game.scenarios import Scenario
@@ -63,13 +63,7 @@ class GameVecEnv(VecEnv):
 
     def step_wait(self) -> VecEnvStepReturn:
         step = self.batch.step(self._actions)
-        infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
-        for k, i in enumerate(np.flatnonzero(step.done)):
-            infos[i] = step.info[k] | {
-                "terminal_observation": step.terminal_obs[k],
-                "TimeLimit.truncated": False,
-            }
-        return step.obs, step.reward, step.done, infos
+        return step.obs, step.reward, step.done, vec_infos(step, self.num_envs)
 
     def close(self) -> None:
         """Nothing to release: the batch is plain arrays."""

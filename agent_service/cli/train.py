@@ -76,6 +76,11 @@ def _line(point: Any) -> str:
 @click.option("--seed", type=int, help="Training seed (default 0).")
 @click.option("--n-envs", "n_envs", type=int, help="Envs stepped together (default 16).")
 @click.option("--batch-size", "batch_size", type=int, help="PPO minibatch (default 64, the bot's).")
+@click.option(
+    "--engine",
+    type=click.Choice(["numpy", "sb3"]),
+    help="numpy (default): the lab's PPO without torch; sb3: stable-baselines3.",
+)
 @click.option("--name", help="A name for the run and its policy.")
 @click.option(
     "--out",
@@ -91,6 +96,7 @@ def train_command(
     seed: int | None,
     n_envs: int | None,
     batch_size: int | None,
+    engine: str | None,
     name: str | None,
     out: Path | None,
     store: bool,
@@ -99,7 +105,7 @@ def train_command(
     spec = _spec(
         spec_file,
         {"env": env, "mode": mode, "steps": steps, "seed": seed, "n_envs": n_envs,
-         "batch_size": batch_size, "name": name},
+         "batch_size": batch_size, "engine": engine, "name": name},
     )  # fmt: skip
     from capabilities.training.service import train
 
@@ -125,8 +131,9 @@ def train_command(
             runs.add_point(database, run_id, point)
             runs.set_progress(database, run_id, point.step / spec.steps, _line(point))
 
-    click.echo(f"training {spec.steps} steps of PPO on {spec.env} ({spec.mode}), "
-               f"{spec.n_envs} envs, batch {spec.ppo.batch_size}", err=True)  # fmt: skip
+    click.echo(f"training {spec.steps} steps of PPO ({spec.engine}) on {spec.env} "
+               f"({spec.mode}), {spec.n_envs} envs, batch {spec.ppo.batch_size}",
+               err=True)  # fmt: skip
     try:
         result = train(spec, on_point=on_point, warm_start=warm)
     except Exception as exc:

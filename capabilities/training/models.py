@@ -111,6 +111,12 @@ class TrainingSpec(BaseModel):
     seed: int = Field(0, ge=0, le=2**31 - 1)
     n_envs: int = Field(16, ge=1, le=256, description="envs stepped together (vectorized)")
     algorithm: Literal["ppo"] = "ppo"
+    engine: Literal["numpy", "sb3"] = Field(
+        "numpy",
+        description="numpy: the lab's PPO without torch (game.ppo: the same algorithm, "
+        "settings and gradient steps; bench/train_throughput.py measures its speed); "
+        "sb3: stable-baselines3 PPO",
+    )
     ppo: PPOSettings = Field(default_factory=PPOSettings)
     evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
     reward: dict[str, Any] | None = Field(
@@ -121,7 +127,7 @@ class TrainingSpec(BaseModel):
         pattern=POLICY_ID_PATTERN,
         description="a policy id to start from (same env and network shape)",
     )
-    torch_threads: int = Field(1, ge=1, le=8)
+    torch_threads: int = Field(1, ge=1, le=8, description="engine sb3 only")
 
     @field_validator("reward")
     @classmethod

@@ -33,6 +33,7 @@ def test_train_prints_the_curve_writes_the_model_and_stores_the_run(tmp_path, fr
     assert net.obs_dim == 15 and out.stat().st_size > 0
     facts = json.loads(out.with_suffix(".json").read_text())
     assert facts["steps"] == 1024 and facts["mode"] == "fast_rug" and "regret" in facts["final"]
+    assert facts["engine"] == "numpy"  # the default
 
     run_id = result.stdout.split("run ")[-1].split(",")[0]
     uuid.UUID(run_id)

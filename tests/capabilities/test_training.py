@@ -79,3 +79,48 @@ def test_a_warm_start_continues_from_the_given_weights():
     wider = TrainingSpec(**TINY | {"ppo": TINY["ppo"] | {"net_arch": {"pi": [32], "vf": [32]}}})
     with pytest.raises(ValueError, match="warm_start"):
         train(wider, warm_start=first.model_zip())
+
+
+def test_the_engines_train_the_same_spec_and_say_which_ran():
+    numpy_run = train(TrainingSpec(**TINY))
+    sb3_run = train(TrainingSpec(**TINY, engine="sb3"))
+    assert numpy_run.facts["engine"] == "numpy" and sb3_run.facts["engine"] == "sb3"
+    for result in (numpy_run, sb3_run):
+        assert result.steps == 1024 and [p.step for p in result.curve] == [0, 1024]
+    assert "torch_threads" not in numpy_run.facts
+
+
+def test_a_numpy_runs_zip_is_an_sb3_model_acting_as_its_network():
+    """SB3's own `PPO.load` reads the zip of a numpy run; its greedy actions and action
+    probabilities are the stored network's on held-out observations, and the service's
+    torch-free zip reader gets the network back exactly."""
+    import io
+
+    import numpy as np
+    import torch
+    from stable_baselines3 import PPO
+
+    from game.evaluation import SidebetHeldOut
+    from game.sb3_zip import read_sb3_zip
+    from game.scenarios import Scenario
+
+    spec = TrainingSpec(**TINY | {"ppo": {"n_steps": 256, "batch_size": 64, "n_epochs": 2}})
+    result = train(spec)
+    data = result.model_zip()
+    model = PPO.load(io.BytesIO(data), device="cpu")
+    obs = SidebetHeldOut(Scenario(mode="rising_hazard"), 40, 7).obs
+    actions, _ = model.predict(obs, deterministic=True)
+    net = result.network
+    assert np.array_equal(actions, np.argmax(net.logits(obs), axis=1))
+    with torch.no_grad():
+        dist = model.policy.get_distribution(torch.as_tensor(obs))
+        probs = dist.distribution.probs.numpy()
+    np.testing.assert_allclose(probs, net.probabilities(obs), atol=1e-6)
+    assert model.learning_rate == 3e-4 and model.n_epochs == 2
+    again = read_sb3_zip(data)
+    for mine, theirs in zip(
+        (*net.policy_layers, net.action_head, *net.value_layers, net.value_head),
+        (*again.policy_layers, again.action_head, *again.value_layers, again.value_head),
+        strict=True,
+    ):
+        assert np.array_equal(mine[0], theirs[0]) and np.array_equal(mine[1], theirs[1])

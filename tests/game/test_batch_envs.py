@@ -20,7 +20,7 @@ LATE = Scenario(
 )
 
 
-def lockstep(kind, rules, *, n=6, seed=3, steps=2000, scenario=None, switch_to=None):
+def lockstep(kind, rules, *, n=6, seed=3, steps=2000, scenario=None, switch_to=None, also=None):
     """Step a DummyVecEnv of step envs and the vectorized env with the same random
     actions; assert equal observations, rewards, dones and terminal infos. Returns the
     number of finished episodes."""
@@ -34,6 +34,8 @@ def lockstep(kind, rules, *, n=6, seed=3, steps=2000, scenario=None, switch_to=N
         if switch_to is not None and t == steps // 2:
             for env in (ref, vec):
                 env.env_method("set_scenario", switch_to.model_dump(), indices=[0, 2])
+                if also is not None:  # another scenario at once (maybe the same rules)
+                    env.env_method("set_scenario", also.model_dump(), indices=[1, 3])
         if kind == "sidebet_v1":
             actions = (rng.random(n) < 0.05).astype(np.int64)
         else:
@@ -63,6 +65,14 @@ def test_equal_under_a_scenario_and_after_switching_scenarios(kind):
     assert lockstep(kind, LATE.rules, scenario=LATE, steps=1500) > 50
     classic = load_mode("classic")
     assert lockstep(kind, classic, switch_to=LATE, steps=2000) > 40
+
+
+def test_equal_when_scenarios_of_the_same_rules_share_a_simulation():
+    """Scenarios differing only in the rounds kept and the first tick are simulated
+    together; each env still plays exactly its own rounds."""
+    decided = LATE.model_copy(update={"start_tick": 200, "rug_max": 280})
+    classic = load_mode("classic")
+    assert lockstep("sidebet_v1", classic, switch_to=LATE, also=decided, steps=3000) > 40
 
 
 def test_seeding_follows_sb3_env_i_gets_seed_plus_i():
