@@ -10,10 +10,10 @@ number the profile does not hold (`fallback_reason: ungrounded`).
 
 from __future__ import annotations
 
-from capabilities.opponents.models import OpponentProfileAnswer, OpponentProfileRequest
-from capabilities.opponents.profiles import get_profile
 from capabilities.engines.runtime import Capability
 from capabilities.engines.runtime import Evidence as Gathered
+from capabilities.opponents.models import OpponentProfileAnswer, OpponentProfileRequest
+from capabilities.opponents.profiles import get_profile
 from tools.errors import NotFound
 from tools.postgres import Database
 

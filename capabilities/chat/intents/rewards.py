@@ -9,9 +9,9 @@ from typing import Any
 from capabilities.chat.intent import ChatContext, Intent, mode_of
 from capabilities.chat.slots import Slots
 from capabilities.chat.text import num, pct, sol
+from capabilities.engines.runtime.evidence import Evidence
 from capabilities.rewards.models import ReviewRequest
 from capabilities.rewards.service import review
-from capabilities.engines.runtime.evidence import Evidence
 
 
 def review_reward(context: ChatContext, slots: Slots, found: Evidence) -> str:
