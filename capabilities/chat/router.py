@@ -23,6 +23,7 @@ Otherwise the answer is a clarifying question listing the likely intents: never 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import threading
@@ -36,7 +37,7 @@ from threadpoolctl import threadpool_limits
 
 from capabilities.chat.intent import Intent
 from capabilities.chat.slots import Slots, extract, mask
-from tools.embeddings import Embedder
+from tools.embeddings import Embedder, bundled_model_path
 
 DEFAULT_THRESHOLD = 0.45  # the top intent's probability
 DEFAULT_MARGIN = 0.10  # ... over the runner-up's
@@ -84,7 +85,52 @@ def is_bare(masked: str) -> bool:
     """A topic, not a question: at most BARE_WORDS words ("sidebets", "tick 300?", a round
     id alone), or only function words ("what should I do")."""
     words = _WORD.findall(masked.lower())
-    return len(words) <= BARE_WORDS or all(w in _STOP for w in words)
+    addressed = "you" in words or "your" in words  # "hi, what are you": about the chat
+    return len(words) <= BARE_WORDS or (all(w in _STOP for w in words) and not addressed)
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+TYPO_MIN_LENGTH = 4  # shorter words have too many neighbours to correct safely
+
+
+def _one_edit(word: str) -> set[str]:
+    """Every string one deletion, transposition, substitution or insertion away."""
+    splits = [(word[:k], word[k:]) for k in range(len(word) + 1)]
+    return (
+        {a + b[1:] for a, b in splits if b}
+        | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+        | {a + c + b[1:] for a, b in splits if b for c in _LETTERS}
+        | {a + c + b for a, b in splits for c in _LETTERS}
+    )
+
+
+@functools.cache
+def known_words() -> frozenset[str]:
+    """The whole words of the sentence model's vocabulary (vocab.txt of the bundled
+    all-MiniLM-L6-v2): a word it knows is never taken for a typo ("rising", "sold")."""
+    try:
+        lines = (bundled_model_path() / "vocab.txt").read_text().split()
+    except (OSError, ImportError):
+        return frozenset()
+    return frozenset(w for w in lines if w.isalpha() and w.islower())
+
+
+def correct(message: str, vocabulary: frozenset[str]) -> str:
+    """The message with each word the sentence model does not know that is one edit from
+    exactly one word of the examples replaced by it ("shoud" -> "should", "probabilty"
+    -> "probability"): a typo otherwise splits into word pieces the model has not seen
+    together."""
+    known = known_words()
+
+    def fix(match: re.Match[str]) -> str:
+        word = match.group(0)
+        lowered = word.lower()
+        if len(lowered) < TYPO_MIN_LENGTH or lowered in vocabulary or lowered in known:
+            return word
+        near = _one_edit(lowered) & vocabulary
+        return near.pop() if len(near) == 1 else word
+
+    return re.sub(r"\b[A-Za-z]+\b", fix, message)
 
 
 @dataclass(frozen=True)
@@ -95,6 +141,7 @@ class _Fitted:
     owner: np.ndarray  # the intent index of each example
     stems: TfidfVectorizer
     classifier: LogisticRegression
+    vocabulary: frozenset[str]  # the examples' words (typos are corrected towards them)
 
     def features(self, vectors: np.ndarray, masked: Sequence[str]) -> np.ndarray:
         words = self.stems.transform(list(masked)).toarray().astype(np.float32)
@@ -104,7 +151,9 @@ class _Fitted:
 def _fit(vectors: np.ndarray, owner: np.ndarray, masked: Sequence[str]) -> _Fitted:
     """On one BLAS thread: on a busy 2-core host threads made the fit 7x slower."""
     stems = TfidfVectorizer(analyzer=_stems, sublinear_tf=True).fit(masked)
-    fitted = _Fitted(vectors, owner, stems, LogisticRegression(C=REGULARIZATION_C, max_iter=5000))
+    vocabulary = frozenset(w for text in masked for w in re.findall(r"[a-z]+", text.lower()))
+    classifier = LogisticRegression(C=REGULARIZATION_C, max_iter=5000)
+    fitted = _Fitted(vectors, owner, stems, classifier, vocabulary)
     with threadpool_limits(1):
         fitted.classifier.fit(fitted.features(vectors, masked), owner)
     return fitted
@@ -191,6 +240,7 @@ class IntentRouter:
         self.load()
         fitted = self._fitted
         assert fitted is not None
+        message = correct(message, fitted.vocabulary)
         masked = mask(message)
         vector = np.asarray(self._embedder.embed([masked]), dtype=np.float32)
         logp = fitted.classifier.predict_log_proba(fitted.features(vector, [masked]))[0]

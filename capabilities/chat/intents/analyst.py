@@ -147,7 +147,10 @@ INTENTS = (
         ),
         handler=explain,
         cues=(
-            r"\b(was|were) (it|that|my|selling|buying|holding|betting)\b",
+            # a decision of the past is reviewed ("did I ... selling", "I sold at"); the
+            # coach advises on the present
+            r"\b(was|were) (it|that|my|selling|buying|holding|betting)\b"
+            r"|\bdid i\b|\bi (sold|held|bought|waited)\b",
             r"\b(mistake|smart|good move|bad|cost me|rate my|grade|judge)\b",
         ),
     ),

@@ -101,6 +101,8 @@ INTENTS = (
             "is this player a big trader",
             "who is that username",
             "profile of player whale42",
+            "which archetype is player bob",
+            "what kind of trader is this opponent",
             "who is player kappa",
             "tell me about trader kappa",
             "profile of user kappa",
@@ -124,9 +126,7 @@ INTENTS = (
         examples=(
             "what will player Alice do next",
             "predict the next move of this player",
-            "which archetype is player bob",
             "will this opponent sell soon",
-            "what kind of trader is this opponent",
             "what is trader bob going to do",
             "will player Alice buy or sell next",
             "what will player kappa do next",

@@ -111,7 +111,7 @@ INTENTS = (
             "what AI are you running on",
         ),
         handler=models_status,
-        keyword=r"\b(llm|language model|gpt)\b",
+        keyword=r"\b(llm|language model|gpt|openai|tgi)\b",
         cues=(r"\b(llm|language model|gpt|model chain)\b",),
     ),
     Intent(
@@ -137,6 +137,6 @@ INTENTS = (
         handler=help_text,
         cues=(r"\b(help|what can you|what can i ask)\b",),
         # "help" or "what can you do" alone is a question, not a bare topic
-        keyword=r"^\W*help\W*$|\bwhat (can|do) you (do|know|answer)\b",
+        keyword=r"^\W*help(\W+(me|pls|please))?\W*$|\bwhat (can|do) you (do|know|answer)\b",
     ),
 )

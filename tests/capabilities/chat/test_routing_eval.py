@@ -8,8 +8,9 @@ from __future__ import annotations
 import pytest
 
 from capabilities.chat.intents import BY_NAME, REGISTRY
-from capabilities.chat.router import IntentRouter
+from capabilities.chat.router import IntentRouter, correct, is_bare
 from capabilities.chat.service import clarification
+from capabilities.chat.slots import mask
 from tests.capabilities.chat.routing_eval import load
 from tools.embeddings import LocalMiniLM
 
@@ -57,3 +58,21 @@ def test_marked_ambiguous_questions_get_a_clarification_listing_likely_intents(r
         if case.candidates and asked.options:  # the likely intents, when it offers any
             offered = {o.intent for o in asked.options}
             assert offered & set(case.candidates), (case.message, offered)
+
+
+def test_typos_are_corrected_only_towards_the_examples_and_never_for_known_words():
+    vocabulary = frozenset({"should", "probability", "riding", "hold", "chat"})
+    assert correct("shoud I sell? probabilty", vocabulary) == "should I sell? probability"
+    # words the sentence model knows are left alone, however close to an example's
+    assert correct("rising sold cheat", vocabulary) == "rising sold cheat"
+    assert correct("sh0ud whale42", vocabulary) == "sh0ud whale42"  # not a plain word
+
+
+@pytest.mark.parametrize(
+    ("message", "bare"),
+    [("sidebets", True), ("tick 300?", True), ("20250101-0123456789abcdef", True),
+     ("what should I do", True), ("hi, what are you", False), ("how do sidebets work", False),
+     ("cash out now? 2x", False)],
+)  # fmt: skip
+def test_a_bare_topic_is_told_from_a_question(message, bare):
+    assert is_bare(mask(message)) is bare

@@ -1,7 +1,10 @@
 """An evaluation of routing the router is not tuned on: 336 plain questions written
 apart from the intents' examples (none of them an example or an earlier phrasing),
 split per intent into a dev half (looked at while improving the router) and a held-out
-half (committed before any tuning, evaluated once at the end).
+half (committed before any tuning, evaluated once at the end). `heldout2.jsonl` (163:
+151 plain, 5-6 an intent, 12 ambiguous) was written after that evaluation and committed
+before the router was improved further (the first held-out half then became
+development data like the dev half): it too is evaluated once.
 
 Each line of `dev.jsonl` / `heldout.jsonl` is `{"message", "intent"}` (the intent it must
 reach; asking for a missing value is fine) or `{"message", "ambiguous": [...]}` (it must
@@ -25,7 +28,7 @@ class Case:
 
 
 def load(split: str) -> list[Case]:
-    """The cases of one split: `dev` or `heldout`."""
+    """The cases of one split: `dev`, `heldout` or `heldout2`."""
     cases = []
     for line in (HERE / f"{split}.jsonl").read_text().splitlines():
         row = json.loads(line)
