@@ -175,6 +175,8 @@ def _bad_value(value: object) -> str | None:
 def _bad_text(text: str) -> str | None:
     if "\x00" in text:
         return "contains a NUL character (\\u0000)"
+    if text.isascii():  # no surrogate possible; spares an encode per key and id
+        return None
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

@@ -14,8 +14,9 @@ over loopback HTTP, and profiles on the shared real data.
 3. Real data: the websocket capture in tests/data/real (renamed to the legacy envelope,
    `event_type` -> `event`), imported into a fresh database; the profiles it yields.
 
-Consumer throughput with the live counters on: run bench/consumer_throughput.py (the
-update is on the ingest path; there is no switch).
+Consumer throughput with the live counters on: bench/consumer_throughput.py (`--compare
+N` alternates runs with them off). Players unlike the tuned personas, scored through the
+endpoint: bench/opponents_robustness.py.
 
     python bench/opponents.py --rounds 10000 --players 50
     python bench/opponents.py --rounds 1000 --players 35 --requests 200
