@@ -40,9 +40,9 @@ OnPoint = Callable[[CurvePoint], None]
 
 @dataclass
 class TrainingResult:
-    """A finished run: the SB3 model, its numpy network, the curve and the facts."""
+    """A finished run: the trained model, its numpy network, the curve and the facts."""
 
-    model: Any  # stable_baselines3.PPO
+    model: Any  # game.ppo.PPO (engine numpy) or stable_baselines3.PPO (engine sb3)
     network: PolicyNet
     curve: list[CurvePoint]
     facts: dict[str, Any]
