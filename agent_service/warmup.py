@@ -50,7 +50,8 @@ class WarmUp:
         started = time.perf_counter()
         steps = [("embedding model", self._embedder), ("knowledge base", self._knowledge),
                  ("chat intents", lambda: self._backends.chat_router().load()),
-                 ("curriculum grid", self._curriculum)]  # fmt: skip
+                 ("curriculum grid", self._curriculum),
+                 ("reward review", self._reward)]  # fmt: skip
         modes = self._modes if self._modes is not None else self._every_mode()
         steps += [(f"models of {mode}", lambda m=mode: self._models(m)) for mode in modes]
         for name, step in steps:
@@ -82,6 +83,14 @@ class WarmUp:
         from capabilities.curriculum.service import next_scenarios
 
         next_scenarios(CurriculumRequest(count=1))
+
+    def _reward(self) -> None:
+        # the bot's own reward solved exactly in classic (about 1 s, then cached): the
+        # chat's default answer to "is my reward right?"
+        from capabilities.rewards.models import ReviewRequest
+        from capabilities.rewards.service import review
+
+        review(ReviewRequest())
 
     def _knowledge(self) -> None:
         # opens the store and, in local mode, builds the in-memory index a search ranks

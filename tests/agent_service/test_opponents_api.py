@@ -12,6 +12,7 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from agent_service.app import create_app
+from capabilities.chat.text import pct
 from game.personas import PERSONAS, make_players
 from game.recording import START, RecordingOptions, write_recording
 from game.rules import load_mode
@@ -197,3 +198,19 @@ def test_the_opponent_profile_tool_reads_the_stored_profile(fitted, opponents_ap
     assert by_name["profile"]["figures"]["stake"]["n"] >= 10
     assert by_name["live"]["trades"] >= by_name["trades"]
     assert json.loads(tool(player="nobody"))["found"] is False
+
+
+def test_the_chat_predicts_a_player_s_next_action_at_a_named_tick(fitted):
+    client, auth, _ = fitted
+    regular = make_players(PLAYERS, SEED)[3]
+    r = client.post("/v1/chat", json={"message": f"what will player {regular.player_id} do at"
+                                                 " tick 100 at 1.4x"}, headers=auth)  # fmt: skip
+    body = r.json
+    assert body["intent"] == "opponents.ask" and body["clarification"] is None, body
+    [evidence] = [e for e in body["evidence"] if e["source"] == "opponent_next_action"]
+    item = {"player_id": regular.player_id, "state": {"tick": 100, "price": 1.4}}
+    direct = client.post("/v1/opponents/predict", json={"items": [item]}, headers=auth).json
+    odds = direct["items"][0]["probabilities"]
+    assert evidence["figures"]["probabilities"] == pytest.approx(odds, abs=1e-6)
+    assert f"buys with probability {pct(odds['buy'])}" in body["answer"]
+    assert f"sells {pct(odds['sell'])}" in body["answer"]

@@ -153,6 +153,7 @@ INTENTS = (
             "exit or wait, currently 2.9x",
         ),
         handler=sell_now,
+        avoids="player",  # advice on my own position: a player named asks about them
         cues=(
             r"\b(should|shall|do) i (sell|exit|dump|cash)|\bsell\?",
             r"\b(sell|dump|exit|get out|cash out|take profits?)\b",
@@ -183,6 +184,7 @@ INTENTS = (
             "is it worth a side bet at this tick, 175",
         ),
         handler=bet_now,
+        avoids="player",
         cues=(
             r"\b(should|shall) i (bet|buy|enter|go in)|\b(bet|sidebet|side bet) now\b",
             r"\b(best (move|action)|worth (it|betting|a bet)|recommend)\b",

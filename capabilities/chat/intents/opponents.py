@@ -2,22 +2,26 @@
 behind POST /v1/opponents/fit): archetype with its probability, rounds played, entry
 tick, exit multiple, realized PnL with its interval, sidebet habits. A player with no
 profile gets their recorded trades, and the answer says why there is no profile (no fit
-yet, or too few actions)."""
+yet, or too few actions). "What will X do" at a named tick (and price) adds the fitted
+model's next-action probabilities there (POST /v1/opponents/predict's)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from capabilities.chat.intent import ChatContext, Intent, need
+from capabilities.chat.intent import ChatContext, Intent, mode_of, need
 from capabilities.chat.intents.data import PLAYER_Q
 from capabilities.chat.intents.data import player as recorded_trades
 from capabilities.chat.slots import Slots
 from capabilities.chat.text import num, pct, sol
 from capabilities.engines.runtime.evidence import Evidence
+from capabilities.opponents.models import OpponentPredictItem, OpponentState
+from capabilities.opponents.service import model_cache, predict
 from tools.agent_tools.opponent_tool import OpponentProfileTool
 
 FIT_HINT = "run POST /v1/opponents/fit to build the profiles"
+HORIZON = 10  # ticks ahead a next-action prediction covers (the predict endpoint's default)
 
 
 def _figure(profile: dict[str, Any], name: str, unit: str = "") -> str:
@@ -77,9 +81,30 @@ def next_move(context: ChatContext, slots: Slots, found: Evidence) -> str:
         if not _fitted(context):
             return f"No opponent profiles are stored yet, so I cannot tell: {FIT_HINT}."
         return f"No profile for player {who!r}: unknown player, or too few actions in the last fit."
+    usual = f"What they usually do: {_profile_text(r)}"
+    fitted = model_cache(context.database).refresh() if slots.tick is not None else None
+    if fitted is None:  # no state named: what they usually do is the answer
+        return (
+            f"{usual} Name a tick (and a price) for the probabilities of their next action "
+            "there (POST /v1/opponents/predict takes the full state)."
+        )
+    state = OpponentState(mode=mode_of(context, slots), tick=slots.tick, price=slots.price or 1.0)
+
+    def opponent_next_action(**kw: Any) -> dict[str, Any]:
+        item = OpponentPredictItem(player_id=kw["player_id"], state=OpponentState(**kw["state"]),
+                                   horizon_ticks=kw["horizon_ticks"])  # fmt: skip
+        [prediction] = predict(fitted, [item])
+        return {"model_id": str(fitted.model_id), **prediction.model_dump(mode="json")}
+
+    p = found.call(opponent_next_action, player_id=r["player_id"],
+                   state=state.model_dump(mode="json"), horizon_ticks=HORIZON)  # fmt: skip
+    odds = p["probabilities"]
     return (
-        f"What they usually do: {_profile_text(r)} For the next action in a given game state, "
-        "POST /v1/opponents/predict with the state returns buy/sell/sidebet/hold probabilities."
+        f"At tick {state.tick} ({state.price:g}x, {state.mode}) within the next {HORIZON} ticks, "
+        f"player {r['username'] or r['player_id']} buys with probability {pct(odds['buy'])}, "
+        f"sells {pct(odds['sell'])}, places a sidebet {pct(odds['sidebet'])}, does nothing "
+        f"{pct(odds['none'])}; if they act, most likely {p['likely_action']} (from their "
+        f"{p['basis']} history, model {p['model_id']}). {usual}"
     )
 
 
