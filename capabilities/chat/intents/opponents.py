@@ -94,7 +94,7 @@ def next_move(context: ChatContext, slots: Slots, found: Evidence) -> str:
         item = OpponentPredictItem(player_id=kw["player_id"], state=OpponentState(**kw["state"]),
                                    horizon_ticks=kw["horizon_ticks"])  # fmt: skip
         [prediction] = predict(fitted, [item])
-        return {"model_id": str(fitted.model_id), **prediction.model_dump(mode="json")}
+        return {"model_id": str(fitted.model_id), **prediction}
 
     p = found.call(opponent_next_action, player_id=r["player_id"],
                    state=state.model_dump(mode="json"), horizon_ticks=HORIZON)  # fmt: skip
