@@ -307,8 +307,13 @@ def transfer_target(mode: str, source: str | None, args: argparse.Namespace) -> 
         ratio = paired_ratio(times["warm"][kind], times["scratch"][kind], rng)
         diff = t_interval(times["scratch"][kind] - times["warm"][kind])
         out[f"ratio_{kind}"], out[f"saved_{kind}"] = ratio, diff
+        key = "censored" if kind == "stay" else "censored_first"
+        censored = sum(out["arms"][arm][key] for arm in ("warm", "scratch"))
+        note = f"{censored} of {2 * args.seeds} runs censored, counted at their last step"
+        if censored > args.seeds:
+            note += ": most runs never reached it, the ratio says nothing"
         print(f"  {kind:>5}: steps warm / scratch {ratio[0]:.2f} [{ratio[1]:.2f}, {ratio[2]:.2f}] "
-              f"(paired bootstrap; censored runs at the budget); steps saved {diff[0]:+.0f} "
+              f"(paired bootstrap; {note}); steps saved {diff[0]:+.0f} "
               f"[{diff[1]:+.0f}, {diff[2]:+.0f}] (t over seeds)")  # fmt: skip
     small = {arm: np.array([at_budget(r[arm]["curve"], args.small_budget)["regret"]
                             for r in runs]) for arm in ("warm", "scratch")}  # fmt: skip

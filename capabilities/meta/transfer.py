@@ -52,14 +52,14 @@ def steps_to_target(curve: list[CurvePoint], share: float, stake: float) -> int 
 
 
 def best_share(curve: list[CurvePoint]) -> float | None:
-    """The best expected PnL on the curve as a share of the oracle's (None where the
-    oracle's value is 0)."""
+    """The best share of the oracle's value on the curve, in the target's terms:
+    1 - regret / the oracle's value (None where that value is 0)."""
     oracle = curve[-1].evaluation.get("oracle_value")
-    values = [(p.evaluation.get("expected_pnl") or {}).get("mean") for p in curve]
-    found = [v for v in values if v is not None]
+    regrets = [(p.evaluation.get("regret") or {}).get("mean") for p in curve]
+    found = [r for r in regrets if r is not None]
     if not oracle or oracle <= 0 or not found:
         return None
-    return max(found) / oracle
+    return 1 - min(found) / oracle
 
 
 def _arm(curve: list[CurvePoint], share: float, stake: float) -> dict[str, Any]:

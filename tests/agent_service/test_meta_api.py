@@ -106,7 +106,7 @@ def test_transfer_trains_warm_and_from_scratch_and_counts_steps_to_the_oracle(fr
         first = steps[within.index(True)] if any(within) else None
         stays = next((s for i, s in enumerate(steps) if all(within[i:])), None)
         assert (a["first_within_target"], a["steps_to_target"]) == (first, stays)
-        best = max(p["expected_pnl"] for p in a["curve"]) / oracle
+        best = 1 - min(p["regret"] for p in a["curve"]) / oracle
         assert a["best_share_of_oracle"] == pytest.approx(best)
     warm, scratch = result["warm"]["steps_to_target"], result["scratch"]["steps_to_target"]
     saved = None if warm is None or scratch is None else scratch - warm
