@@ -26,8 +26,17 @@ Figures:
     nice -n 10 python bench/meta.py [--replicates 10] [--source-rounds 1000]
         [--family grid spread] [--json out.json]
     python bench/meta.py --figure docs/figures/meta_adapt.svg   # the docs' chart
-    nice -n 10 python bench/meta.py --transfer profit_payout --source baseline:classic \
-        [--steps 40000]        # PPO warm-started from the source vs from scratch
+    nice -n 10 python bench/meta.py --transfer profit_payout fast_rug [--seeds 6] \
+        [--steps 100000] [--small-budget 10000] [--eval-rounds 1000] [--source POLICY]
+
+`--transfer`: the transfer job's comparison (`capabilities.meta.transfer.compare`, the
+lab's numpy PPO) per target mode on `--seeds` paired seeds, warm-started from the policy
+the capability picks (the shipped baseline of the closest mode by hazard) unless
+`--source` names one. Per arm: env steps until the policy stays within 90 % of the
+oracle's value on held-out rounds (the job's `steps_to_target`) and until it first gets
+there, censored runs counted at their last step; the ratio warm / scratch with a paired
+bootstrap 95 % interval and the steps saved with a t-interval over seeds; the regret
+after `--small-budget` steps and at the end; the best share of the oracle's value.
 """
 
 from __future__ import annotations
