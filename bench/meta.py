@@ -26,8 +26,17 @@ Figures:
     nice -n 10 python bench/meta.py [--replicates 10] [--source-rounds 1000]
         [--family grid spread] [--json out.json]
     python bench/meta.py --figure docs/figures/meta_adapt.svg   # the docs' chart
-    nice -n 10 python bench/meta.py --transfer profit_payout --source baseline:classic \
-        [--steps 40000]        # PPO warm-started from the source vs from scratch
+    nice -n 10 python bench/meta.py --transfer profit_payout fast_rug [--seeds 6] \
+        [--steps 100000] [--small-budget 10000] [--eval-rounds 1000] [--source POLICY]
+
+`--transfer`: the transfer job's comparison (`capabilities.meta.transfer.compare`, the
+lab's numpy PPO) per target mode on `--seeds` paired seeds, warm-started from the policy
+the capability picks (the shipped baseline of the closest mode by hazard) unless
+`--source` names one. Per arm: env steps until the policy stays within 90 % of the
+oracle's value on held-out rounds (the job's `steps_to_target`) and until it first gets
+there, censored runs counted at their last step; the ratio warm / scratch with a paired
+bootstrap 95 % interval and the steps saved with a t-interval over seeds; the regret
+after `--small-budget` steps and at the end; the best share of the oracle's value.
 """
 
 from __future__ import annotations
@@ -50,7 +59,7 @@ from capabilities.meta.models import AdaptRequest
 from capabilities.meta.pooling import ModeStats, Priors, RoundStats
 from capabilities.meta.service import answer_from_stats
 from game.oracle import optimal_bet_ticks, sidebet_ev_by_tick
-from game.rules import GameRules, load_mode
+from game.rules import GameRules, available_modes, load_mode
 from game.simulator import simulate_rounds
 
 COUNTS = (20, 50, 100, 200)
@@ -203,23 +212,137 @@ def figure(path: Path) -> None:
                      indent=1))  # fmt: skip
 
 
-def transfer(mode: str, source: str, steps: int) -> None:
-    """The transfer job's comparison, in process (needs the `rl` extra)."""
+def source_by_capability(target: str, rounds: int = 200, source_rounds: int = 1000) -> str:
+    """The policy `POST /v1/meta/transfer` warm-starts from when none is named: the shipped
+    baseline of the closest mode (`closest_source`), here on simulated rounds of every
+    shipped mode (`source_rounds` each, `rounds` of the target)."""
+    from capabilities.meta.service import closest_source
+
+    modes = available_modes()
+    data = {m: stats(load_mode(m), source_rounds, seed=i + 1) for i, m in enumerate(modes)}
+    data[target] = stats(load_mode(target), rounds, seed=99)
+    answer = answer_from_stats(data, AdaptRequest(mode=target), "pooled")
+    mode = closest_source(answer)
+    assert mode is not None
+    resembles = {k: v for k, v in answer.hazard.resembles.items() if v > 0}
+    print(f"{target}: hazard resembles {resembles}; closest source {mode}")
+    return f"baseline:{mode}"
+
+
+def at_budget(curve: list[dict[str, Any]], steps: int) -> dict[str, Any]:
+    """The first curve point at or after `steps` env steps."""
+    return next(p for p in curve if p["step"] >= steps)
+
+
+def paired_ratio(warm: np.ndarray, scratch: np.ndarray, rng: np.random.Generator) -> tuple:
+    """Mean warm / mean scratch with a paired bootstrap 95 % interval over seeds."""
+    idx = rng.integers(0, len(warm), size=(4000, len(warm)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        boot = warm[idx].mean(axis=1) / scratch[idx].mean(axis=1)
+    low, high = np.nanpercentile(boot, [2.5, 97.5]).tolist()
+    return float(warm.mean() / scratch.mean()), low, high
+
+
+def t_interval(x: np.ndarray) -> tuple[float, float, float]:
+    from game.harness import mean_ci as t_mean_ci
+
+    mean, (low, high) = t_mean_ci(x)
+    return mean, low, high
+
+
+def transfer_target(mode: str, source: str | None, args: argparse.Namespace) -> dict[str, Any]:
+    """`--seeds` paired runs of the transfer job's comparison (`compare`, in process, the
+    request's engine: numpy): per seed both arms share the seed (rounds, action noise)
+    and the held-out rounds; only the starting network differs."""
     from capabilities.meta.models import TransferRequest
-    from capabilities.meta.transfer import compare
+    from capabilities.meta.transfer import ZERO_ORACLE_REGRET, compare
     from tools.policy_store import policy_store
 
-    request = TransferRequest(mode=mode, steps=steps, every_steps=max(steps // 20, 500),
-                              eval_rounds=1000)  # fmt: skip
-    result = compare(request, source, policy_store(None).model_zip(source))
+    source = source or source_by_capability(mode)
+    source_zip = policy_store(None).model_zip(source)
+    runs = []
+    for seed in range(args.seeds):
+        request = TransferRequest(mode=mode, steps=args.steps, every_steps=args.every_steps,
+                                  eval_rounds=args.eval_rounds, seed=seed)  # fmt: skip
+        runs.append(compare(request, source, source_zip))
+        r = runs[-1]
+        print(f"  seed {seed}: steps to target warm {r['warm']['steps_to_target']}, scratch "
+              f"{r['scratch']['steps_to_target']}; {r['warm']['train_seconds']:.0f} + "
+              f"{r['scratch']['train_seconds']:.0f} s; load {r['load_average']}",
+              flush=True)  # fmt: skip
+    oracle, stake = runs[0]["oracle_value"], runs[0]["stake"]
+    limit = (1 - 0.9) * oracle if oracle > 0 else ZERO_ORACLE_REGRET * stake
+    out: dict[str, Any] = {"mode": mode, "source": source, "oracle_value": oracle,
+                           "target": runs[0]["target"], "seeds": args.seeds,
+                           "steps": args.steps, "arms": {}}  # fmt: skip
+    print(f"== {mode}, warm start from {source}: oracle {oracle:+.4f} SOL a round; target "
+          f"{runs[0]['target']} (regret <= {limit:.4f}); budget {args.steps} steps, "
+          f"{args.seeds} seeds, {args.eval_rounds} held-out rounds every "
+          f"{args.every_steps}")  # fmt: skip
+    rng = np.random.default_rng(0)
+    times: dict[str, dict[str, np.ndarray]] = {}
     for arm in ("warm", "scratch"):
-        a = result[arm]
-        print(f"{arm:>8}: steps to target {a['steps_to_target']}, final expected PnL "
-              f"{a['final_expected_pnl']:+.4f}, regret {a['final_regret']:.4f}, "
-              f"{a['train_seconds']:.0f} s")  # fmt: skip
-        print("          " + " ".join(f"{p['step']}:{p['regret']:.3f}" for p in a["curve"]))
-    print(f"oracle {result['oracle_value']:+.4f} ({result['target']}); steps saved "
-          f"{result['steps_saved']}; load average {result['load_average']}")  # fmt: skip
+        curves = [r[arm]["curve"] for r in runs]
+        stay = [r[arm]["steps_to_target"] for r in runs]
+        first = [r[arm]["first_within_target"] for r in runs]
+        small = np.array([at_budget(c, args.small_budget)["regret"] for c in curves])
+        final = np.array([c[-1]["regret"] for c in curves])
+        best = np.array([np.nan if r[arm]["best_share_of_oracle"] is None
+                         else r[arm]["best_share_of_oracle"] for r in runs])  # fmt: skip
+        ends = [c[-1]["step"] for c in curves]  # a censored run counts at its last step
+        times[arm] = {
+            kind: np.array([e if x is None else x for x, e in zip(found, ends, strict=True)], float)
+            for kind, found in (("stay", stay), ("first", first))
+        }
+        row = {"steps_to_target": stay, "first_within": first,
+               "censored": sum(x is None for x in stay),
+               "censored_first": sum(x is None for x in first),
+               "regret_at_small_budget": t_interval(small), "final_regret": t_interval(final),
+               "best_share": t_interval(best) if oracle > 0 else None,
+               "best_share_runs": best.round(3).tolist()}  # fmt: skip
+        out["arms"][arm] = row
+        fmt = ", ".join(f">{args.steps}" if x is None else str(x) for x in stay)
+        print(f"  {arm:>7}: steps to target (stays within) [{fmt}] ({row['censored']} of "
+              f"{args.seeds} censored); first within {first} ({row['censored_first']} "
+              f"censored)")  # fmt: skip
+        s, f = row["regret_at_small_budget"], row["final_regret"]
+        print(f"           regret after {args.small_budget} steps {s[0]:.4f} [{s[1]:.4f}, "
+              f"{s[2]:.4f}]; at {args.steps} {f[0]:.4f} [{f[1]:.4f}, {f[2]:.4f}]")  # fmt: skip
+        if row["best_share"] is not None:
+            b = row["best_share"]
+            print(f"           best share of the oracle's value on the curve {b[0]:.3f} "
+                  f"[{b[1]:.3f}, {b[2]:.3f}] (per seed {row['best_share_runs']})")  # fmt: skip
+    for kind in ("stay", "first"):
+        ratio = paired_ratio(times["warm"][kind], times["scratch"][kind], rng)
+        diff = t_interval(times["scratch"][kind] - times["warm"][kind])
+        out[f"ratio_{kind}"], out[f"saved_{kind}"] = ratio, diff
+        key = "censored" if kind == "stay" else "censored_first"
+        censored = sum(out["arms"][arm][key] for arm in ("warm", "scratch"))
+        note = f"{censored} of {2 * args.seeds} runs censored, counted at their last step"
+        if censored > args.seeds:
+            note += ": most runs never reached it, the ratio says nothing"
+        print(f"  {kind:>5}: steps warm / scratch {ratio[0]:.2f} [{ratio[1]:.2f}, {ratio[2]:.2f}] "
+              f"(paired bootstrap; {note}); steps saved {diff[0]:+.0f} "
+              f"[{diff[1]:+.0f}, {diff[2]:+.0f}] (t over seeds)")  # fmt: skip
+    small = {arm: np.array([at_budget(r[arm]["curve"], args.small_budget)["regret"]
+                            for r in runs]) for arm in ("warm", "scratch")}  # fmt: skip
+    d = t_interval(small["scratch"] - small["warm"])
+    out["regret_gain_at_small_budget"] = d
+    print(f"  regret after {args.small_budget} steps, scratch - warm {d[0]:+.4f} "
+          f"[{d[1]:+.4f}, {d[2]:+.4f}] (paired t)")  # fmt: skip
+    return out
+
+
+def transfer(args: argparse.Namespace) -> None:
+    """Warm start against scratch on each target mode (needs the `rl` extra)."""
+    started = time.perf_counter()
+    print(f"load before: {os.getloadavg()}")
+    results = [transfer_target(mode, args.source, args) for mode in args.transfer]
+    load = os.getloadavg()
+    print(f"{time.perf_counter() - started:.0f} s; load average {load[0]:.2f} {load[1]:.2f} "
+          f"{load[2]:.2f}")  # fmt: skip
+    if args.json:
+        args.json.write_text(json.dumps({"transfer": results, "load": load}, indent=1))
 
 
 def main() -> None:
@@ -229,12 +352,17 @@ def main() -> None:
     ap.add_argument("--family", nargs="+", default=["grid", "spread"])
     ap.add_argument("--json", type=Path)
     ap.add_argument("--figure", type=Path, help="write the docs' adapt chart here and stop")
-    ap.add_argument("--transfer", metavar="MODE", help="compare warm and scratch PPO and stop")
-    ap.add_argument("--source", default="baseline:classic", help="policy to warm-start from")
-    ap.add_argument("--steps", type=int, default=40_000)
+    ap.add_argument("--transfer", metavar="MODE", nargs="+",
+                    help="compare warm and scratch PPO on these modes and stop")  # fmt: skip
+    ap.add_argument("--source", help="policy to warm-start from (default: the capability's)")
+    ap.add_argument("--steps", type=int, default=100_000, help="budget per run")
+    ap.add_argument("--seeds", type=int, default=6)
+    ap.add_argument("--every-steps", type=int, default=2_000)
+    ap.add_argument("--eval-rounds", type=int, default=1_000)
+    ap.add_argument("--small-budget", type=int, default=10_000)
     args = ap.parse_args()
     if args.transfer:
-        transfer(args.transfer, args.source, args.steps)
+        transfer(args)
         return
     if args.figure:
         figure(args.figure)

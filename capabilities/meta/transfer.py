@@ -33,6 +33,12 @@ def reached(evaluation: dict[str, Any], share: float, stake: float) -> bool:
     return regret <= ZERO_ORACLE_REGRET * stake
 
 
+def first_within(curve: list[CurvePoint], share: float, stake: float) -> int | None:
+    """The first evaluated step at which the policy is within the target (None: never);
+    `steps_to_target` also asks that it stays there."""
+    return next((p.step for p in curve if reached(p.evaluation, share, stake)), None)
+
+
 def steps_to_target(curve: list[CurvePoint], share: float, stake: float) -> int | None:
     """The first evaluated step from which the policy stays within the target (None:
     never, or it fell back out by the end)."""
@@ -45,10 +51,23 @@ def steps_to_target(curve: list[CurvePoint], share: float, stake: float) -> int 
     return first
 
 
+def best_share(curve: list[CurvePoint]) -> float | None:
+    """The best share of the oracle's value on the curve, in the target's terms:
+    1 - regret / the oracle's value (None where that value is 0)."""
+    oracle = curve[-1].evaluation.get("oracle_value")
+    regrets = [(p.evaluation.get("regret") or {}).get("mean") for p in curve]
+    found = [r for r in regrets if r is not None]
+    if not oracle or oracle <= 0 or not found:
+        return None
+    return 1 - min(found) / oracle
+
+
 def _arm(curve: list[CurvePoint], share: float, stake: float) -> dict[str, Any]:
     last = curve[-1].evaluation
     return {
         "steps_to_target": steps_to_target(curve, share, stake),
+        "first_within_target": first_within(curve, share, stake),
+        "best_share_of_oracle": best_share(curve),
         "final_expected_pnl": (last.get("expected_pnl") or {}).get("mean"),
         "final_regret": (last.get("regret") or {}).get("mean"),
         "curve": [
@@ -87,6 +106,7 @@ def compare(
     return {
         "mode": request.mode,
         "source_policy": source_policy,
+        "engine": request.spec(None).engine,
         "oracle_value": oracle,
         "stake": stake,
         "target": f"{request.target_share:.0%} of the oracle's value"

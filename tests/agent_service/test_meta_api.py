@@ -75,7 +75,8 @@ def test_adapt_bad_input_names_the_field(fresh, auth):
 
 
 def test_transfer_trains_warm_and_from_scratch_and_counts_steps_to_the_oracle(fresh, auth):
-    pytest.importorskip("stable_baselines3")
+    """The job trains both arms with the lab's numpy PPO (no torch or SB3 needed: the
+    source's SB3 zip is read by `game.sb3_zip`) and answers the comparison."""
     from tests.support.jobs import follow_job
 
     client, dsn = fresh
@@ -89,12 +90,27 @@ def test_transfer_trains_warm_and_from_scratch_and_counts_steps_to_the_oracle(fr
     job = follow_job(client, auth, r.json["status_url"], within=400)
     assert job["state"] == "succeeded", job
     result = job["result"]
+    assert result["engine"] == "numpy"
     assert result["source_policy"] == "baseline:classic"  # profit_payout has classic's chart
-    assert result["oracle_value"] > 0
+    assert result["source_mode"] == "classic"
+    oracle = result["oracle_value"]
+    assert oracle > 0 and result["target"] == "90% of the oracle's value"
+    limit = 0.1 * oracle
     for arm in ("warm", "scratch"):
-        steps = [p["step"] for p in result[arm]["curve"]]
+        a = result[arm]
+        steps = [p["step"] for p in a["curve"]]
         assert steps[0] == 0 and steps[-1] >= 1024
-        assert result[arm]["final_regret"] is not None
+        assert a["final_regret"] == a["curve"][-1]["regret"] is not None
+        within = [p["regret"] <= limit for p in a["curve"]]
+        # first within, and the first from which it stays within, read off the curve
+        first = steps[within.index(True)] if any(within) else None
+        stays = next((s for i, s in enumerate(steps) if all(within[i:])), None)
+        assert (a["first_within_target"], a["steps_to_target"]) == (first, stays)
+        best = 1 - min(p["regret"] for p in a["curve"]) / oracle
+        assert a["best_share_of_oracle"] == pytest.approx(best)
+    warm, scratch = result["warm"]["steps_to_target"], result["scratch"]["steps_to_target"]
+    saved = None if warm is None or scratch is None else scratch - warm
+    assert result["steps_saved"] == saved
     # the warm start begins where the source policy is, not at a random network
     assert result["warm"]["curve"][0]["regret"] != result["scratch"]["curve"][0]["regret"]
 

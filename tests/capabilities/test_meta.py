@@ -119,7 +119,7 @@ def test_the_registry_serves_a_thin_mode_pooled_between_rules_and_fit(database):
 
 
 def test_steps_to_target_needs_the_policy_to_stay_there():
-    from capabilities.meta.transfer import steps_to_target
+    from capabilities.meta.transfer import first_within, steps_to_target
     from capabilities.training.models import CurvePoint
 
     def point(step, regret, oracle=0.3):
@@ -129,6 +129,8 @@ def test_steps_to_target_needs_the_policy_to_stay_there():
     curve = [point(0, 0.3), point(1000, 0.02), point(2000, 0.1), point(3000, 0.01)]
     assert steps_to_target(curve, 0.9, 1.0) == 3000  # 1000 reached, then fell back out
     assert steps_to_target(curve[:3], 0.9, 1.0) is None
+    assert first_within(curve, 0.9, 1.0) == first_within(curve[:3], 0.9, 1.0) == 1000
+    assert first_within(curve[:1], 0.9, 1.0) is None
     zero = [point(0, 0.02, 0.0), point(1000, 0.004, 0.0)]
     assert steps_to_target(zero, 0.9, 1.0) == 1000  # oracle worth 0: regret <= 0.005
 
