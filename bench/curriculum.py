@@ -15,12 +15,11 @@ The scenarios both arms draw from (`--scenario-set`):
   on scenarios whose optimum bets at the wrong ticks, which the curriculum leaves out.
 
 The reward (`--reward`): `bot`, the bot's own (GAME.md), under which no run of either arm
-reaches 90 % (PPO settles on betting at the first allowed tick, about 51 % of the
-oracle's value: a bet's +4/-1 outcome noise hides the few hundredths a tick of waiting
-earns); `proposed`, the reward-shaping capability's proposal (each bet's exact expected
-profit paid when placed, plus potential-based shaping, which leaves the optimal policy
-unchanged), under which uniform sampling does reach the goal: the question becomes
-answerable. Both arms always share the reward.
+reached 90 % in earlier runs (PPO settles near betting at the first allowed tick, about
+51 % of the oracle's value: a bet's +4/-1 outcome noise hides the few hundredths a tick
+of waiting earns); `proposed`, the reward-shaping capability's proposal (each bet's exact
+expected profit paid when placed, plus potential-based shaping, which leaves the optimal
+policy unchanged), which removes that noise. Both arms always share the reward.
 
 Arms, each with the same PPO (the lab's numpy PPO at the bot's settings: lr 3e-4,
 rollout 2048, minibatch 64, n_epochs 10, gamma 0.99), budget and seeds:
