@@ -45,7 +45,7 @@ from tools.agent_tools.analytics_queries import wilson_interval  # noqa: E402
 
 
 def cases(name: str) -> list[Case]:
-    if name in ("dev", "heldout", "heldout2"):
+    if name in ("dev", "heldout", "heldout2", "heldout3"):
         return load(name)
     if name == "tuned":
         return [Case(m, w) for m, w in PHRASINGS] + [
