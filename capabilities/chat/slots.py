@@ -173,7 +173,7 @@ def _bot(text: str) -> str | None:
 
 
 def _player(text: str) -> str | None:
-    """"player X" first; then "who is X", "X, the player", and a name-shaped word in a
+    """ "player X" first; then "who is X", "X, the player", and a name-shaped word in a
     question about a person ("what's CryptoKing's style"). Not a bot, a mode or a word of
     the chat's own vocabulary."""
     for pattern in (_PLAYER, _WHO, _THE_PLAYER):

@@ -153,6 +153,8 @@ INTENTS = (
             "has the training finished yet",
             "latest metrics of my training run",
             "when will training be complete",
+            "what is the evaluation reward of the latest run",
+            "how is the newest training run doing",
         ),
         handler=run_status,
         cues=(r"\b(run|progress|finished|done|learning curve)\b",),
@@ -173,9 +175,15 @@ INTENTS = (
             "overview of training runs",
             "my runs so far",
             "how many runs have been trained",
+            "every training job we started",
+            "all training runs with their states",
         ),
         handler=runs,
-        cues=(r"\b(list|all|show)\b.*\bruns\b", r"\bruns\b"),
+        cues=(
+            r"\b(list|all|show|every)\b.*\b(runs?|trainings?|training jobs?)\b",
+            r"\bruns\b|\btraining jobs\b",
+        ),
+        avoids="run_id",  # one run named: its status
     ),
     Intent(
         name="training.compare_oracle",
@@ -222,12 +230,14 @@ INTENTS = (
             "what should I focus training on",
             "recommend the next stage of training",
             "which modes should be in the training mix",
+            "what should the next run concentrate on",
+            "which situations should my bot practise next in classic",
         ),
         handler=curriculum,
         keyword=r"\bcurricul\w*\b",
         cues=(
             r"\bcurricul\w*\b",
-            r"\btrain on\b",
+            r"\btrain on\b|\bnext\b.*\b(train\w*|practi[cs]e|scenarios?|focus)\b",
         ),
     ),
 )
