@@ -176,7 +176,11 @@ def _player(text: str) -> str | None:
     """ "player X" first; then "who is X", "X, the player", and a name-shaped word in a
     question about a person ("what's CryptoKing's style"). Not a bot, a mode or a word of
     the chat's own vocabulary."""
-    for pattern in (_PLAYER, _WHO, _THE_PLAYER):
+    for match in _PLAYER.finditer(text):  # "player X": X as said, any form of id
+        word = match.group(1).strip("'\"")
+        if word and word.lower() not in _NOT_NAMES:
+            return word
+    for pattern in (_WHO, _THE_PLAYER):
         for match in pattern.finditer(text):
             word = _name(match.group(1))
             if word is not None:

@@ -127,7 +127,7 @@ INTENTS = (
             r"\b(rules?|protocol|event|fields?|docs?|documentation|explain how|rl|env\w*)\b",
             r"\bhow (does|do|is) .* (work|computed|defined|pay)"
             # a term's meaning: "what is an instarug", "what does profit payout change"
-            r"|^\W*what('s| is) an? \w+\W*$|\bwhat does .* mean\b"
+            r"|^\W*what('s| is) an? \w+\W*$|\bwhat does .* mean\b|\b(define|definition)\b"
             r"|\bwhat does .*\bmode (change|do)\b|\b(different|differ\w*)\b",
         ),
     ),
