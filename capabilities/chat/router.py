@@ -44,6 +44,10 @@ DEFAULT_MARGIN = 0.10  # ... over the runner-up's
 DEFAULT_FLOOR = 0.45  # best example cosine (plus SIMILARITY_PER_UNIT x lexical units)
 CANDIDATES = 3
 BARE_WORDS = 2  # a message of at most this many words names a topic only
+SHORT_WORDS = 4  # "was that bad", "when do rounds rug": a question, but a vague one ...
+SHORT_THRESHOLD = 0.75  # ... routed only this sure when it names no value and no keyword
+# "was that bad", "is it good": a short question about something said before, not here
+_DEICTIC = re.compile(r"\b(that|it|this|those|these|then)\b")
 # lexical evidence, in log-odds units added to the classifier's log-probabilities
 CUE = 1.0  # per matching cue of an intent, at most MAX_CUES counted
 MAX_CUES = 2
@@ -87,6 +91,13 @@ def is_bare(masked: str) -> bool:
     words = _WORD.findall(masked.lower())
     addressed = "you" in words or "your" in words  # "hi, what are you": about the chat
     return len(words) <= BARE_WORDS or (all(w in _STOP for w in words) and not addressed)
+
+
+def is_vague(masked: str, said: Slots) -> bool:
+    """A short question that names no value ("was that bad", "what about my bot"): its
+    few words fit several intents, so it is routed only when the classifier is very sure.
+    `said` are the slots of the message itself (not the conversation's defaults)."""
+    return len(_WORD.findall(masked.lower())) <= SHORT_WORDS and not said.filled()
 
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
@@ -265,10 +276,14 @@ class IntentRouter:
 
         if like < self.floor:
             return unsure("low_confidence")
-        if is_bare(mask(message)) and not any(
-            k is not None and k.search(message) for k in self._keywords
-        ):
+        keyworded = any(k is not None and k.search(message) for k in self._keywords)
+        if is_bare(mask(message)) and not keyworded:
             return unsure("ambiguous")
-        if top < self.threshold or top - runner_up < self.margin:
+        threshold = self.threshold
+        if not keyworded and is_vague(mask(message), extract(message)):
+            if _DEICTIC.search(message.lower()):
+                return unsure("ambiguous")
+            threshold = max(threshold, SHORT_THRESHOLD)
+        if top < threshold or top - runner_up < self.margin:
             return unsure("ambiguous" if top >= self.threshold else "low_confidence")
         return Route(ranked[0][0], top, ranked, None, every, like)

@@ -39,6 +39,21 @@ _PLAYER = re.compile(
     r"\b(?:player|user|username|trader|opponent)(?:\s+(?:called|named))?\s+@?([^\s?,!;]{1,128})",
     re.IGNORECASE,
 )
+# a player named without "player": "who's CryptoKing", "CryptoKing, the player",
+# "tell me about degen420" (a name-shaped word: CamelCase, an underscore or letters+digits)
+_WHO = re.compile(r"\bwho(?:'s|\s+is)\s+@?([A-Za-z][\w.-]{1,127})", re.IGNORECASE)
+_THE_PLAYER = re.compile(
+    r"@?([A-Za-z][\w.-]{1,127}),?\s+(?:the|a|that)\s+(?:player|trader|user|opponent)\b",
+    re.IGNORECASE,
+)
+_NAME_SHAPED = re.compile(
+    r"(?<![\w@.-])@?((?=[A-Za-z]\w*(?:[a-z][A-Z]|_|[A-Za-z]\d))[A-Za-z]\w{2,127})(?:'s)?\b"
+)
+_ABOUT_PERSON = re.compile(
+    r"\b(who|about|profile|style|habits?|trades?|traded|trading|made|earned|lost|usually|"
+    r"next|will|going to|likely|predict\w*|archetype|trader|player)\b",
+    re.IGNORECASE,
+)
 _ROUND_WORD = re.compile(r"\b(?:round|game)\s+#?([A-Za-z0-9_-]{3,64})\b", re.IGNORECASE)
 # words that follow "bot" or "player" in a sentence without naming one
 _NOT_NAMES = frozenset(
@@ -158,11 +173,43 @@ def _bot(text: str) -> str | None:
 
 
 def _player(text: str) -> str | None:
-    for match in _PLAYER.finditer(text):
+    """ "player X" first; then "who is X", "X, the player", and a name-shaped word in a
+    question about a person ("what's CryptoKing's style"). Not a bot, a mode or a word of
+    the chat's own vocabulary."""
+    for match in _PLAYER.finditer(text):  # "player X": X as said, any form of id
         word = match.group(1).strip("'\"")
         if word and word.lower() not in _NOT_NAMES:
             return word
+    for pattern in (_WHO, _THE_PLAYER):
+        for match in pattern.finditer(text):
+            word = _name(match.group(1))
+            if word is not None:
+                return word
+    if _ABOUT_PERSON.search(text):
+        for match in _NAME_SHAPED.finditer(text):
+            word = _name(match.group(1))
+            if word is not None and not _NAMED_BOT.fullmatch(word):
+                return word
     return None
+
+
+_NOT_PLAYERS = frozenset(("n8n", "you", "it", "that", "this", "there", "winning", "best", "top"))
+
+
+def _name(word: str) -> str | None:
+    """A candidate player name as said, or None when it is a word and not a name."""
+    word = word.strip("'\".,").removesuffix("'s")
+    lowered = word.lower()
+    if (
+        not word
+        or lowered in _NOT_NAMES
+        or lowered in _NOT_PLAYERS
+        or lowered in available_modes()
+        or _NAMED_BOT.fullmatch(word)
+        or (word.islower() and not re.search(r"[\d_]", word))  # "who is winning"
+    ):
+        return None
+    return word
 
 
 def extract(text: str, now: datetime | None = None) -> Slots:
@@ -214,6 +261,9 @@ def mask(text: str) -> str:
     for match in list(_PLAYER.finditer(text))[::-1]:
         if match.group(1).lower() not in _NOT_NAMES:
             text = text[: match.start(1)] + "someone" + text[match.end(1) :]
+    player = _player(text)
+    if player is not None and player != "someone":  # named without "player"
+        text = re.sub(rf"(?<![\w-]){re.escape(player)}\b", "someone", text)
     bot = _bot(text)
     if bot:
         text = text.replace(bot, "mybot")

@@ -67,3 +67,21 @@ def test_the_answer_quotes_the_capability_s_figure(
     assert evidence["ok"] and evidence["figures"], evidence
     assert figure(evidence["figures"]) in body["answer"], (body["answer"], evidence["figures"])
     assert "not available" not in body["answer"] and "does not drive it" not in body["answer"]
+
+
+def test_my_bot_against_the_oracle_says_when_the_baseline_stands_in(client, auth):
+    """Asked about "my bot" with only the built-in baseline stored, the answer says the
+    figures are the baseline's; the policy's mode is named once ("PPO baseline (classic)",
+    not "... (classic) (classic)")."""
+    body = client.post(
+        "/v1/chat", json={"message": "compare my bot with the oracle in classic"}, headers=auth
+    ).json
+    assert body["intent"] == "training.compare_oracle", body
+    [evidence] = [e for e in body["evidence"] if e["source"] == "policy_scores"]
+    scored = evidence["figures"]
+    assert "(classic) (classic)" not in body["answer"]
+    assert f"Policy {scored['name']}" in body["answer"]
+    if scored["builtin"]:  # no policy trained in this session's database
+        assert "built-in baseline's figures, not your bot's" in body["answer"], body["answer"]
+    else:
+        assert "not your bot's" not in body["answer"]

@@ -144,6 +144,12 @@ INTENTS = (
             "grade my sell at tick 110",
             "was holding at 3x on tick 350 smart",
             "what did betting at tick 420 cost compared with the best move",
+            "evaluate my exit at 2.4x on tick 160",
+            "review my choice to buy at tick 35",
+            "did I leave money on the table by holding to 4x",
+            "in hindsight, was my sell at 1.7x right",
+            "assess the sell I made at tick 275",
+            "was it the wrong call to bet at tick 60",
         ),
         handler=explain,
         cues=(
@@ -151,7 +157,12 @@ INTENTS = (
             # coach advises on the present
             r"\b(was|were) (it|that|my|selling|buying|holding|betting)\b"
             r"|\bdid i\b|\bi (sold|held|bought|waited)\b",
-            r"\b(mistake|smart|good move|bad|cost me|rate my|grade|judge)\b",
+            r"\b(mistake|smart|good move|bad|cost me|rate my|grade|judge)\b"
+            r"|\b(evaluate|review|assess|rate|grade|judge)\b.*\b(my|the|that)\b"
+            r"|\b(hindsight|on the table|(right|wrong|good|bad) call)\b",
+            # a decision named as a thing done: "my sell at 2x", "my decision to hold"
+            r"\bmy (sell|exit|buy|hold|sidebet|bet|entry|decision|choice)\b"
+            r"|\bthe (sell|exit|buy|hold|sidebet|bet) i\b",
         ),
     ),
     Intent(
@@ -207,12 +218,19 @@ INTENTS = (
             "summarize my bot's policy as rules",
             "how does my bot decide to sell",
             "explain my bot's strategy",
+            "what triggers my bot to sell",
+            "what makes ppo-v2 place a sidebet in general",
+            "what is the decision tree behind my bot",
+            "when does my bot usually decide to buy",
+            "what conditions make my policy cash out",
         ),
         handler=surrogate,
+        avoids="game_id",  # a named round asks why it acted there
         keyword=r"\bsurrogate\b",
         cues=(
             r"\b(features?|rel(y|ies) on|look at|pay attention|surrogate|decision rule)\b",
-            r"\bwhat drives\b",
+            r"\bwhat drives\b|\bwhat (triggers|makes|gets|causes)\b(?!.*\b(round|game)\b)"
+            r"|\b(decision tree|in general|generally|usually|tends? to)\b",
         ),
     ),
     Intent(
@@ -260,12 +278,18 @@ INTENTS = (
             "is ppo-v2 profitable lately",
             "my bot's results since yesterday",
             "how much did my bot make or lose today",
+            "how much did the hybrid's interventions earn this week",
+            "win/loss record of ppo-v2 over the last day",
+            "summary of my bot's results this week",
+            "how has my bot been performing recently",
         ),
         handler=bot_stats,
         cues=(
             r"\bhow (did|is|was) .* (do|doing|perform\w*)\b",
             r"\b(override rate|overrides|performance|performing|doing)\b"
-            r"|\b(override|intervention)s? (stats|count)\b",
+            r"|\b(override|intervention)s? (stats|count)\b"
+            r"|\b(interventions|summary|record|win/loss|wins and losses)\b"
+            r"|\bmaking (money|a profit)\b",
         ),
     ),
 )

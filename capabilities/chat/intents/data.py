@@ -137,7 +137,8 @@ INTENTS = (
         avoids="game_id",
         cues=(
             r"\bhow many (rounds|games)\b",
-            r"\b(recorded|stored|collected)\b",
+            # not "recorded": statistics are of recorded rounds too
+            r"\b(number of|count|total|tally)\b",
         ),
     ),
     Intent(
@@ -168,7 +169,8 @@ INTENTS = (
         avoids="game_id",
         cues=(
             r"\b(average|mean|median|typical|stats|statistics|distribution|p\d\d|percentiles?|rate)\b",
-            r"\b(how often|share|fraction|percent(age)?)\b.*\b(rounds?|games?|2x|instarug)",
+            r"\b(how often|share|fraction|percent(age)?)\b.*\b(rounds?|games?|2x|instarug)"
+            r"|\b(past|above|over|beyond|reach\w*) \d+(\.\d+)?x\b|\bas a (share|fraction)\b",
         ),
     ),
     Intent(

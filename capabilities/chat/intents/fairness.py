@@ -69,7 +69,7 @@ INTENTS = (
             "was the last game manipulated",
         ),
         handler=verify,
-        keyword=r"\b(fair(ness)?|rigged|provabl\w*|manipulat\w*|tamper\w*|honest|rng|cheat\w*)\b",
+        keyword=r"\b(fair(ness)?|verify|rigged|provabl\w*|manipulat\w*|tamper\w*|honest|rng|cheat\w*)\b",
         cues=(
             r"\b(fair|rigged|manipulat\w*|tamper\w*|legit)\b",
             r"\b(verify|seed|hash|provabl\w*)\b",

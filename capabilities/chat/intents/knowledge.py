@@ -119,11 +119,16 @@ INTENTS = (
             "how are sidebet payouts computed",
             "what happens to open positions when a round rugs",
             "what is a rug",
+            "what is different about the high_volatility mode",
+            "what does the profit_payout mode do",
         ),
         handler=search,
         cues=(
             r"\b(rules?|protocol|event|fields?|docs?|documentation|explain how|rl|env\w*)\b",
-            r"\bhow (does|do|is) .* (work|computed|defined|pay)",
+            r"\bhow (does|do|is) .* (work|computed|defined|pay)"
+            # a term's meaning: "what is an instarug", "what does profit payout change"
+            r"|^\W*what('s| is) an? \w+\W*$|\bwhat does .* mean\b|\b(define|definition)\b"
+            r"|\bwhat does .*\bmode (change|do)\b|\b(different|differ\w*)\b",
         ),
     ),
     Intent(

@@ -165,7 +165,8 @@ INTENTS = (
         ),
         handler=next_move,
         cues=(
-            r"\b(predict\w*|next move|do next|archetype|going to do)\b",
+            r"\b(predict\w*|next move|do next|archetype|going to do)\b"
+            r"|\bwhat (will|would|does) (player |trader )?\S+ do\b",
             r"\b(player|opponent|trader)\b",
         ),
     ),

@@ -86,9 +86,10 @@ INTENTS = (
             "show failed jobs from today",
         ),
         handler=job_status,
-        keyword=r"\bjobs?\b",
+        # "training jobs" are training runs, not the job queue
+        keyword=r"(?<!training )\bjobs?\b",
         cues=(
-            r"\bjobs?\b",
+            r"(?<!training )\bjobs?\b",
             r"\bqueue\b",
         ),
     ),
@@ -137,6 +138,7 @@ INTENTS = (
         handler=help_text,
         cues=(r"\b(help|what can you|what can i ask)\b",),
         # "help" or "what can you do" alone is a question, not a bare topic
-        keyword=r"^\W*help(\W+(me|pls|please))?\W*$|\bwhat (can|do) you (do|know|answer)\b",
+        keyword=r"^\W*help(\W+(me|pls|please))?\W*$|\bwhat (can|do) you (do|know|answer)\b"
+        r"|\bwhat can (this|the) (chat|assistant|bot|thing)\b|\b(this|the) chat\b",
     ),
 )

@@ -55,9 +55,13 @@ INTENTS = (
             "leaderboard of the last self-play league",
             "start a round robin of my bots",
             "how did my bots place in the tournament",
+            "which of our bot versions wins when they play each other",
         ),
         handler=latest,
-        cues=(r"\btournament\w*\b", r"\b(self-?play|standings|ranking|bracket)\b"),
-        keyword=r"\btournament\w*\b",
+        cues=(
+            r"\btournament\w*\b",
+            r"\b(self-?play|standings|ranking|bracket|head to head|each other)\b",
+        ),
+        keyword=r"\btournament\w*\b|\bhead to head\b|\bround robin\b",
     ),
 )

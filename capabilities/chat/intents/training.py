@@ -3,6 +3,7 @@ curriculum's next scenarios."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -67,6 +68,9 @@ def runs(context: ChatContext, slots: Slots, found: Evidence) -> str:
     return f"The {len(r)} newest training runs: {listed}."
 
 
+_OWN_BOT = re.compile(r"\b(my|our|mine)\b", re.IGNORECASE)
+
+
 def _find_policy(context: ChatContext, slots: Slots) -> PolicyRecord | None:
     store = policy_store(context.database)
     records = store.list(mode=slots.mode, limit=200)
@@ -79,6 +83,21 @@ def _find_policy(context: ChatContext, slots: Slots) -> PolicyRecord | None:
         return trained[0]
     mode = mode_of(context, slots)
     return next((r for r in records if r.mode == mode), records[0] if records else None)
+
+
+def _stand_in(context: ChatContext, slots: Slots, found: dict[str, Any]) -> str:
+    """What the answer says first when the policy scored is not the one asked about: a
+    named bot that no stored policy matches, or "my bot" when only the built-in baseline
+    is stored (its figures are not the user's bot's)."""
+    named = slots.bot_id
+    if named and named not in (found["id"], found["name"]) and not found["name"].startswith(named):
+        return f"No stored policy is named {named}; the nearest stored one is scored instead. "
+    if found["builtin"] and _OWN_BOT.search(context.message):
+        return (
+            f"No trained policy of yours is stored for {found['mode']}: these are the "
+            "built-in baseline's figures, not your bot's. "
+        )
+    return ""
 
 
 def compare_oracle(context: ChatContext, slots: Slots, found: Evidence) -> str:
@@ -103,10 +122,12 @@ def compare_oracle(context: ChatContext, slots: Slots, found: Evidence) -> str:
         pnl, oracle = s.get("ppo_mean_pnl"), s.get("oracle_mean_pnl")
         regret = None if pnl is None or oracle is None else oracle - pnl
         rounds = s.get("eval_rounds")
+    label = r["name"] if f"({r['mode']})" in r["name"] else f"{r['name']} ({r['mode']})"
+    stand_in = _stand_in(context, slots, r)
     if pnl is None:
-        return f"Policy {r['name']} has no held-out score yet."
+        return f"{stand_in}Policy {label} has no held-out score yet."
     return (
-        f"Policy {r['name']} ({r['mode']}) makes {sol(pnl)} per round over {num(rounds)} "
+        f"{stand_in}Policy {label} makes {sol(pnl)} per round over {num(rounds)} "
         f"held-out rounds; the oracle (who knows the rug tick's law exactly) makes "
         f"{sol(oracle)}: a regret of {sol(regret)} per round."
     )
@@ -153,6 +174,8 @@ INTENTS = (
             "has the training finished yet",
             "latest metrics of my training run",
             "when will training be complete",
+            "what is the evaluation reward of the latest run",
+            "how is the newest training run doing",
         ),
         handler=run_status,
         cues=(r"\b(run|progress|finished|done|learning curve)\b",),
@@ -173,9 +196,15 @@ INTENTS = (
             "overview of training runs",
             "my runs so far",
             "how many runs have been trained",
+            "every training job we started",
+            "all training runs with their states",
         ),
         handler=runs,
-        cues=(r"\b(list|all|show)\b.*\bruns\b", r"\bruns\b"),
+        cues=(
+            r"\b(list|all|show|every)\b.*\b(runs?|trainings?|training jobs?)\b",
+            r"\bruns\b|\btraining jobs\b",
+        ),
+        avoids="run_id",  # one run named: its status
     ),
     Intent(
         name="training.compare_oracle",
@@ -222,12 +251,14 @@ INTENTS = (
             "what should I focus training on",
             "recommend the next stage of training",
             "which modes should be in the training mix",
+            "what should the next run concentrate on",
+            "which situations should my bot practise next in classic",
         ),
         handler=curriculum,
         keyword=r"\bcurricul\w*\b",
         cues=(
             r"\bcurricul\w*\b",
-            r"\btrain on\b",
+            r"\btrain on\b|\bnext\b.*\b(train\w*|practi[cs]e|scenarios?|focus)\b",
         ),
     ),
 )

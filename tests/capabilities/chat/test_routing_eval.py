@@ -76,3 +76,21 @@ def test_typos_are_corrected_only_towards_the_examples_and_never_for_known_words
 )  # fmt: skip
 def test_a_bare_topic_is_told_from_a_question(message, bare):
     assert is_bare(mask(message)) is bare
+
+
+@pytest.mark.parametrize(
+    ("message", "intent"),
+    [("was that bad", None), ("is it any good", None),  # points at something said before
+     ("who's CryptoKing, the player", "opponents.profile"),
+     ("list every training job", "training.runs"), ("are any jobs queued", "jobs.status"),
+     ("review my exit at 2.2x on tick 140", "analyst.explain"),
+     ("should I exit at 2.2x on tick 140", "coach.sell_now"),
+     ("what triggers my bot to sell", "analyst.surrogate"),
+     ("why did my bot sell in round 20250101-0123456789abcdef", "analyst.why")],
+)  # fmt: skip
+def test_near_neighbours_and_vague_short_questions(router, message, intent):
+    """The near neighbours are told apart by the rule between them (a past decision
+    reviewed vs advice now, training jobs vs the queue, a bot in general vs in a round);
+    a short question about something not in the message is asked back."""
+    route = router.route(message)
+    assert (route.intent.name if route.intent else None) == intent, (message, route.candidates)

@@ -32,6 +32,20 @@ def test_ids_bots_players():
     )
 
 
+def test_a_player_named_without_the_word_player():
+    """A name-shaped word (CamelCase, underscore, letters and digits) in a question about
+    a person, "who is X" or "X, the player" is the player; a bot, a mode or a plain word
+    is not."""
+    assert extract("who's CryptoKing, the player", NOW).player == "CryptoKing"
+    assert extract("what's CryptoKing's trading style", NOW).player == "CryptoKing"
+    assert extract("what will whale_hunter do next", NOW).player == "whale_hunter"
+    assert extract("who is Bob", NOW).player == "Bob"
+    for message in ("who is winning the tournament", "is ppo_v3 likely to sell",
+                    "how do I connect n8n", "what transfers from classic to fast_rug"):  # fmt: skip
+        assert extract(message, NOW).player is None, message
+    assert mask("who's CryptoKing, the player") == "who's someone, the player"
+
+
 def test_time_windows():
     s = extract("how many rounds did we record today?", NOW)
     assert (s.since_hours, s.window) == (6.5, "today")

@@ -4,7 +4,9 @@ split per intent into a dev half (looked at while improving the router) and a he
 half (committed before any tuning, evaluated once at the end). `heldout2.jsonl` (163:
 151 plain, 5-6 an intent, 12 ambiguous) was written after that evaluation and committed
 before the router was improved further (the first held-out half then became
-development data like the dev half): it too is evaluated once.
+development data like the dev half): it too is evaluated once. `heldout3.jsonl` (163:
+152 plain, 5-6 an intent, 11 ambiguous) was written by a later helper before it looked
+at any routing error, committed alone, and evaluated once after that round of tuning.
 
 Each line of `dev.jsonl` / `heldout.jsonl` is `{"message", "intent"}` (the intent it must
 reach; asking for a missing value is fine) or `{"message", "ambiguous": [...]}` (it must
@@ -28,7 +30,7 @@ class Case:
 
 
 def load(split: str) -> list[Case]:
-    """The cases of one split: `dev`, `heldout` or `heldout2`."""
+    """The cases of one split: `dev`, `heldout`, `heldout2` or `heldout3`."""
     cases = []
     for line in (HERE / f"{split}.jsonl").read_text().splitlines():
         row = json.loads(line)
