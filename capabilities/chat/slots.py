@@ -275,6 +275,15 @@ def with_defaults(slots: Slots, *, mode: str | None, bot_id: str | None) -> Slot
     return replace(slots, mode=slots.mode or mode, bot_id=slots.bot_id or bot_id)
 
 
+def recorded_when(slots: Slots) -> str:
+    """The window as it follows "recorded": " today", " in the last hour", "" for all."""
+    if slots.last_n or not slots.window:
+        return f" in {window_text(slots)}" if slots.last_n else ""
+    if slots.window in ("today", "since yesterday", "this week"):
+        return f" {slots.window}"
+    return f" in {slots.window}"
+
+
 def window_text(slots: Slots) -> str:
     if slots.last_n:
         return f"the last {slots.last_n} rounds"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from capabilities.chat.intent import ChatContext, Intent, need
-from capabilities.chat.slots import Slots, window_text
+from capabilities.chat.slots import Slots, recorded_when, window_text
 from capabilities.chat.text import num, pct, sol
 from capabilities.engines.runtime.evidence import Evidence
 from tools.agent_tools import analytics_queries as queries
@@ -29,9 +29,9 @@ def round_count(context: ChatContext, slots: Slots, found: Evidence) -> str:
     r = found.call(round_statistics, **window)
     where = f" of mode {slots.mode}" if slots.mode else ""
     if not r["games"]:
-        return f"No completed rounds{where} are recorded in {window_text(slots)}."
+        return f"No completed rounds{where} are recorded{recorded_when(slots)}."
     return (
-        f"{r['games']} completed rounds{where} recorded in {window_text(slots)} "
+        f"{r['games']} completed rounds{where} recorded{recorded_when(slots)} "
         f"(the last ended {r['last_ended_at']:%Y-%m-%d %H:%M} UTC); median rug tick "
         f"{num(r['rug_tick']['median'])}."
     )
@@ -45,7 +45,7 @@ def round_stats(context: ChatContext, slots: Slots, found: Evidence) -> str:
 
     r = found.call(round_statistics, **window)
     if not r["games"]:
-        return f"No completed rounds are recorded in {window_text(slots)}."
+        return f"No completed rounds are recorded{recorded_when(slots)}."
     rug, peak = r["rug_tick"], r["peak_multiplier"]
     return (
         f"Over {r['games']} rounds ({window_text(slots)}): rug tick mean {num(rug['mean'])}, "
@@ -103,7 +103,7 @@ def sidebets(context: ChatContext, slots: Slots, found: Evidence) -> str:
         sidebet_outcomes, mode=slots.mode, player_id=slots.player, since_hours=slots.since_hours
     )
     if not r["resolved"]:
-        return f"No resolved sidebets are recorded in {window_text(slots)}."
+        return f"No resolved sidebets are recorded{recorded_when(slots)}."
     lo, hi = r["win_rate_ci95"]
     return (
         f"{r['resolved']} resolved sidebets ({window_text(slots)}): {r['won']} won, win rate "

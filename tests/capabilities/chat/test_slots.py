@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from capabilities.chat.slots import Slots, extract, mask
+from capabilities.chat.slots import Slots, extract, mask, recorded_when
 
 NOW = datetime(2026, 3, 1, 6, 30, tzinfo=UTC)
 
@@ -59,3 +59,16 @@ def test_a_follow_up_keeps_what_it_does_not_say():
     later = extract("and at tick 300?", NOW).merged_over(earlier)
     assert (later.tick, later.mode) == (300, "classic")
     assert Slots.from_json(later.as_json()) == later
+
+
+def test_the_window_reads_after_recorded():
+    now = datetime(2026, 12, 6, 15, 0, tzinfo=UTC)
+    said = {q: recorded_when(extract(q, now=now)) for q in (
+        "how many rounds today", "rounds this week", "rounds in the last hour", "how many rounds",
+    )}  # fmt: skip
+    assert said == {
+        "how many rounds today": " today",
+        "rounds this week": " this week",
+        "rounds in the last hour": " in the last hour",
+        "how many rounds": "",
+    }
