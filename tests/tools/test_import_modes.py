@@ -13,6 +13,7 @@ import pytest
 
 from game.recording import write_recording
 from game.rules import load_mode
+from game.simulator import game_id
 from tests.support.row_checksums import row_checksums, table_sizes
 from tools.importer import ImportWorkers, import_file
 from tools.migrations import migrate
@@ -66,14 +67,32 @@ def test_two_modes_simulated_with_one_seed_are_imported_fully(tmp_path, db):
         assert stored[mode] == (9, rugs, rugs, trades)
 
 
+def with_classic_ids(folder: Path, seed: int) -> Path:
+    """Rising-hazard rounds under the ids of the classic rounds of the same seed, as the
+    simulator made them before ids named their mode: other rounds, same ids."""
+    folder.mkdir()
+    path, _ = simulated(folder, "rising_hazard", seed=seed)
+    text = path.read_text()
+    for i in range(9):
+        text = text.replace(game_id(seed, i, "rising_hazard"), game_id(seed, i))
+    old = folder / "old_ids.jsonl"
+    old.write_text(text)
+    return old
+
+
 @pytest.mark.parametrize("workers", [0, 2])
-def test_rounds_stored_under_another_mode_are_left_alone_and_reported(tmp_path, db, workers):
+@pytest.mark.parametrize("collision", ["same_file", "old_ids"])
+def test_rounds_stored_under_another_mode_are_left_alone_and_reported(
+    tmp_path, db, workers, collision
+):
     classic, _ = simulated(tmp_path, "classic", seed=5)
+    colliding = classic if collision == "same_file" else with_classic_ids(tmp_path / "old", 5)
     rising, rising_truth = simulated(tmp_path, "rising_hazard", seed=6)
     classic_ids = set(line_rounds(classic))
-    # this mode's rounds, then the classic ones again, in batches holding both
+    assert set(line_rounds(colliding)) == classic_ids
+    # this mode's rounds, then the colliding ones, in batches holding both
     mixed = tmp_path / "mixed.jsonl"
-    mixed.write_text(rising.read_text() + classic.read_text())
+    mixed.write_text(rising.read_text() + colliding.read_text())
     n_rising = len(rising.read_text().splitlines())
     with psycopg.connect(db) as conn:
         import_file(conn, classic, mode="classic")
@@ -95,7 +114,7 @@ def test_rounds_stored_under_another_mode_are_left_alone_and_reported(tmp_path, 
     assert after == before  # not a byte of those rounds changed
     assert before["ticks"][0] > 0 and before["websocket_events"][0] > 0
     assert stats.skipped == dict.fromkeys(classic_ids, "classic")
-    assert stats.skipped_lines == len(classic.read_text().splitlines())
+    assert stats.skipped_lines == len(colliding.read_text().splitlines())
     assert stats.bad_lines == 0
     # each skipped round reported once, at its first line in the file
     rounds = line_rounds(mixed)
