@@ -103,7 +103,8 @@ def ingest_batch(
     sidebet_window: int = 40,
 ) -> BatchResult:
     """Store what `messages` imply; no commit. Messages without their own `ts` are dated
-    `received_at` (default: now). `mode` tags rounds first seen in this batch.
+    `received_at` (default: now). `mode` tags rounds first seen in this batch; rounds
+    stored under another mode are left alone, their lines rejected.
     `sidebet_window` gives a sidebet's last covered tick when the server omits it."""
     check_mode(mode)
     batch = prepare_batch(
@@ -196,8 +197,9 @@ def write_batch(
     mode: str,
     source_format: str | None = None,
 ) -> BatchResult:
-    """The writing half of `ingest_batch`: a few statements per table, no commit. Rows
-    an importer took already (`PreparedBatch.take_appends`) are not counted here.
+    """The writing half of `ingest_batch`: a few statements per table, no commit, none of
+    them about rounds stored under another mode than `mode` (`PreparedBatch.skip_rounds`).
+    Rows an importer took already (`PreparedBatch.take_appends`) are not counted here.
     `source_format` names the recording format rounds first stored here came from."""
     check_mode(mode)
     if conn.autocommit:
@@ -426,8 +428,6 @@ class PreparedBatch:
         self.trades = {k: row for k, row in self.trades.items() if row[1] not in stored}
         self.sidebets = {k: v for k, v in self.sidebets.items() if k[0] not in stored}
         self.results = [r for r in self.results if r["game"] not in stored]
-        if self.current_game in stored:
-            self.current_game = None
 
     def _game_state(self, update: GameStateUpdate, time: datetime) -> None:
         self.rounds.observe(update, time)
