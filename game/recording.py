@@ -30,7 +30,7 @@ from game.fairness.simulate import seedrandom_rounds
 from game.leaderboard import RoundLeaderboard
 from game.personas import BUY, Activity, Player, make_players, simulate_players
 from game.rules import GameRules
-from game.simulator import Rounds, game_id, server_seed, simulate_rounds
+from game.simulator import Rounds, game_id, round_name, server_seed, simulate_rounds
 
 SOL_MINT = "So11111111111111111111111111111111111111112"
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -217,10 +217,14 @@ class _Round:
         data["gameHistory"] = list(self.ctx.history)
         return data
 
+    def _uid(self, kind: str, n: int) -> str:
+        """The id of the round's n-th trade or sidebet, unique across modes as its id is."""
+        return _uid(kind, round_name(self.ctx.seed, self.index, self.rules.name), n)
+
     def _trade(self, i: int, t: dict[str, np.ndarray]) -> dict[str, Any]:
         player = self.ctx.players[int(t["player"][i])]
         return {
-            "id": _uid("trade", self.ctx.seed, self.index, i),
+            "id": self._uid("trade", i),
             "gameId": self.game_id,
             "playerId": player.player_id,
             "username": player.username,
@@ -238,7 +242,7 @@ class _Round:
         b = self.bets
         player = self.ctx.players[int(b["player"][k])]
         data: dict[str, Any] = {
-            "id": _uid("sidebet", self.ctx.seed, self.index, k),
+            "id": self._uid("sidebet", k),
             "gameId": self.game_id,
             "playerId": player.player_id,
             "username": player.username,
@@ -289,7 +293,7 @@ class _Context:
     history: list[dict[str, Any]] = field(default_factory=list)
 
     def game_id_after(self, index: int) -> str:
-        return game_id(self.seed, index + 1)
+        return game_id(self.seed, index + 1, self.rules.name)
 
     def push_history(self, entry: dict[str, Any]) -> list[dict[str, Any]]:
         self.history = [entry, *self.history][: self.options.history_size]

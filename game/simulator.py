@@ -87,9 +87,17 @@ def _move(
     return new, big, god
 
 
-def game_id(seed: int, round_index: int) -> str:
-    """`YYYYMMDD-<16 hex>`, deterministic from (seed, round index)."""
-    digest = hashlib.sha256(f"game-id:{seed}:{round_index}".encode()).hexdigest()
+def round_name(seed: int, round_index: int, mode: str = "classic") -> str:
+    """What a simulated round's ids are hashed from: `seed:index`, led by the mode but for
+    `classic`. Rounds of two modes simulated with one seed are different rounds, so they
+    need different ids (the database keys rounds, trades, ... by them); classic ids stay
+    as they were before ids named their mode."""
+    return f"{seed}:{round_index}" if mode == "classic" else f"{mode}:{seed}:{round_index}"
+
+
+def game_id(seed: int, round_index: int, mode: str = "classic") -> str:
+    """`YYYYMMDD-<16 hex>`, deterministic from (mode, seed, round index)."""
+    digest = hashlib.sha256(f"game-id:{round_name(seed, round_index, mode)}".encode()).hexdigest()
     return f"{GAME_ID_DATE:%Y%m%d}-{digest[:16]}"
 
 
@@ -180,7 +188,7 @@ def simulate_rounds(rules: GameRules, n_rounds: int, seed: int, *, first_round: 
         rug_tick=rug_tick,
         big_move=big_move,
         god_candle=god_candle,
-        game_ids=[game_id(seed, int(i)) for i in indices],
+        game_ids=[game_id(seed, int(i), rules.name) for i in indices],
         seed=seed,
         first_round=first_round,
         mode=rules.name,
@@ -237,7 +245,7 @@ class RoundStepper:
         self.rules = rules
         self.seed = seed
         self.round_index = round_index
-        self.game_id = game_id(seed, round_index)
+        self.game_id = game_id(seed, round_index, rules.name)
         self._key = round_keys(seed, np.array([round_index]))
         self._price = np.array([rules.initial_price])
         self._history = [rules.initial_price]

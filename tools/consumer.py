@@ -10,6 +10,11 @@ reason in the `x-death-reason` header, then acknowledged, so one bad message nev
 blocks the stream. Any broker or database failure drops both connections (the broker
 requeues what was not acknowledged) and reconnects with exponential backoff and jitter.
 `stop()`, wired to SIGTERM/SIGINT by the CLI, finishes the batch in hand and returns.
+
+Live events carry the configured `mode`. A message about a round stored under another
+mode is rejected like a bad one (`tools.ingest` leaves such rounds alone): it goes to the
+dead-letter queue with the reason, kept to be imported under the right mode, instead of
+merging into a round that is not its own or being dropped silently.
 """
 
 from __future__ import annotations

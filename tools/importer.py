@@ -13,6 +13,8 @@ one is written, in one transaction, as the consumer does.
 Each batch is committed on its own (with workers: its rows, then its facts), so an
 interrupted import keeps what it stored and a second run adds what is missing (natural
 keys). Bad lines are reported with their line number and skipped; blank lines ignored.
+Rounds stored under another mode than the import's are left alone (`tools.ingest`): each
+is reported once, with the first line of it, and counted apart from bad lines.
 """
 
 from __future__ import annotations
@@ -20,11 +22,11 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -58,16 +60,25 @@ PARSERS: dict[str, Callable[..., PreparedBatch]] = {
 
 @dataclass
 class ImportStats(RowCounts):
-    """Totals over one or more files: lines read, rows added per table, bad lines."""
+    """Totals over one or more files: lines read, rows added per table, bad lines, and the
+    rounds left alone because they are stored under another mode (id -> that mode)."""
 
     lines: int = 0
     bad_lines: int = 0
+    skipped_lines: int = 0
+    skipped: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
 
     def add(self, result: BatchResult) -> None:
         self.lines += result.messages
         self.add_counts(result)
-        self.bad_lines += len(result.rejected)
+        self.bad_lines += len(result.rejected) - len(result.skipped_lines)
+        self.skipped_lines += len(result.skipped_lines)
+        self.skipped.update(result.skipped)
+
+    def skipped_modes(self) -> dict[str, int]:
+        """Rounds left alone per mode they are stored under."""
+        return dict(Counter(self.skipped.values()).most_common())
 
 
 class ImportWorkers:
@@ -89,8 +100,8 @@ class ImportWorkers:
             initargs=(dsn,),
         )
 
-    def submit(self, items: list[Any], source: str, parser: str) -> Future[_Parsed]:
-        return self._pool.submit(_parse_and_append, items, source, parser)
+    def submit(self, items: list[Any], source: str, parser: str, mode: str) -> Future[_Parsed]:
+        return self._pool.submit(_parse_and_append, items, source, parser, mode)
 
     def __enter__(self) -> ImportWorkers:
         return self
@@ -112,7 +123,7 @@ class _LocalParser:
     def __init__(self) -> None:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-parser")
 
-    def submit(self, items: list[Any], source: str, parser: str) -> Future[_Parsed]:
+    def submit(self, items: list[Any], source: str, parser: str, mode: str) -> Future[_Parsed]:
         return self._thread.submit(_parse, items, source, parser)
 
     def __enter__(self) -> _LocalParser:
@@ -140,12 +151,14 @@ def _parse(items: list[Any], source: str, parser: str) -> _Parsed:
     return PARSERS[parser](items, source=source), RowCounts()
 
 
-def _parse_and_append(items: list[Any], source: str, parser: str) -> _Parsed:
-    """In a worker process: parse, then store the append-only rows in one transaction."""
+def _parse_and_append(items: list[Any], source: str, parser: str, mode: str) -> _Parsed:
+    """In a worker process: parse, then store the append-only rows in one transaction,
+    but for rounds stored under another mode (left out of the batch here)."""
     assert _connection is not None, "the pool's initializer opens the connection"
     batch = PARSERS[parser](items, source=source)
     added = RowCounts()
     try:
+        batch.skip_rounds(_connection, mode)
         write_appends(_connection, batch.take_appends(), added)
         _connection.commit()
     except BaseException:
@@ -164,6 +177,7 @@ def import_file(
     stats: ImportStats | None = None,
     workers: ImportWorkers | None = None,
     on_bad_line: Callable[[int, str], None] = lambda line, reason: None,
+    on_skipped: Callable[[int, str, str], None] = lambda line, game_id, stored: None,
     on_batch: Callable[[ImportStats], None] = lambda stats: None,
 ) -> ImportStats:
     """Import one file (see `import_files`); raises UnreadableFile after importing what
@@ -178,6 +192,7 @@ def import_file(
         stats=stats,
         workers=workers,
         on_bad_line=lambda _path, line, reason: on_bad_line(line, reason),
+        on_skipped=lambda _path, line, game_id, stored: on_skipped(line, game_id, stored),
         on_batch=lambda _path, totals: on_batch(totals),
         on_unreadable=lambda _path, exc: failures.append(exc),
     )
@@ -196,6 +211,7 @@ def import_files(
     stats: ImportStats | None = None,
     workers: ImportWorkers | None = None,
     on_bad_line: Callable[[Path, int, str], None] = lambda path, line, reason: None,
+    on_skipped: Callable[[Path, int, str, str], None] = lambda path, line, game, stored: None,
     on_batch: Callable[[Path, ImportStats], None] = lambda path, stats: None,
     on_unreadable: Callable[[Path, UnreadableFile], None] = lambda path, exc: None,
 ) -> ImportStats:
@@ -203,8 +219,9 @@ def import_files(
     batch. Batches flow through one pipeline across files, so a folder of small files
     (a REPLAYER file holds a round) keeps the workers busy; facts are still written in
     file order. A file that cannot be read (on) is imported as far as it could be read
-    and passed to `on_unreadable`. Without `workers`, each batch is one transaction on
-    `conn`."""
+    and passed to `on_unreadable`. A round stored under another mode than `mode` is
+    passed to `on_skipped` (file, line, round, its mode) at the first line of it, its lines
+    to no `on_bad_line`. Without `workers`, each batch is one transaction on `conn`."""
     check_mode(mode)
     if format is not None and format not in FORMATS:
         raise UnreadableFile(f"unknown format {format!r}; known: {', '.join(FORMATS)}")
@@ -217,8 +234,14 @@ def import_files(
         result = write_batch(conn, batch, mode=mode, source_format=fmt)
         conn.commit()
         result.add_counts(appended)
+        skipped = dict(result.skipped_lines)
         for index, reason in result.rejected:
-            on_bad_line(*where[index], reason)
+            game_id = skipped.get(index)
+            if game_id is None:
+                on_bad_line(*where[index], reason)
+            elif game_id not in stats.skipped:
+                stats.skipped[game_id] = result.skipped[game_id]
+                on_skipped(*where[index], game_id, result.skipped[game_id])
         stats.add(result)
         now = time.perf_counter()
         stats.seconds += now - mark
@@ -236,7 +259,8 @@ def import_files(
             while len(pending) >= stage.depth:
                 settle(*pending.popleft())
             source = f"import:{where[0][0].name}"
-            pending.append((fmt, where, stage.submit(items, source, FORMATS[fmt].parser)))
+            parser = FORMATS[fmt].parser
+            pending.append((fmt, where, stage.submit(items, source, parser, mode)))
 
         for path in paths:
             try:

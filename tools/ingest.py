@@ -14,6 +14,12 @@ with more evidence merge commutatively (`LEAST` rug tick and end time, `GREATEST
 `COALESCE` seeds). Redelivering a batch, or delivering its messages in another order or
 split differently, yields the same rows, except that a tick seen twice keeps the time of
 the message stored first.
+
+Modes: a round is stored under one mode, the one of the batch that first stored it. A
+batch of another mode leaves such a round alone (`PreparedBatch.skip_rounds`): nothing of
+it is written, and the lines whose round it is are rejected, so merging facts never mixes
+two rounds that share an id (simulated rounds of two modes did, before ids named their
+mode) and a mode given by mistake does not go unnoticed.
 """
 
 from __future__ import annotations
@@ -77,6 +83,10 @@ class BatchResult(RowCounts):
 
     messages: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
+    # rounds left alone because they are stored under another mode (id -> that mode), and
+    # which of the rejections are their lines (index, round)
+    skipped: dict[str, str] = field(default_factory=dict)
+    skipped_lines: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def accepted(self) -> int:
@@ -93,7 +103,8 @@ def ingest_batch(
     sidebet_window: int = 40,
 ) -> BatchResult:
     """Store what `messages` imply; no commit. Messages without their own `ts` are dated
-    `received_at` (default: now). `mode` tags rounds first seen in this batch.
+    `received_at` (default: now). `mode` tags rounds first seen in this batch; rounds
+    stored under another mode are left alone, their lines rejected.
     `sidebet_window` gives a sidebet's last covered tick when the server omits it."""
     check_mode(mode)
     batch = prepare_batch(
@@ -135,7 +146,7 @@ def prepare_history(
     their ticks, seeds, version, trades and sidebets; no raw events."""
     batch = PreparedBatch(len(records), received_at or datetime.now(UTC), 40)
     for index, raw in enumerate(records):
-        reason = batch.add_history(raw)
+        reason = batch.add_history(index, raw)
         if reason is not None:
             batch.rejected.append((index, reason))
     return batch
@@ -154,7 +165,7 @@ def prepare_events(
         if isinstance(raw, Rejected):
             reason = raw.reason
         elif isinstance(raw, dict) and "event" not in raw and "prices" in raw:
-            reason = batch.add_history(raw)
+            reason = batch.add_history(index, raw)
         else:
             envelope = parse_envelope(raw, source=source)
             if isinstance(envelope, Rejected):
@@ -173,7 +184,7 @@ def prepare_replayer(
     prices. Each line is a fact on its own, so batches and files merge in any order."""
     batch = PreparedBatch(len(lines), received_at or datetime.now(UTC), 40)
     for index, raw in enumerate(lines):
-        reason = batch.add_replayer(raw)
+        reason = batch.add_replayer(index, raw)
         if reason is not None:
             batch.rejected.append((index, reason))
     return batch
@@ -186,15 +197,21 @@ def write_batch(
     mode: str,
     source_format: str | None = None,
 ) -> BatchResult:
-    """The writing half of `ingest_batch`: a few statements per table, no commit. Rows
-    an importer took already (`PreparedBatch.take_appends`) are not counted here.
+    """The writing half of `ingest_batch`: a few statements per table, no commit, none of
+    them about rounds stored under another mode than `mode` (`PreparedBatch.skip_rounds`).
+    Rows an importer took already (`PreparedBatch.take_appends`) are not counted here.
     `source_format` names the recording format rounds first stored here came from."""
     check_mode(mode)
     if conn.autocommit:
         raise ValueError("ingestion writes in the caller's transaction: turn autocommit off")
-    result = BatchResult(messages=batch.messages, rejected=list(batch.rejected))
-    result.rejected.extend(batch.resolve_games(conn))
-    result.rejected.sort()
+    resolved = batch.resolve_games(conn)
+    batch.skip_rounds(conn, mode)
+    result = BatchResult(
+        messages=batch.messages,
+        rejected=sorted(batch.rejected + resolved),
+        skipped=batch.skipped,
+        skipped_lines=batch.skipped_lines,
+    )
     write_appends(conn, batch.take_appends(), result)
     write_facts(conn, batch, mode, result, source_format)
     return result
@@ -215,6 +232,10 @@ class PreparedBatch:
         self.results: list[dict[str, Any]] = []
         self.players: dict[str, list[Any]] = {}
         self.current_game: str | None = None  # the latest round seen active
+        # each round's own lines: (index, raw event key, None for records without one)
+        self.lines: dict[str, list[tuple[int, str | None]]] = {}
+        self.skipped: dict[str, str] = {}
+        self.skipped_lines: list[tuple[int, str]] = []
         # sidebet messages naming no round, seen before any active round of the batch
         self.unplaced: list[tuple[int, CurrentSidebet | CurrentSidebetResult, datetime, str]] = []
 
@@ -235,23 +256,35 @@ class PreparedBatch:
         if "\x00" in env.source:
             return "source: contains a NUL character"
         time = env.time or self.received_at
+        message = env.message
+        named = env.game_id
+        own = named
+        if own is None and isinstance(message, CurrentSidebet | CurrentSidebetResult):
+            own = self.current_game
+        if own is not None:
+            self._line_of(own, index, digest)
         if digest in self.events:
             return None
-        self.events[digest] = (time, env.event, env.game_id, payload, env.source, digest)
-        message = env.message
+        self.events[digest] = (time, env.event, named, payload, env.source, digest)
         if isinstance(message, GameStateUpdate):
             self._game_state(message, time)
         elif isinstance(message, NewTrade):
             self._trade(message, time, digest)
         elif isinstance(message, CurrentSidebet | CurrentSidebetResult):
-            game_id = message.game_id or self.current_game
-            if game_id is None:
+            if own is None:
                 self.unplaced.append((index, message, time, digest))
             else:
-                self._own_sidebet(message, game_id, time)
+                self._own_sidebet(message, own, time)
         return None
 
-    def add_history(self, raw: bytes | str | dict) -> str | None:
+    def _line_of(self, game_id: str, index: int, digest: str | None) -> None:
+        lines = self.lines.get(game_id)
+        if lines is None:
+            self.lines[game_id] = [(index, digest)]
+        else:
+            lines.append((index, digest))
+
+    def add_history(self, index: int, raw: bytes | str | dict) -> str | None:
         """Take one `gameHistory` record; a reason when it cannot be stored."""
         try:
             value = orjson.loads(raw) if isinstance(raw, bytes | str) else raw
@@ -263,11 +296,12 @@ class PreparedBatch:
         if not entry.prices:
             return "prices: missing or empty (not a complete round)"
         time = parse_time(entry.timestamp) if entry.timestamp is not None else None
+        self._line_of(entry.id, index, None)
         self.rounds.complete(entry, time or self.received_at)
         self._history_records(entry, time or self.received_at)
         return None
 
-    def add_replayer(self, raw: bytes | str | dict) -> str | None:
+    def add_replayer(self, index: int, raw: bytes | str | dict) -> str | None:
         """Take one REPLAYER line; a reason when it cannot be used."""
         try:
             line = ReplayerLine.model_validate(
@@ -280,6 +314,8 @@ class PreparedBatch:
         time = parse_time(line.timestamp)
         if time is None:
             return "timestamp: not a timestamp (ISO 8601 or epoch seconds/milliseconds)"
+        if line.game_id is not None:
+            self._line_of(line.game_id, index, None)
         if line.type != "tick":
             if line.game_id is not None and line.type in ("game_start", "game_end"):
                 self.rounds.touch(line.game_id, time)
@@ -353,9 +389,45 @@ class PreparedBatch:
                 rejected.append((index, "no gameId, and no round known to attach it to"))
                 del self.events[digest]
             else:
+                self._line_of(row[0], index, digest)
                 self._own_sidebet(message, row[0], time)
         self.unplaced = []
         return rejected
+
+    def skip_rounds(self, conn: psycopg.Connection, mode: str) -> None:
+        """Leave out the rounds stored under another mode than `mode`: their rows and facts,
+        and the raw events of their lines, which are rejected. One query per batch."""
+        ids = self.lines.keys() | self.rounds.games.keys() | self.rounds.history.keys()
+        if not ids:
+            return
+        stored = dict(
+            conn.execute(
+                "SELECT game_id, mode FROM games WHERE game_id = ANY(%b::text[]) AND mode <> %s",
+                (list(ids), mode),
+            ).fetchall()
+        )
+        if stored:
+            self._drop_rounds(stored, mode)
+
+    def _drop_rounds(self, stored: dict[str, str], mode: str) -> None:
+        """Forget everything about these rounds (id -> the mode they are stored under)."""
+        self.skipped.update(stored)
+        for game_id, other in sorted(stored.items()):
+            reason = f"round {game_id} is stored as mode {other}, not {mode}: left alone"
+            for index, digest in self.lines.pop(game_id, ()):
+                self.rejected.append((index, reason))
+                self.skipped_lines.append((index, game_id))
+                if digest is not None:
+                    self.events.pop(digest, None)
+        # and what any line told about them (a round's own lines, other rounds' history)
+        rounds = self.rounds
+        for game_id in stored:
+            rounds.games.pop(game_id, None)
+            rounds.history.pop(game_id, None)
+        rounds.ticks = {k: v for k, v in rounds.ticks.items() if k[0] not in stored}
+        self.trades = {k: row for k, row in self.trades.items() if row[1] not in stored}
+        self.sidebets = {k: v for k, v in self.sidebets.items() if k[0] not in stored}
+        self.results = [r for r in self.results if r["game"] not in stored]
 
     def _game_state(self, update: GameStateUpdate, time: datetime) -> None:
         self.rounds.observe(update, time)

@@ -112,6 +112,7 @@ def write_facts(
                 [h.peak for h in past],
                 [h.server_seed for h in past],
                 [h.server_seed_hash for h in past],
+                mode,
             ],
         )
     if batch.sidebets:
@@ -309,6 +310,9 @@ WITH upserted AS (
         server_seed_hash = COALESCE(games.server_seed_hash, excluded.server_seed_hash),
         tick_count = GREATEST(games.tick_count, excluded.tick_count),
         updated_at = now()
+    -- a round of another mode is left out before (tools.ingest); this covers a concurrent
+    -- writer storing it meanwhile
+    WHERE games.mode = excluded.mode
     RETURNING (xmax = 0) AS inserted
 )
 SELECT count(*) FILTER (WHERE inserted) FROM upserted
@@ -324,7 +328,7 @@ UPDATE games g SET
     updated_at = now()
 FROM unnest(%b::text[], %b::float8[], %b::text[], %b::text[]) AS h(game_id, peak, seed,
                                                                   seed_hash)
-WHERE g.game_id = h.game_id
+WHERE g.game_id = h.game_id AND g.mode = %s
   AND (g.peak_multiplier IS DISTINCT FROM GREATEST(g.peak_multiplier, h.peak)
        OR (g.server_seed IS NULL AND h.seed IS NOT NULL)
        OR (g.server_seed_hash IS NULL AND h.seed_hash IS NOT NULL))

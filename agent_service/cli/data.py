@@ -1,6 +1,7 @@
 """`agent-service import`: load recordings into the configured database.
 
-Progress goes to stderr, each bad line as `file:line: reason`, the summary to stdout.
+Progress goes to stderr, each bad line as `file:line: reason`, each round left alone
+because it is stored under another mode once, at its first line; the summary to stdout.
 Exit 0 when every line was good, 1 when some were skipped or a file could not be read.
 """
 
@@ -20,6 +21,7 @@ from agent_service.config import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
     from game.fairness.verify import Verdict
+    from tools.importer import ImportStats
     from tools.verification import VerificationSummary
 
 _PROGRESS_EVERY_S = 2.0
@@ -116,6 +118,13 @@ def import_recordings(
             def bad_line(path: Path, number: int, reason: str) -> None:
                 click.echo(f"{path}:{number}: {reason}", err=True)
 
+            def skipped_round(path: Path, number: int, game_id: str, stored: str) -> None:
+                click.echo(
+                    f"{path}:{number}: round {game_id} is stored as mode {stored}, not {mode}: "
+                    "its lines are skipped",
+                    err=True,
+                )
+
             def progress(path: Path, totals: ImportStats) -> None:
                 nonlocal last_report
                 now = time.monotonic()
@@ -138,6 +147,7 @@ def import_recordings(
                 stats=stats,
                 workers=pool,
                 on_bad_line=bad_line,
+                on_skipped=skipped_round,
                 on_batch=progress,
                 on_unreadable=unreadable_file,
             )
@@ -151,7 +161,9 @@ def import_recordings(
         f"imported {stats.lines} lines from {len(paths)} file(s) in {stats.seconds:.1f} s "
         f"({rate:,.0f} lines/s): {stats.games} games, {stats.ticks} ticks, "
         f"{stats.trades} trades, {stats.sidebets} sidebets, {stats.players} players, "
-        f"{stats.events} events added; {stats.bad_lines} bad lines skipped{declared}"
+        f"{stats.events} events added; {stats.bad_lines} bad lines skipped"
+        + _skipped_summary(stats)
+        + declared
         + (
             ""
             if checked is None
@@ -160,7 +172,25 @@ def import_recordings(
             + (f" ({checked.unannounced} not announced)" if checked.unannounced else "")
         )
     )
-    sys.exit(1 if stats.bad_lines or unreadable else 0)
+    if stats.skipped:
+        stored = " or ".join(f"--mode {m}" for m in stats.skipped_modes())
+        click.echo(
+            "rounds stored under another mode were left alone: if that is their mode, import "
+            f"them with {stored}; if they are simulated rounds of mode {mode} that share ids "
+            "with another mode's (same --seed, simulated before ids named their mode), "
+            "simulate them again or with another --seed",
+            err=True,
+        )
+    sys.exit(1 if stats.bad_lines or stats.skipped or unreadable else 0)
+
+
+def _skipped_summary(stats: ImportStats) -> str:
+    """`; 300 rounds skipped: stored as mode classic (58903 lines)`, or nothing."""
+    if not stats.skipped:
+        return ""
+    modes = stats.skipped_modes()
+    where = ", ".join(f"mode {m}" + (f" ({n})" if len(modes) > 1 else "") for m, n in modes.items())
+    return f"; {len(stats.skipped)} rounds skipped: stored as {where} ({stats.skipped_lines} lines)"
 
 
 def _verify_imported(conn: psycopg.Connection, settings: Settings) -> VerificationSummary:

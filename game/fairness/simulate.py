@@ -1,6 +1,6 @@
 """Simulated rounds played by the provably-fair engine, so they verify like real ones.
 
-Round i of `seed` gets the simulator's id and server seed (`game_id(seed, i)`,
+Round i of `seed` gets the simulator's id and server seed (`game_id(seed, i, mode)`,
 `server_seed(seed, i)`) and the engine plays it from `serverSeed-gameId`, exactly as the
 server would: a recording of these rounds reveals seeds that replay to its prices. Only
 modes whose chart an engine plays can be simulated this way (`engine_version`); the
@@ -26,7 +26,7 @@ def seedrandom_rounds(
         raise ValueError("n_rounds and first_round must be >= 0")
     version = engine_version(rules)
     indices = range(first_round, first_round + n_rounds)
-    ids = [game_id(seed, i) for i in indices]
+    ids = [game_id(seed, i, rules.name) for i in indices]
     played = replay_many([server_seed(seed, i) for i in indices], ids, [version] * n_rounds)
     rug_tick = np.array([rug for _, rug, _ in played], dtype=np.int64)
     width = int(rug_tick.max()) if n_rounds else 1

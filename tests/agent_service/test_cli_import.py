@@ -91,6 +91,34 @@ def test_import_refuses_an_invalid_mode(tmp_path, fresh_pg_dsn):
     assert "mode 'Bad Mode'" in result.stderr
 
 
+def test_simulated_modes_of_one_seed_import_and_rounds_of_another_mode_are_reported(
+    tmp_path, fresh_pg_dsn
+):
+    env = cli_env(DATABASE_URL=fresh_pg_dsn, AGENT_DATA_DIR=str(tmp_path / "data"))
+    files = {}
+    for mode in ("classic", "rising_hazard"):
+        files[mode] = tmp_path / f"{mode}.jsonl"
+        made = run_cli("simulate", "--games", "6", "--mode", mode, "--seed", "11",
+                       "--out", str(files[mode]), env=env)  # fmt: skip
+        assert made.returncode == 0, made.stderr
+        done = run_cli("import", "--mode", mode, str(files[mode]), env=env)
+        assert done.returncode == 0, done.stderr
+        lines = len(files[mode].read_text().splitlines())
+        assert summary(done.stdout)["games"] == 7 and summary(done.stdout)["events added"] == lines
+        assert "rounds skipped" not in done.stdout
+
+    again = run_cli("import", "--mode", "rising_hazard", str(files["classic"]), env=env)
+    assert again.returncode == 1
+    lines = len(files["classic"].read_text().splitlines())
+    assert f"; 7 rounds skipped: stored as mode classic ({lines} lines);" in again.stdout
+    assert summary(again.stdout)["events added"] == summary(again.stdout)["bad lines"] == 0
+    told = re.findall(
+        r":(\d+): round (\S+) is stored as mode classic, not rising_hazard", again.stderr
+    )
+    assert len({game for _, game in told}) == len(told) == 7  # once per round
+    assert told[0][0] == "1" and "import them with --mode classic" in again.stderr
+
+
 REAL = Path(__file__).resolve().parents[1] / "data" / "real"
 REPLAYER = REAL / "replayer"
 # first tick flagged `rugged` and first tick recorded, per REPLAYER round

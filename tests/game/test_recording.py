@@ -191,6 +191,32 @@ def test_seedrandom_rounds_reveal_seeds_that_replay_to_their_ticks(tmp_path):
         assert history["gameVersion"] == "v3"
 
 
+def test_ids_of_another_mode_differ_and_its_seeds_still_replay():
+    from game.fairness.engine import replay
+
+    options = RecordingOptions(prng="seedrandom", leaderboard_size=0)
+    classic = list(simulate_recording(CLASSIC, 4, 8, n_players=5, options=options))
+    other = list(simulate_recording(load_mode("profit_payout"), 4, 8, n_players=5, options=options))
+    # classic ids, trade ids included, are those made before ids named their mode
+    trade = next(e.data for e in classic[0].events if e.event == "standard/newTrade")
+    assert classic[0].game_id == "20260101-55b703653134a43e"
+    assert trade["id"] == "b8b4f26d-d698-2c2d-70ff-fb40e37393db"
+
+    def ids(rounds, event):
+        return {e.data["id"] for r in rounds for e in r.events if e.event == event}
+
+    assert not {r.game_id for r in classic} & {r.game_id for r in other}
+    assert not ids(classic, "standard/newTrade") & ids(other, "standard/newTrade")
+    assert not ids(classic, "currentSidebet") & ids(other, "currentSidebet")
+    for i, played in enumerate(other):
+        updates = [e.data for e in played.events if e.event == "gameStateUpdate"]
+        if i + 1 < len(other):  # the next round announced at the rug is the next one
+            assert updates[-1]["gameId"] == other[i + 1].game_id
+        (reveal,) = [d for d in updates if d["gameId"] == played.game_id and d["rugged"]]
+        seed = reveal["provablyFair"]["serverSeed"]
+        assert replay(seed, played.game_id, "v3").rug_tick == played.truth["rug_tick"]
+
+
 def test_seedrandom_refuses_a_mode_no_engine_plays():
     with pytest.raises(ValueError, match="fast_rug"):
         next(

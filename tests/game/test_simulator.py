@@ -152,3 +152,19 @@ def test_bad_arguments():
     with pytest.raises(ValueError):
         simulate_rounds(CLASSIC, -1, seed=0)
     assert len(simulate_rounds(CLASSIC, 0, seed=0)) == 0
+
+
+def test_round_ids_name_the_mode_but_classic_ids_are_unchanged():
+    # the ids classic rounds had before ids named their mode: stored data stays valid
+    classic = simulate_rounds(CLASSIC, 300, seed=11)
+    assert classic.game_ids[0] == "20260101-e12783a2aa5dd772"
+    assert classic.game_ids[299] == "20260101-eb7cbc098c82a588"
+    seen = set(classic.game_ids)
+    for mode in available_modes():
+        if mode == "classic":
+            continue
+        rules = load_mode(mode)
+        rounds = simulate_rounds(rules, 300, seed=11)
+        assert not seen & set(rounds.game_ids), mode  # one seed, two modes: other rounds
+        seen |= set(rounds.game_ids)
+        assert _step_through(rules, 11, 7)[2].game_id == rounds.game_ids[7]

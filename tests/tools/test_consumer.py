@@ -22,6 +22,7 @@ from tests.support.protocol_stream import (
     stored_rug_ticks,
     stream,
 )
+from tests.support.row_checksums import row_checksums
 from tests.support.tcp_proxy import TcpProxy
 from tools.consumer import (
     DEATH_REASON_HEADER,
@@ -251,6 +252,36 @@ def test_an_invalid_mode_stops_the_consumer_instead_of_dead_lettering(topology, 
         Consumer(_config(topology, db, mode="Not A Mode!")).run()
     assert topology.depth(topology.dead_letter_queue) == 0
     topology.wait_depth(len(messages))
+
+
+def test_a_round_stored_under_another_mode_is_left_alone_and_its_messages_dead_lettered(
+    topology, db
+):
+    stored, _ = round_messages(0, 30)
+    topology.publish(*stored)
+    Consumer(_config(topology, db)).run()  # classic
+    gid = stored[0]["data"]["gameId"]
+    with psycopg.connect(db) as conn:
+        before = row_checksums(conn, [gid])
+    # a different round under that id (as two modes simulated with one seed had), a new one
+    clash, _ = round_messages(0, 45, start_ms=1_762_700_000_000, seed=3)
+    fresh, expected = round_messages(1, 20, start_ms=1_762_800_000_000)
+    topology.publish(*clash, *fresh)
+
+    stats = Consumer(_config(topology, db, mode="rising_hazard")).run()
+
+    fresh_id = fresh[0]["data"]["gameId"]
+    with psycopg.connect(db) as conn:
+        assert row_checksums(conn, [gid]) == before
+        modes = dict(conn.execute("SELECT game_id, mode FROM games").fetchall())
+        ticks = conn.execute("SELECT count(*) FROM ticks WHERE game_id = %s", (fresh_id,))
+        assert ticks.fetchone() == (expected.ticks,)
+    assert modes == {gid: "classic", fresh_id: "rising_hazard"}
+    assert stats.dead_lettered == len(clash) and stats.stored == len(fresh)
+    dead = topology.drain(topology.dead_letter_queue)
+    assert [json.loads(body) for _, body in dead] == clash  # kept, to be imported rightly
+    reasons = {props.headers[DEATH_REASON_HEADER] for props, _ in dead}
+    assert reasons == {f"round {gid} is stored as mode classic, not rising_hazard: left alone"}
 
 
 def test_backoff_grows_exponentially_with_jitter_up_to_the_cap():
