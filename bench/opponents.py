@@ -30,7 +30,8 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -91,7 +92,9 @@ def simulated(n_rounds: int, n_players: int, seed: int, spec: OpponentFitSpec): 
     return fitted, rows, players
 
 
-def predict_latency(fitted, rows, players, n_requests: int) -> None:  # type: ignore[no-untyped-def]
+@contextmanager
+def serving(fitted, rows) -> Iterator[Service]:  # type: ignore[no-untyped-def]
+    """A service (one worker, four threads, its own database) that serves `fitted`."""
     with (
         tempfile.TemporaryDirectory() as tmp,
         running(Service(REPO, "postgres", Path(tmp), workers=1, threads=4)) as svc,
@@ -103,6 +106,11 @@ def predict_latency(fitted, rows, players, n_requests: int) -> None:  # type: ig
             service.store(database, fitted, rows)
         finally:
             database.close()
+        yield svc
+
+
+def predict_latency(fitted, rows, players, n_requests: int) -> None:  # type: ignore[no-untyped-def]
+    with serving(fitted, rows) as svc:
         rng = np.random.default_rng(1)
         body = {"items": []}
         for i in range(100):

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,7 +29,8 @@ import requests
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.service_harness import Service, load, running  # noqa: E402
+from bench.opponents import serving  # noqa: E402
+from bench.service_harness import load  # noqa: E402
 from capabilities.opponents import predictor as pr  # noqa: E402
 from capabilities.opponents import service  # noqa: E402
 from capabilities.opponents.history import ACTIONS, NONE, History, from_activity  # noqa: E402
@@ -38,7 +38,6 @@ from capabilities.opponents.models import OpponentFitSpec  # noqa: E402
 from game.personas import Player, make_players, simulate_players  # noqa: E402
 from game.rules import load_mode  # noqa: E402
 from game.simulator import simulate_rounds  # noqa: E402
-from tools.postgres import Database  # noqa: E402
 
 # parameter ranges outside those the seven personas' players are drawn from
 OTHER: dict[str, dict[str, tuple[float, float]]] = {
@@ -124,17 +123,7 @@ def main() -> None:
           f"({load()}); {len(fitted.archetypes.names)} archetypes, ARI {ari:.3f}")  # fmt: skip
     m = pr.moments(test, horizons=(10,), seed=5, max_moments=args.moments)
     items = predict_items(test, m, args.mode)
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        running(Service(REPO, "postgres", Path(tmp), workers=1, threads=4)) as svc,
-    ):
-        svc.start()
-        svc.wait(svc.ready)
-        database = Database(svc.database_url())
-        try:
-            service.store(database, fitted, rows)
-        finally:
-            database.close()
+    with serving(fitted, rows) as svc:
         session, url = requests.Session(), svc.base + "/v1/opponents/predict"
         proba = []
         for b in range(0, len(items), 100):
