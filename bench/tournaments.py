@@ -164,31 +164,28 @@ def main() -> None:
             print(f"{args.workers} workers (concurrency 1 each); {load()}; {os.cpu_count()} CPUs")
             no_decision = {"h1": 0.001, "min_rounds": 100}
             floors: list[str] = []
+
+            def measure(spec: dict, label: str, floor_name: str, floor: int) -> None:
+                cpu = cpu_seconds(workers)
+                body, seconds = run(service, spec)
+                cpu = cpu_seconds(workers) - cpu
+                line, rpm = throughput(label, body, seconds, cpu, floor)
+                print(line)
+                floors.append(floor_line(floor_name, rpm, floor))
+
             if "scripted" not in skip:
                 spec = {"mode": "classic", "seed": 1, "max_rounds": args.scripted_rounds,
                         "chunk_rounds": 10_000, "sprt": no_decision, "entrants": [
                             {"kind": "archetype", "name": a, "archetype": a}
                             for a in ("aggressive", "conservative", "whale_hunter", "random")
                         ] + [{"kind": "oracle", "name": "oracle"}]}  # fmt: skip
-                cpu = cpu_seconds(workers)
-                body, seconds = run(service, spec)
-                cpu = cpu_seconds(workers) - cpu
-                line, rpm = throughput("scripted (4 archetypes + oracle, classic)", body,
-                                       seconds, cpu, 100_000)  # fmt: skip
-                print(line)
-                floors.append(floor_line("scripted bots", rpm, 100_000))
+                measure(spec, "scripted (4 archetypes + oracle, classic)", "scripted bots", 100_000)
             if "personas" not in skip:
                 spec = {"mode": "classic", "seed": 3, "max_rounds": args.scripted_rounds,
                         "chunk_rounds": 10_000, "sprt": no_decision, "entrants": [
                             {"kind": "persona", "name": p, "persona": p} for p in PERSONAS
                         ]}  # fmt: skip
-                cpu = cpu_seconds(workers)
-                body, seconds = run(service, spec)
-                cpu = cpu_seconds(workers) - cpu
-                line, rpm = throughput("scripted (the 7 personas, classic)", body, seconds, cpu,
-                                       100_000)  # fmt: skip
-                print(line)
-                floors.append(floor_line("scripted personas", rpm, 100_000))
+                measure(spec, "scripted (the 7 personas, classic)", "scripted personas", 100_000)
             if "ppo" not in skip:
                 spec = {"mode": "classic", "seed": 2, "max_rounds": args.ppo_rounds,
                         "chunk_rounds": 5_000, "sprt": no_decision, "entrants": [
@@ -197,13 +194,7 @@ def main() -> None:
                             {"kind": "policy", "name": "ppo_rising",
                              "policy_id": "baseline:rising_hazard"},
                             {"kind": "oracle", "name": "oracle"}]}  # fmt: skip
-                cpu = cpu_seconds(workers)
-                body, seconds = run(service, spec)
-                cpu = cpu_seconds(workers) - cpu
-                line, rpm = throughput("PPO (2 policies + oracle, classic)", body, seconds, cpu,
-                                       10_000)  # fmt: skip
-                print(line)
-                floors.append(floor_line("PPO policies", rpm, 10_000))
+                measure(spec, "PPO (2 policies + oracle, classic)", "PPO policies", 10_000)
             if "acceptance" not in skip:
                 for mode in ("classic", "rising_hazard"):
                     entrants = [{"kind": "persona", "name": p, "persona": p} for p in PERSONAS]
