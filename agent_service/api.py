@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, get_args
 
+import orjson
 from flask import Response, request
 from pydantic import BaseModel, ValidationError
 
@@ -85,7 +87,7 @@ def parse_body(model: type[M]) -> M:
     raw = request.get_data(cache=True)
     if not raw.strip():
         raise MalformedRequest("the request body is empty; send a JSON object")
-    data, canonical = decode_json(raw)
+    data = _parse(raw)
     if not isinstance(data, dict):
         raise InvalidInput(
             "the request body must be a JSON object", [FieldError("body", "expected a JSON object")]
@@ -93,10 +95,32 @@ def parse_body(model: type[M]) -> M:
     errors = list(unacceptable_values(data))
     if errors:
         raise InvalidInput("the request body is invalid", errors)
-    try:
-        return model.model_validate_json(canonical, strict=True)
+    try:  # most bodies validate as sent; only a refused one pays for rewriting 3.0 as 3
+        return model.model_validate_json(raw, strict=True)
     except ValidationError as exc:
-        raise InvalidInput("the request body is invalid", field_errors(exc)) from None
+        refused = exc
+    canonical = decode_json(raw)[1]
+    if canonical is not raw:
+        try:
+            return model.model_validate_json(canonical, strict=True)
+        except ValidationError as exc:
+            refused = exc
+    raise InvalidInput("the request body is invalid", field_errors(refused)) from None
+
+
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+
+
+def _parse(raw: bytes) -> Any:
+    """The body's JSON: orjson's parse, several times faster on a predict batch's thousands
+    of numbers; what it refuses (NaN, lone surrogates, broken JSON) or would read otherwise
+    (integers past 64 bits become floats there) goes to the standard parser."""
+    if _LONG_DIGITS.search(raw) is None:
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+    return decode_json(raw)[0]
 
 
 def decode_json(raw: bytes) -> tuple[Any, bytes]:

@@ -73,6 +73,13 @@ def test_booleans_and_numbers_are_not_taken_for_each_other(client, auth):
     assert _post(client, auth, "/v1/hybrid/decide", json.dumps(integral)).status_code == 200
     fraction = {**DECIDE, "state": {**STATE, "tick": 100.5}}
     assert "state.tick" in _fields(_post(client, auth, "/v1/hybrid/decide", json.dumps(fraction)))
+    # past 64 bits: read exactly (a fast parser would make it a float), refused by its bound
+    huge = {**DECIDE, "state": {**STATE, "tick": 10**30}}
+    assert "state.tick" in _fields(_post(client, auth, "/v1/hybrid/decide", json.dumps(huge)))
+    with_integral_price = {**DECIDE, "state": {**STATE, "tick": 100.0, "price": 2.0}}
+    assert (
+        _post(client, auth, "/v1/hybrid/decide", json.dumps(with_integral_price)).status_code == 200
+    )
 
 
 @pytest.mark.parametrize(
