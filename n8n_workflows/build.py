@@ -49,6 +49,15 @@ class Flow:
         self.nodes.append(node)
         return node["name"]
 
+    def started(self, when: dict[str, Any], first: dict[str, Any]) -> str:
+        """Adds `first` after its triggers: the schedule `when` and, beside it, a Manual
+        Trigger (`n8n execute` needs one); both lead to `first`, whose name is returned."""
+        triggers = [self.add(when), self.add(manual(), row=1)]
+        name = self.add(first)
+        for trigger in triggers:
+            self.link(trigger, name)
+        return name
+
     def link(self, source: str, target: str, *, output: int = 0) -> None:
         outputs = self.links.setdefault(source, {"main": []})["main"]
         while len(outputs) <= output:
@@ -304,15 +313,12 @@ def readiness_watch() -> Flow:
         "Every minute: GET /ready; alerts when a required backend is down and when the "
         "service does not answer at all (connection refused, DNS, timeout).",
     )
-    every = f.add(schedule("Every minute", {"field": "minutes", "minutesInterval": 1}))
-    now = f.add(manual(), row=1)
-    get = f.add(
+    get = f.started(
+        schedule("Every minute", {"field": "minutes", "minutesInterval": 1}),
         http(
             f, "GET", "/ready", timeout_ms=10000, full_response=True, on_error="continueErrorOutput"
-        )
+        ),
     )
-    f.link(every, get)
-    f.link(now, get)
     verdict = f.add(
         code(
             "Verdict",
@@ -357,16 +363,13 @@ def nightly_discovery() -> Flow:
         "Every night at 03:00: one discovery job per mode of AGENT_MODES over the latest "
         "stored rounds, polled to completion; the predictive features per target.",
     )
-    night = f.add(schedule("Every night", {"field": "days", "daysInterval": 1, "triggerAtHour": 3}))
-    now = f.add(manual(), row=1)
-    modes = f.add(
+    modes = f.started(
+        schedule("Every night", {"field": "days", "daysInterval": 1, "triggerAtHour": 3}),
         code(
             "Modes",
             "return __MODES__.map(mode => ({ json: { mode } }));",
-        )
+        ),
     )
-    f.link(night, modes)
-    f.link(now, modes)
     submit = f.add(
         http(
             f,
@@ -397,11 +400,10 @@ def advice_refresh() -> Flow:
         "Every six hours: recompute each mode's regime advice (a job per mode, polled), "
         "then read back what the hybrid policy now uses.",
     )
-    every = f.add(schedule("Every six hours", {"field": "hours", "hoursInterval": 6}))
-    now = f.add(manual(), row=1)
-    modes = f.add(code("Modes", "return __MODES__.map(mode => ({ json: { mode } }));"))
-    f.link(every, modes)
-    f.link(now, modes)
+    modes = f.started(
+        schedule("Every six hours", {"field": "hours", "hoursInterval": 6}),
+        code("Modes", "return __MODES__.map(mode => ({ json: { mode } }));"),
+    )
     submit = f.add(
         http(
             f,
@@ -431,11 +433,10 @@ def opponents_refit() -> Flow:
         "Every night at 04:00: refit player profiles, archetypes and the next-action model "
         "(a job, polled), then report the model's evaluation.",
     )
-    night = f.add(schedule("Every night", {"field": "days", "daysInterval": 1, "triggerAtHour": 4}))
-    now = f.add(manual(), row=1)
-    submit = f.add(http(f, "POST", "/v1/opponents/fit", name="Refit", body="JSON.stringify({})"))
-    f.link(night, submit)
-    f.link(now, submit)
+    submit = f.started(
+        schedule("Every night", {"field": "days", "daysInterval": 1, "triggerAtHour": 4}),
+        http(f, "POST", "/v1/opponents/fit", name="Refit", body="JSON.stringify({})"),
+    )
     job_flow(
         f,
         submit,
@@ -456,11 +457,10 @@ def tournament() -> Flow:
         "baseline, the hybrid policy and the oracle, on common rounds with sequential tests "
         "(a job, polled); then the ranking.",
     )
-    day = f.add(schedule("Every day", {"field": "days", "daysInterval": 1, "triggerAtHour": 5}))
-    now = f.add(manual(), row=1)
-    policies = f.add(http(f, "GET", "/v1/policies", name="Policies"))
-    f.link(day, policies)
-    f.link(now, policies)
+    policies = f.started(
+        schedule("Every day", {"field": "days", "daysInterval": 1, "triggerAtHour": 5}),
+        http(f, "GET", "/v1/policies", name="Policies"),
+    )
     entrants = f.add(
         code(
             "Entrants",
@@ -606,13 +606,12 @@ def daily_report() -> Flow:
         "last 24 hours per bot, language-model spend against the caps, training runs and "
         "policies; posted to AGENT_ALERT_WEBHOOK_URL when set.",
     )
-    day = f.add(schedule("Every day", {"field": "days", "daysInterval": 1, "triggerAtHour": 7}))
-    now = f.add(manual(), row=1)
-    ready = f.add(
-        http(f, "GET", "/ready", name="Ready", full_response=True, on_error="continueRegularOutput")
+    ready = f.started(
+        schedule("Every day", {"field": "days", "daysInterval": 1, "triggerAtHour": 7}),
+        http(
+            f, "GET", "/ready", name="Ready", full_response=True, on_error="continueRegularOutput"
+        ),
     )
-    f.link(day, ready)
-    f.link(now, ready)
     calls = [
         f.add(http(f, "GET", "/v1/info", name="Info")),
         f.add(http(f, "GET", "/v1/hybrid/stats?since_hours=24", name="Hybrid stats")),
@@ -680,19 +679,16 @@ def coach_snapshot() -> Flow:
         "Every hour: the coach's recommendation per mode at the ticks the bot decides on "
         "(AGENT_COACH_TICKS), to watch the models move as rounds accumulate.",
     )
-    hour = f.add(schedule("Every hour", {"field": "hours", "hoursInterval": 1}))
-    now = f.add(manual(), row=1)
-    states = f.add(
+    states = f.started(
+        schedule("Every hour", {"field": "hours", "hoursInterval": 1}),
         code(
             "States",
             """
 const ticks = ($env.AGENT_COACH_TICKS || '100,200,300').split(',').map(Number);
 return __MODES__.flatMap(mode => ticks.map(tick => ({ json: { mode, tick, price: 1.5 } })));
 """,
-        )
+        ),
     )
-    f.link(hour, states)
-    f.link(now, states)
     ask = f.add(http(f, "POST", "/v1/coach/strategy", name="Coach", body="JSON.stringify($json)"))
     f.link(states, ask)
     result(
@@ -763,9 +759,8 @@ def curriculum_training() -> Flow:
         "Every day at 01:00: ask the curriculum for the scenarios a policy should train on "
         "next, run a training job on them (polled), and report the new policy.",
     )
-    day = f.add(schedule("Every day", {"field": "days", "daysInterval": 1, "triggerAtHour": 1}))
-    now = f.add(manual(), row=1)
-    ask = f.add(
+    ask = f.started(
+        schedule("Every day", {"field": "days", "daysInterval": 1, "triggerAtHour": 1}),
         http(
             f,
             "POST",
@@ -775,10 +770,8 @@ def curriculum_training() -> Flow:
             "$env.AGENT_TRAINING_POLICY || null, count: 3, "
             "eval_rounds: Number($env.AGENT_CURRICULUM_EVAL_ROUNDS || 100) })",
             timeout_ms=120000,
-        )
+        ),
     )
-    f.link(day, ask)
-    f.link(now, ask)
     train = f.add(
         http(
             f,
@@ -830,16 +823,13 @@ def meta_adapt() -> Flow:
         "Every week: for each mode of AGENT_MODES, pooled parameters against the mode's own "
         "fit, the weight on the other modes and the rounds after which its own data dominate.",
     )
-    week = f.add(
+    modes = f.started(
         schedule(
             "Every week",
             {"field": "weeks", "weeksInterval": 1, "triggerAtDay": [1], "triggerAtHour": 2},
-        )
+        ),
+        code("Modes", "return __MODES__.map(mode => ({ json: { mode } }));"),
     )
-    now = f.add(manual(), row=1)
-    modes = f.add(code("Modes", "return __MODES__.map(mode => ({ json: { mode } }));"))
-    f.link(week, modes)
-    f.link(now, modes)
     ask = f.add(
         http(
             f,
@@ -878,23 +868,18 @@ def rewards_review() -> Flow:
         "reward by default) against the game's true economics: terms that pay for something "
         "other than money, the expected value they cost per round, a corrected reward.",
     )
-    week = f.add(
+    modes = f.started(
         schedule(
             "Every week",
             {"field": "weeks", "weeksInterval": 1, "triggerAtDay": [1], "triggerAtHour": 3},
-        )
-    )
-    now = f.add(manual(), row=1)
-    modes = f.add(
+        ),
         code(
             "Reviews",
             "const spec = $env.AGENT_REWARD_SPEC ? JSON.parse($env.AGENT_REWARD_SPEC)\n"
             f"  : {json.dumps(BOT_REWARD)};\n"
             "return __MODES__.map(mode => ({ json: { mode, reward: spec } }));",
-        )
+        ),
     )
-    f.link(week, modes)
-    f.link(now, modes)
     ask = f.add(
         http(
             f,
