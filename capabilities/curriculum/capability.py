@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from capabilities.curriculum.models import CurriculumAnswer, CurriculumRequest, ScenarioResult
 from capabilities.curriculum.service import evaluate_policy, next_scenarios
+from capabilities.engines.decision_capability import decision_capability
 from capabilities.engines.runtime import Capability
 from capabilities.engines.runtime import Evidence as Gathered
 from game.policy_net import NetPolicy
@@ -42,9 +43,7 @@ def _evidence(answer: CurriculumAnswer) -> dict[str, Any]:
 def curriculum_capability(
     policy: NetPolicy | None, policy_step: int, tools: Sequence[Tool] = ()
 ) -> Capability[CurriculumRequest, CurriculumAnswer]:
-    answers: list[CurriculumAnswer] = []
-
-    def _gather(request: CurriculumRequest, found: Gathered) -> None:
+    def _gather(request: CurriculumRequest, found: Gathered) -> CurriculumAnswer:
         measured = None
         if policy is not None:
 
@@ -54,15 +53,15 @@ def curriculum_capability(
                     for s in scenarios
                 ]
 
-        answers.append(next_scenarios(request, policy_results=measured))
-        found.add("curriculum", _evidence(answers[-1]))
+        answer = next_scenarios(request, policy_results=measured)
+        found.add("curriculum", _evidence(answer))
+        return answer
 
-    return Capability(
+    return decision_capability(
         name="curriculum.next",
         response_model=CurriculumAnswer,
         gather=_gather,
-        compute=lambda request, found: answers[-1],
-        narrate=True,
+        compute=lambda request, found, answer: answer,
         instructions=(
             "Explain to the bot's developer which scenarios to train on next and why, "
             "quoting only numbers from the evidence (regret in SOL per round, its trend per "

@@ -1,5 +1,6 @@
-"""A capability whose `gather` computes an expected-value decision that its `compute`
-then reads: built per request, so the decision travels with the request only."""
+"""A capability whose `gather` computes a value (an expected-value decision, or the whole
+answer) that its `compute` then reads: built per request, so the value travels with the
+request only."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel
 
-from capabilities.engines.game_models.ev import Decision
 from capabilities.engines.runtime import Answer, Capability
 from capabilities.engines.runtime import Evidence as Gathered
 
@@ -17,19 +17,20 @@ if TYPE_CHECKING:  # smolagents loads only when a model is configured
 
 Req = TypeVar("Req", bound=BaseModel)
 Resp = TypeVar("Resp", bound=Answer)
+Value = TypeVar("Value")
 
 
 def decision_capability(
     *,
     name: str,
     response_model: type[Resp],
-    gather: Callable[[Req, Gathered], Decision],
-    compute: Callable[[Req, Gathered, Decision], Resp],
+    gather: Callable[[Req, Gathered], Value],
+    compute: Callable[[Req, Gathered, Value], Resp],
     instructions: str,
     budget_s: float = 20.0,
     tools: Sequence[Tool] = (),
 ) -> Capability[Req, Resp]:
-    decided: list[Decision] = []
+    decided: list[Value] = []
 
     def _gather(request: Req, found: Gathered) -> None:
         decided.append(gather(request, found))

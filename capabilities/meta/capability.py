@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from capabilities.engines.decision_capability import decision_capability
 from capabilities.engines.runtime import Capability
 from capabilities.engines.runtime import Evidence as Gathered
 from capabilities.meta.models import AdaptAnswer, AdaptRequest
@@ -24,18 +25,16 @@ def _evidence(answer: AdaptAnswer) -> dict[str, Any]:
 
 
 def meta_capability(database: Database, served_as: str) -> Capability[AdaptRequest, AdaptAnswer]:
-    answers: list[AdaptAnswer] = []
+    def _gather(request: AdaptRequest, found: Gathered) -> AdaptAnswer:
+        answer = adapt(database, request, served_as)
+        found.add("pooled_game_models", _evidence(answer))
+        return answer
 
-    def _gather(request: AdaptRequest, found: Gathered) -> None:
-        answers.append(adapt(database, request, served_as))
-        found.add("pooled_game_models", _evidence(answers[-1]))
-
-    return Capability(
+    return decision_capability(
         name="meta.adapt",
         response_model=AdaptAnswer,
         gather=_gather,
-        compute=lambda request, found: answers[-1],
-        narrate=True,
+        compute=lambda request, found, answer: answer,
         instructions=(
             "Explain to the bot's developer what the target mode's rug hazard and drift are, "
             "how much of each estimate is borrowed from other modes and which ones, and after "

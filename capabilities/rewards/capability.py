@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from capabilities.engines.decision_capability import decision_capability
 from capabilities.engines.runtime import Capability
 from capabilities.engines.runtime import Evidence as Gathered
 from capabilities.rewards.models import ReviewRequest, RewardReview
@@ -49,18 +50,16 @@ def _evidence(answer: dict[str, Any]) -> dict[str, Any]:
 
 
 def review_capability() -> Capability[ReviewRequest, RewardReview]:
-    answers: list[dict[str, Any]] = []
+    def _gather(request: ReviewRequest, found: Gathered) -> dict[str, Any]:
+        answer = review(request)
+        found.add("reward_review", _evidence(answer))
+        return answer
 
-    def _gather(request: ReviewRequest, found: Gathered) -> None:
-        answers.append(review(request))
-        found.add("reward_review", _evidence(answers[-1]))
-
-    return Capability(
+    return decision_capability(
         name="rewards.review",
         response_model=RewardReview,
         gather=_gather,
-        compute=lambda request, found: RewardReview.model_validate(answers[-1]),
-        narrate=True,
+        compute=lambda request, found, answer: RewardReview.model_validate(answer),
         instructions=(
             "Explain to the bot's developer what their reward makes the bot do and what "
             "that costs in SOL per round, term by term, then the proposed reward and why "
