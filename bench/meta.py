@@ -222,10 +222,11 @@ def source_by_capability(target: str, rounds: int = 200, source_rounds: int = 10
     data = {m: stats(load_mode(m), source_rounds, seed=i + 1) for i, m in enumerate(modes)}
     data[target] = stats(load_mode(target), rounds, seed=99)
     answer = answer_from_stats(data, AdaptRequest(mode=target), "pooled")
-    mode = closest_source(answer)
-    assert mode is not None
+    closest = closest_source(answer)
+    assert closest is not None
+    mode, weight = closest
     resembles = {k: v for k, v in answer.hazard.resembles.items() if v > 0}
-    print(f"{target}: hazard resembles {resembles}; closest source {mode}")
+    print(f"{target}: hazard resembles {resembles}; closest source {mode} ({weight:.3f})")
     return f"baseline:{mode}"
 
 
@@ -263,7 +264,8 @@ def transfer_target(mode: str, source: str | None, args: argparse.Namespace) -> 
     runs = []
     for seed in range(args.seeds):
         request = TransferRequest(mode=mode, steps=args.steps, every_steps=args.every_steps,
-                                  eval_rounds=args.eval_rounds, seed=seed)  # fmt: skip
+                                  eval_rounds=args.eval_rounds, seed=seed,
+                                  warm_learning_rate=args.warm_lr)  # fmt: skip
         runs.append(compare(request, source, source_zip))
         r = runs[-1]
         print(f"  seed {seed}: steps to target warm {r['warm']['steps_to_target']}, scratch "
@@ -274,11 +276,11 @@ def transfer_target(mode: str, source: str | None, args: argparse.Namespace) -> 
     limit = (1 - 0.9) * oracle if oracle > 0 else ZERO_ORACLE_REGRET * stake
     out: dict[str, Any] = {"mode": mode, "source": source, "oracle_value": oracle,
                            "target": runs[0]["target"], "seeds": args.seeds,
-                           "steps": args.steps, "arms": {}}  # fmt: skip
+                           "steps": args.steps, "warm_lr": args.warm_lr, "arms": {}}  # fmt: skip
     print(f"== {mode}, warm start from {source}: oracle {oracle:+.4f} SOL a round; target "
           f"{runs[0]['target']} (regret <= {limit:.4f}); budget {args.steps} steps, "
           f"{args.seeds} seeds, {args.eval_rounds} held-out rounds every "
-          f"{args.every_steps}")  # fmt: skip
+          f"{args.every_steps}; warm arm lr {args.warm_lr or 3e-4}")  # fmt: skip
     rng = np.random.default_rng(0)
     times: dict[str, dict[str, np.ndarray]] = {}
     for arm in ("warm", "scratch"):
@@ -360,6 +362,7 @@ def main() -> None:
     ap.add_argument("--every-steps", type=int, default=2_000)
     ap.add_argument("--eval-rounds", type=int, default=1_000)
     ap.add_argument("--small-budget", type=int, default=10_000)
+    ap.add_argument("--warm-lr", type=float, help="the warm arm's learning rate (fine-tuning)")
     args = ap.parse_args()
     if args.transfer:
         transfer(args)

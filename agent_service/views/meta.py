@@ -82,9 +82,10 @@ def adapt_chart(mode: str) -> Response:
     return Response(adapt_svg(answer), mimetype="image/svg+xml")
 
 
-def _source_policy(body: TransferRequest) -> tuple[str, str | None]:
-    """(policy id, its mode): the one asked for, else the closest mode's (its shipped
-    baseline, or its newest stored sidebet_v1 policy)."""
+def _source_policy(body: TransferRequest) -> tuple[str, str | None, float | None]:
+    """(policy id, its mode, how much the target resembles that mode): the one asked for
+    (no resemblance measured), else the closest mode's (its shipped baseline, or its
+    newest stored sidebet_v1 policy)."""
     store = policy_store(current_app.extensions["agent"].backends.database)
     if body.source_policy is not None:
         record = store.get(parse_policy_id(body.source_policy, "source_policy"))
@@ -93,11 +94,12 @@ def _source_policy(body: TransferRequest) -> tuple[str, str | None]:
                 "the transfer trains sidebet_v1 policies",
                 [FieldError("source_policy", f"a policy of env {record.env!r}")],
             )
-        return record.id, record.mode
+        return record.id, record.mode, None
     database = current_app.extensions["agent"].backends.database
-    mode = closest_source(adapt(database, AdaptRequest(mode=body.mode), "n/a"))
+    closest = closest_source(adapt(database, AdaptRequest(mode=body.mode), "n/a"))
+    mode, weight = closest if closest else (None, None)
     for record in store.list(env="sidebet_v1", mode=mode, limit=1) if mode else ():
-        return record.id, mode
+        return record.id, mode, weight
     raise NotFound(f"no sidebet_v1 policy of the closest mode {mode!r}: pass source_policy")
 
 
@@ -113,11 +115,12 @@ def _source_policy(body: TransferRequest) -> tuple[str, str | None]:
 )
 def transfer() -> Response:
     body = parse_body(TransferRequest)
-    policy_id, mode = _source_policy(body)
+    policy_id, mode, weight = _source_policy(body)
     payload = {
         "request": body.model_dump(mode="json"),
         "source_policy": policy_id,
         "source_mode": mode,
+        "source_resemblance": weight,
     }
     key = request.headers.get(IDEMPOTENCY_HEADER) or None
     job_id = jobs().submit(KIND, payload, idempotency_key=key)

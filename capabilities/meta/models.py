@@ -105,6 +105,14 @@ class TransferRequest(BaseModel):
     target_share: float = Field(
         0.9, gt=0, le=1, description="a run has converged at this share of the oracle's value"
     )
+    learning_rate: float = Field(3e-4, gt=0, le=0.1, description="PPO's, both arms")
+    warm_learning_rate: float | None = Field(
+        None,
+        gt=0,
+        le=0.1,
+        description="the warm arm's own learning rate, to fine-tune the source gently "
+        "(default: learning_rate)",
+    )
     seed: int = Field(0, ge=0, le=2**31 - 1)
 
     @model_validator(mode="after")
@@ -113,15 +121,24 @@ class TransferRequest(BaseModel):
             raise rule_broken("n_steps must be a multiple of n_envs")
         return self
 
+    def arm_learning_rate(self, warm: bool) -> float:
+        """The warm arm may fine-tune at its own rate; scratch always learns at the base."""
+        return (self.warm_learning_rate or self.learning_rate) if warm else self.learning_rate
+
     def spec(self, warm_start: str | None) -> TrainingSpec:
-        """The training run: the same for both arms but the starting network."""
+        """The training run: the same for both arms but the starting network (and the
+        learning rate, where the warm arm has its own)."""
         return TrainingSpec(
             name=f"meta transfer {self.mode} ({'warm' if warm_start else 'scratch'})",
             mode=self.mode,
             steps=self.steps,
             seed=self.seed,
             n_envs=self.n_envs,
-            ppo=PPOSettings(n_steps=self.n_steps, batch_size=min(64, self.n_steps)),
+            ppo=PPOSettings(
+                learning_rate=self.arm_learning_rate(warm=warm_start is not None),
+                n_steps=self.n_steps,
+                batch_size=min(64, self.n_steps),
+            ),
             evaluation=EvaluationSettings(every_steps=self.every_steps, rounds=self.eval_rounds),
             warm_start=warm_start,
         )

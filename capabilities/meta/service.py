@@ -97,10 +97,11 @@ def answer_from_stats(
     )
 
 
-def closest_source(answer: AdaptAnswer) -> str | None:
+def closest_source(answer: AdaptAnswer) -> tuple[str, float] | None:
     """The source mode whose twin has the most posterior weight on the target's hazard
-    (the sidebet game is the hazard's); None with no source."""
-    for name in answer.hazard.resembles:
+    (the sidebet game is the hazard's), with that weight; None with no source. The
+    weight says how much the choice means: near 0 the target resembles no source."""
+    for name, weight in answer.hazard.resembles.items():
         if name not in (ALL_MODES, UNLIKE_ANY):
-            return name
+            return name, weight
     return None

@@ -18,6 +18,8 @@ from game.sidebets import default_stake
 from tools.policy_store import policy_store
 
 KIND = "meta.transfer"
+FAINT_RESEMBLANCE = 0.05
+"""A source twin weight below which the target is said to resemble no source."""
 ZERO_ORACLE_REGRET = 0.005
 """SOL per SOL staked: the regret that counts as matching an oracle worth nothing."""
 
@@ -112,6 +114,10 @@ def compare(
         "target": f"{request.target_share:.0%} of the oracle's value"
         if oracle and oracle > 0
         else f"regret <= {ZERO_ORACLE_REGRET} SOL per SOL staked (the oracle's value is 0)",
+        "learning_rate": {
+            "warm": request.arm_learning_rate(warm=True),
+            "scratch": request.arm_learning_rate(warm=False),
+        },
         "warm": arms["warm"],
         "scratch": arms["scratch"],
         "steps_saved": None if warm is None or scratch is None else scratch - warm,
@@ -121,9 +127,17 @@ def compare(
 
 @handler(KIND)
 def transfer_job(payload: dict[str, Any], progress: Progress) -> dict[str, Any]:
-    """`payload`: {"request": TransferRequest, "source_policy": id, "source_mode": mode}."""
+    """`payload`: {"request": TransferRequest, "source_policy": id, "source_mode": mode,
+    "source_resemblance": the twin weight when the capability picked the source}."""
     request = TransferRequest.model_validate(payload["request"])
     source = str(payload["source_policy"])
     source_zip = policy_store(job_database()).model_zip(source)
     result = compare(request, source, source_zip, progress)
-    return {**result, "source_mode": payload.get("source_mode")}
+    weight = payload.get("source_resemblance")
+    answer = {**result, "source_mode": payload.get("source_mode"), "source_resemblance": weight}
+    if weight is not None and weight < FAINT_RESEMBLANCE:
+        answer["note"] = (
+            f"the target resembles no source mode (the closest, {payload.get('source_mode')}, "
+            f"has weight {weight:.2f}): the warm start is from the least unlike one"
+        )
+    return answer

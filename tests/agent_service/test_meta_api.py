@@ -84,7 +84,7 @@ def test_transfer_trains_warm_and_from_scratch_and_counts_steps_to_the_oracle(fr
         store_rounds(dsn, simulate_rounds(load_mode(mode), 150, seed=60 + seed))
     store_rounds(dsn, simulate_rounds(load_mode("profit_payout"), 20, seed=70))
     tiny = {"mode": "profit_payout", "steps": 1024, "n_envs": 8, "n_steps": 256,
-            "every_steps": 512, "eval_rounds": 50}  # fmt: skip
+            "every_steps": 512, "eval_rounds": 50, "warm_learning_rate": 3e-5}  # fmt: skip
     r = client.post("/v1/meta/transfer", json=tiny, headers=auth)
     assert r.status_code == 202, r.json
     job = follow_job(client, auth, r.json["status_url"], within=400)
@@ -93,6 +93,8 @@ def test_transfer_trains_warm_and_from_scratch_and_counts_steps_to_the_oracle(fr
     assert result["engine"] == "numpy"
     assert result["source_policy"] == "baseline:classic"  # profit_payout has classic's chart
     assert result["source_mode"] == "classic"
+    assert 0.05 <= result["source_resemblance"] <= 1 and "note" not in result
+    assert result["learning_rate"] == {"warm": 3e-5, "scratch": 3e-4}
     oracle = result["oracle_value"]
     assert oracle > 0 and result["target"] == "90% of the oracle's value"
     limit = 0.1 * oracle

@@ -141,3 +141,20 @@ def test_a_round_recorded_mid_way_is_at_risk_only_after_it_was_first_seen():
                        np.zeros(3, np.int64), zeros, zeros)  # fmt: skip
     s = stats.upto()
     assert (s.rounds, s.events, s.exposure) == (3, 2, 100 + 30)  # the third tells nothing
+
+
+def test_the_closest_source_says_how_much_the_target_resembles_it():
+    """The transfer warm-starts from the closest source even when nothing is close; the
+    weight it reports is what tells the two apart (fast_rug's 2 % hazard is like no
+    shipped source; profit_payout keeps classic's hazard)."""
+    from capabilities.meta.models import AdaptRequest
+    from capabilities.meta.service import answer_from_stats, closest_source
+    from capabilities.meta.transfer import FAINT_RESEMBLANCE
+
+    sources = ("classic", "rising_hazard", "high_volatility")
+    data = {m: _stats(load_mode(m), 400, seed=20 + i) for i, m in enumerate(sources)}
+    for target, like_a_source in (("profit_payout", True), ("fast_rug", False)):
+        stats = {**data, target: _stats(load_mode(target), 150, seed=30)}
+        closest = closest_source(answer_from_stats(stats, AdaptRequest(mode=target), "rules"))
+        assert closest is not None and closest[0] in sources
+        assert (closest[1] >= FAINT_RESEMBLANCE) is like_a_source, (target, closest)
