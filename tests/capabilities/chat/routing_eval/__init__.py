@@ -7,6 +7,10 @@ before the router was improved further (the first held-out half then became
 development data like the dev half): it too is evaluated once. `heldout3.jsonl` (163:
 152 plain, 5-6 an intent, 11 ambiguous) was written by a later helper before it looked
 at any routing error, committed alone, and evaluated once after that round of tuning.
+`heldout4.jsonl` (240: 220 plain over the 28 intents, 5-12 each in proportion to how
+often users would ask, 20 ambiguous) was written from the intents' descriptions only
+(no example, no earlier set looked at; exact repeats of any of them replaced), committed
+before the router was changed, and is evaluated once at the end of that round.
 
 Each line of `dev.jsonl` / `heldout.jsonl` is `{"message", "intent"}` (the intent it must
 reach; asking for a missing value is fine) or `{"message", "ambiguous": [...]}` (it must
@@ -30,7 +34,7 @@ class Case:
 
 
 def load(split: str) -> list[Case]:
-    """The cases of one split: `dev`, `heldout`, `heldout2` or `heldout3`."""
+    """The cases of one split: `dev`, `heldout`, `heldout2`, `heldout3` or `heldout4`."""
     cases = []
     for line in (HERE / f"{split}.jsonl").read_text().splitlines():
         row = json.loads(line)
