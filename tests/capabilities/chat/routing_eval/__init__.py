@@ -12,6 +12,11 @@ often users would ask, 20 ambiguous) was written from the intents' descriptions 
 (no example, no earlier set looked at; exact repeats of any of them replaced), committed
 before the router was changed, and is evaluated once at the end of that round.
 
+`dev` .. `heldout3`, each evaluated once and tuned on since, are now training data: they
+live in capabilities/chat/intents/phrasings/ and the router learns from their plain
+questions (the tests cross-validate: each left out of the fit in turn). `heldout4` stays
+here, apart from everything the router learns from.
+
 Each line of `dev.jsonl` / `heldout.jsonl` is `{"message", "intent"}` (the intent it must
 reach; asking for a missing value is fine) or `{"message", "ambiguous": [...]}` (it must
 be asked back; the list names the intents a clarification may offer, empty when the
@@ -22,6 +27,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+
+from capabilities.chat.intents import PHRASINGS
 
 HERE = Path(__file__).resolve().parent
 
@@ -34,9 +41,13 @@ class Case:
 
 
 def load(split: str) -> list[Case]:
-    """The cases of one split: `dev`, `heldout`, `heldout2`, `heldout3` or `heldout4`."""
+    """The cases of one split: `dev`, `heldout`, `heldout2`, `heldout3` (training data
+    now, in the intents' phrasings) or `heldout4`."""
+    path = HERE / f"{split}.jsonl"
+    if not path.exists():
+        path = PHRASINGS / f"{split}.jsonl"
     cases = []
-    for line in (HERE / f"{split}.jsonl").read_text().splitlines():
+    for line in path.read_text().splitlines():
         row = json.loads(line)
         cases.append(Case(row["message"], row.get("intent"), tuple(row.get("ambiguous", ()))))
     return cases
