@@ -48,6 +48,9 @@ SHORT_WORDS = 4  # "was that bad", "when do rounds rug": a question, but a vague
 SHORT_THRESHOLD = 0.75  # ... routed only this sure when it names no value and no keyword
 # "was that bad", "is it good": a short question about something said before, not here
 _DEICTIC = re.compile(r"\b(that|it|this|those|these|then)\b")
+# "what about tick 200", "and in classic?": a short follow-up; with no turn before it (the
+# service reuses the last turn's intent when there is one) it says too little to route
+_FOLLOWS_ON = re.compile(r"^\W*(and|also|what about|how about|same)\b", re.IGNORECASE)
 # lexical evidence, in log-odds units added to the classifier's log-probabilities
 CUE = 1.0  # per matching cue of an intent, at most MAX_CUES counted
 MAX_CUES = 2
@@ -280,6 +283,9 @@ class IntentRouter:
         if is_bare(mask(message)) and not keyworded:
             return unsure("ambiguous")
         threshold = self.threshold
+        words = len(_WORD.findall(mask(message).lower()))
+        if not keyworded and _FOLLOWS_ON.match(message) and words <= SHORT_WORDS:
+            return unsure("ambiguous")
         if not keyworded and is_vague(mask(message), extract(message)):
             if _DEICTIC.search(message.lower()):
                 return unsure("ambiguous")
