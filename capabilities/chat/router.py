@@ -5,8 +5,9 @@ intents' cue words and the slots the question names. Deterministic, a few millis
 Why a classifier and not only the nearest example: the best single example's cosine
 overfits the examples' wording (98 % on phrasings it was tuned on, 68-86 % on phrasings
 written later). A multinomial logistic regression fitted on every example's embedding
-and its word stems (tf-idf of stems and stem pairs) weighs what the examples of an
-intent share instead of the one that happens to be closest.
+and its words (tf-idf of stems and stem pairs, and of character 3-4-grams, which
+survive typos and slang) weighs what the examples of an intent share instead of the one
+that happens to be closest.
 
 A message (ids and names masked, `slots.mask`) is scored by each intent as
     log p(intent | embedding, stems)  +  lexical evidence (cues, keyword, expected slot)
@@ -37,6 +38,7 @@ from threadpoolctl import threadpool_limits
 
 from capabilities.chat.intent import Intent
 from capabilities.chat.slots import Slots, extract, mask
+from capabilities.chat.vectors import embed_examples
 from tools.embeddings import Embedder, bundled_model_path
 
 DEFAULT_THRESHOLD = 0.45  # the top intent's probability
@@ -58,6 +60,7 @@ KEYWORD = 2.4  # a word only one intent's questions use ("oracle", "tournament")
 EXPECT = 1.6  # names the slot the intent expects (less when it does not, or names one avoided)
 SIMILARITY_PER_UNIT = 0.05  # the same evidence, as cosine, for the floor
 STEM_WEIGHT = 0.5  # the stems' columns against the unit-length embedding's
+CHAR_WEIGHT = 0.5  # character 3-4-grams: "trainig", "rnds", "sidebt" still share most
 REGULARIZATION_C = 100.0  # examples are few and clean: a light L2 penalty
 _STOP = frozenset((
     "a", "an", "and", "any", "are", "at", "be", "can", "could", "did", "do", "does", "for",
@@ -154,12 +157,14 @@ class _Fitted:
     matrix: np.ndarray  # (examples, dim) unit-length embeddings
     owner: np.ndarray  # the intent index of each example
     stems: TfidfVectorizer
+    chars: TfidfVectorizer
     classifier: LogisticRegression
     vocabulary: frozenset[str]  # the examples' words (typos are corrected towards them)
 
     def features(self, vectors: np.ndarray, masked: Sequence[str]) -> np.ndarray:
         words = self.stems.transform(list(masked)).toarray().astype(np.float32)
-        return np.hstack([vectors, STEM_WEIGHT * words])
+        chars = self.chars.transform(list(masked)).toarray().astype(np.float32)
+        return np.hstack([vectors, STEM_WEIGHT * words, CHAR_WEIGHT * chars])
 
 
 def _fit(vectors: np.ndarray, owner: np.ndarray, masked: Sequence[str]) -> _Fitted:
@@ -167,7 +172,8 @@ def _fit(vectors: np.ndarray, owner: np.ndarray, masked: Sequence[str]) -> _Fitt
     stems = TfidfVectorizer(analyzer=_stems, sublinear_tf=True).fit(masked)
     vocabulary = frozenset(w for text in masked for w in re.findall(r"[a-z]+", text.lower()))
     classifier = LogisticRegression(C=REGULARIZATION_C, max_iter=5000)
-    fitted = _Fitted(vectors, owner, stems, classifier, vocabulary)
+    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 4), sublinear_tf=True).fit(masked)
+    fitted = _Fitted(vectors, owner, stems, chars, classifier, vocabulary)
     with threadpool_limits(1):
         fitted.classifier.fit(fitted.features(vectors, masked), owner)
     return fitted
@@ -226,7 +232,7 @@ class IntentRouter:
             with _FITTED_LOCK:
                 fitted = _FITTED.get(key)
                 if fitted is None:
-                    vectors = np.asarray(self._embedder.embed(list(texts)), dtype=np.float32)
+                    vectors = embed_examples(self._embedder, texts)
                     fitted = _FITTED[key] = _fit(vectors, np.asarray(owner), texts)
             self._fitted = fitted
 
