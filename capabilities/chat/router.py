@@ -204,9 +204,11 @@ class IntentRouter:
         threshold: float = DEFAULT_THRESHOLD,
         margin: float = DEFAULT_MARGIN,
         floor: float = DEFAULT_FLOOR,
+        outside: Sequence[str] = (),
     ) -> None:
         self._embedder = embedder
         self._intents = tuple(intents)
+        self._outside = tuple(outside)  # examples of questions the chat does not answer
         self.threshold = threshold
         self.margin = margin
         self.floor = floor
@@ -227,6 +229,8 @@ class IntentRouter:
                 return
             texts = tuple(mask(e) for i in self._intents for e in i.examples)
             owner = tuple(k for k, i in enumerate(self._intents) for _ in i.examples)
+            texts += tuple(mask(e) for e in self._outside)  # one more class, the last
+            owner += (len(self._intents),) * len(self._outside)
             key = (f"{type(self._embedder).__name__}:{getattr(self._embedder, 'name', '')}",
                    texts, owner)  # fmt: skip
             with _FITTED_LOCK:
@@ -252,10 +256,12 @@ class IntentRouter:
                 units[k] -= EXPECT
         return units
 
-    def scores(self, message: str, slots: Slots | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def scores(
+        self, message: str, slots: Slots | None = None
+    ) -> tuple[np.ndarray, np.ndarray, float]:
         """(each intent's probability, each intent's best example cosine plus its lexical
-        evidence as cosine): the classifier's log-probabilities plus the lexical
-        evidence, through a softmax."""
+        evidence as cosine, the probability that it is outside what the chat answers):
+        the classifier's log-probabilities plus the lexical evidence, through a softmax."""
         slots = slots if slots is not None else extract(message)
         self.load()
         fitted = self._fitted
@@ -265,15 +271,17 @@ class IntentRouter:
         vector = np.asarray(self._embedder.embed([masked]), dtype=np.float32)
         logp = fitted.classifier.predict_log_proba(fitted.features(vector, [masked]))[0]
         units = self.lexical(message, slots)
-        z = logp + units
+        n = len(self._intents)
+        z = logp + np.append(units, 0.0)[: len(logp)]
         probability = np.exp(z - z.max())
         probability /= probability.sum()
-        best = np.full(len(self._intents), -1.0, dtype=np.float32)
+        best = np.full(len(logp), -1.0, dtype=np.float32)
         np.maximum.at(best, fitted.owner, fitted.matrix @ vector[0])
-        return probability, best + SIMILARITY_PER_UNIT * units
+        beyond = float(probability[n]) if len(logp) > n else 0.0
+        return probability[:n], best[:n] + SIMILARITY_PER_UNIT * units, beyond
 
     def route(self, message: str, slots: Slots | None = None) -> Route:
-        probability, similarity = self.scores(message, slots)
+        probability, similarity, beyond = self.scores(message, slots)
         order = np.argsort(-probability, kind="stable")
         top, runner_up = float(probability[order[0]]), float(probability[order[1]])
         ranked = tuple((self._intents[k], float(probability[k])) for k in order[:CANDIDATES])
@@ -285,6 +293,8 @@ class IntentRouter:
 
         if like < self.floor:
             return unsure("low_confidence")
+        if beyond > top:  # most like the questions the chat does not answer
+            return Route(None, top, ranked, "low_confidence", every, like, True)
         keyworded = any(k is not None and k.search(message) for k in self._keywords)
         if is_bare(mask(message)) and not keyworded:
             return unsure("ambiguous")

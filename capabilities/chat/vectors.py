@@ -46,9 +46,9 @@ def embed_examples(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
 
 
 def main() -> None:
-    from capabilities.chat.intents import REGISTRY  # the handlers' imports: only here
+    from capabilities.chat.intents import OUTSIDE, REGISTRY  # the handlers': only here
 
-    texts = sorted({mask(e) for i in REGISTRY for e in i.examples})
+    texts = sorted({mask(e) for e in (*OUTSIDE, *(e for i in REGISTRY for e in i.examples))})
     vectors = LocalMiniLM().embed(texts).astype(np.float16)
     np.savez_compressed(STORE, model=np.array(MINILM_NAME), texts=np.array(texts),
                         vectors=vectors)  # fmt: skip

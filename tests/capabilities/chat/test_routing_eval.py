@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from capabilities.chat.intents import BY_NAME, REGISTRY, registry
+from capabilities.chat.intents import BY_NAME, OUTSIDE, REGISTRY, outside, registry
 from capabilities.chat.router import IntentRouter, correct, is_bare
 from capabilities.chat.service import clarification
 from capabilities.chat.slots import mask
@@ -22,7 +22,7 @@ SETS = ("dev", "heldout", "heldout2", "heldout3")
 
 @pytest.fixture(scope="module")
 def router() -> IntentRouter:
-    return IntentRouter(LocalMiniLM(), REGISTRY)
+    return IntentRouter(LocalMiniLM(), REGISTRY, outside=OUTSIDE)
 
 
 def _outcomes(router: IntentRouter, cases: list[Case]) -> tuple[int, list, list]:
@@ -56,7 +56,7 @@ def test_the_eval_covers_every_intent_and_names_only_real_ones():
 def test_every_example_vector_is_stored_and_is_the_model_s():
     """Stale vectors are not wrong (a text not stored is embedded on start) but slow: the
     file is regenerated with `python -m capabilities.chat.vectors`."""
-    texts = sorted({mask(e) for i in REGISTRY for e in i.examples})
+    texts = sorted({mask(e) for e in (*OUTSIDE, *(e for i in REGISTRY for e in i.examples))})
     assert not [t for t in texts if t not in stored()]
     sample = texts[:: len(texts) // 8]
     live = LocalMiniLM().embed(sample)
@@ -77,7 +77,7 @@ def test_each_set_left_out_of_the_fit_routes_at_least_95_percent_right():
         intents = registry(exclude=[left_out])
         fewer = sum(len(i.examples) for i in REGISTRY) - sum(len(i.examples) for i in intents)
         assert fewer == sum(c.intent is not None for c in cases)  # really left out
-        r, w, u = _outcomes(IntentRouter(embedder, intents), cases)
+        r, w, u = _outcomes(IntentRouter(embedder, intents, outside=outside([left_out])), cases)
         right, wrong, unsure, n = right + r, wrong + w, unsure + u, n + len(cases)
     assert right / n >= 0.95, (wrong, unsure)
     assert len(wrong) / n <= 0.03, wrong  # a confident wrong answer is worse
@@ -99,6 +99,19 @@ def test_marked_ambiguous_questions_get_a_clarification_listing_likely_intents(r
             offered = {o.intent for o in asked.options}
             assert offered & set(case.candidates), (case.message, offered)
     assert len(cases) >= 40 and len(routed) <= len(cases) // 15, routed
+
+
+@pytest.mark.parametrize(
+    ("message", "intent"),
+    [("should I buy some cardano", None), ("which shares should I sell", None),
+     ("should I buy in at tick 12", "coach.bet_now"), ("sell now at 2x?", "coach.sell_now")],
+)  # fmt: skip
+def test_questions_outside_the_game_are_asked_back_not_given_to_the_coach(router, message, intent):
+    """Buying a coin or a share reads like the coach's questions; the questions outside
+    the chat's scope it learned from keep it from answering them."""
+    route = router.route(message)
+    assert (route.intent.name if route.intent else None) == intent, route.candidates
+    assert route.unlike is (intent is None)
 
 
 def test_typos_are_corrected_only_towards_the_examples_and_never_for_known_words():
