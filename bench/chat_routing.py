@@ -12,10 +12,10 @@ conversation, and prints per set, with Wilson 95 % intervals:
 and the latency of the whole answer (routing, the capability's computation, storing
 the turn): one client at a time, then `--concurrency` clients at once (the load).
 
-Sets: `dev`, `heldout`, `heldout2`, `heldout3` and `heldout4` are
-tests/capabilities/chat/routing_eval (written apart from the examples; a held-out set is
-not looked at while tuning), `tuned` and `terse` the older phrasings of
-tests/capabilities/chat/phrasings.py the router was tuned on.
+Sets: `heldout4` is tests/capabilities/chat/routing_eval (written apart from the
+examples, evaluated once); `dev` .. `heldout3`, the earlier held-out sets, are training
+phrasings now (capabilities/chat/intents/phrasings/); `tuned` and `terse` the older
+phrasings of tests/capabilities/chat/phrasings.py the router was tuned on.
 `--baseline DIR` also runs the service from another checkout (e.g. main's) on the same
 questions, for the ratio. The floor: >= 95 % correct (terse, not held to it, apart) and
 p95 <= 300 ms one client at a time.
