@@ -16,6 +16,7 @@ from qdrant_client import QdrantClient
 from agent_service.config import Settings
 from agent_service.jobs import build_job_service
 from agent_service.startup import Prepared, api_keys, database_url, ensure_api_key, prepare
+from capabilities.chat.intents import OUTSIDE as CHAT_OUTSIDE
 from capabilities.chat.intents import REGISTRY as CHAT_INTENTS
 from capabilities.chat.router import IntentRouter
 from capabilities.engines.game_models.registry import ModelRegistry
@@ -178,7 +179,7 @@ class Backends:
         or by the warm-up)."""
         with self._chat_lock:
             if self._chat_router is None:
-                self._chat_router = IntentRouter(LocalMiniLM(), CHAT_INTENTS)
+                self._chat_router = IntentRouter(LocalMiniLM(), CHAT_INTENTS, outside=CHAT_OUTSIDE)
             return self._chat_router
 
     def sql_login(self) -> SqlLogin:

@@ -12,9 +12,10 @@ conversation, and prints per set, with Wilson 95 % intervals:
 and the latency of the whole answer (routing, the capability's computation, storing
 the turn): one client at a time, then `--concurrency` clients at once (the load).
 
-Sets: `dev`, `heldout`, `heldout2` and `heldout3` are tests/capabilities/chat/routing_eval (written
-apart from the examples; a held-out set is not looked at while tuning), `tuned` and `terse` the
-older phrasings of tests/capabilities/chat/phrasings.py the router was tuned on.
+Sets: `heldout4` is tests/capabilities/chat/routing_eval (written apart from the
+examples, evaluated once); `dev` .. `heldout3`, the earlier held-out sets, are training
+phrasings now (capabilities/chat/intents/phrasings/); `tuned` and `terse` the older
+phrasings of tests/capabilities/chat/phrasings.py the router was tuned on.
 `--baseline DIR` also runs the service from another checkout (e.g. main's) on the same
 questions, for the ratio. The floor: >= 95 % correct (terse, not held to it, apart) and
 p95 <= 300 ms one client at a time.
@@ -45,7 +46,7 @@ from tools.agent_tools.analytics_queries import wilson_interval  # noqa: E402
 
 
 def cases(name: str) -> list[Case]:
-    if name in ("dev", "heldout", "heldout2", "heldout3"):
+    if name in ("dev", "heldout", "heldout2", "heldout3", "heldout4"):
         return load(name)
     if name == "tuned":
         return [Case(m, w) for m, w in PHRASINGS] + [
@@ -171,7 +172,7 @@ def main() -> None:
     parser.add_argument("--url")
     parser.add_argument("--key", default=KEY)
     parser.add_argument(
-        "--sets", default="dev,heldout", help="dev,heldout,heldout2,heldout3,tuned,terse"
+        "--sets", default="dev,heldout", help="dev,heldout,heldout2,heldout3,heldout4,tuned,terse"
     )
     parser.add_argument("--passes", type=int, default=2, help="sequential timing passes")
     parser.add_argument("--concurrency", type=int, default=4, help="clients of the load run")

@@ -5,8 +5,9 @@ intents' cue words and the slots the question names. Deterministic, a few millis
 Why a classifier and not only the nearest example: the best single example's cosine
 overfits the examples' wording (98 % on phrasings it was tuned on, 68-86 % on phrasings
 written later). A multinomial logistic regression fitted on every example's embedding
-and its word stems (tf-idf of stems and stem pairs) weighs what the examples of an
-intent share instead of the one that happens to be closest.
+and its words (tf-idf of stems and stem pairs, and of character 3-4-grams, which
+survive typos and slang) weighs what the examples of an intent share instead of the one
+that happens to be closest.
 
 A message (ids and names masked, `slots.mask`) is scored by each intent as
     log p(intent | embedding, stems)  +  lexical evidence (cues, keyword, expected slot)
@@ -37,6 +38,7 @@ from threadpoolctl import threadpool_limits
 
 from capabilities.chat.intent import Intent
 from capabilities.chat.slots import Slots, extract, mask
+from capabilities.chat.vectors import embed_examples
 from tools.embeddings import Embedder, bundled_model_path
 
 DEFAULT_THRESHOLD = 0.45  # the top intent's probability
@@ -48,6 +50,9 @@ SHORT_WORDS = 4  # "was that bad", "when do rounds rug": a question, but a vague
 SHORT_THRESHOLD = 0.75  # ... routed only this sure when it names no value and no keyword
 # "was that bad", "is it good": a short question about something said before, not here
 _DEICTIC = re.compile(r"\b(that|it|this|those|these|then)\b")
+# "what about tick 200", "and in classic?": a short follow-up; with no turn before it (the
+# service reuses the last turn's intent when there is one) it says too little to route
+_FOLLOWS_ON = re.compile(r"^\W*(and|also|what about|how about|same)\b", re.IGNORECASE)
 # lexical evidence, in log-odds units added to the classifier's log-probabilities
 CUE = 1.0  # per matching cue of an intent, at most MAX_CUES counted
 MAX_CUES = 2
@@ -55,6 +60,7 @@ KEYWORD = 2.4  # a word only one intent's questions use ("oracle", "tournament")
 EXPECT = 1.6  # names the slot the intent expects (less when it does not, or names one avoided)
 SIMILARITY_PER_UNIT = 0.05  # the same evidence, as cosine, for the floor
 STEM_WEIGHT = 0.5  # the stems' columns against the unit-length embedding's
+CHAR_WEIGHT = 0.5  # character 3-4-grams: "trainig", "rnds", "sidebt" still share most
 REGULARIZATION_C = 100.0  # examples are few and clean: a light L2 penalty
 _STOP = frozenset((
     "a", "an", "and", "any", "are", "at", "be", "can", "could", "did", "do", "does", "for",
@@ -151,12 +157,14 @@ class _Fitted:
     matrix: np.ndarray  # (examples, dim) unit-length embeddings
     owner: np.ndarray  # the intent index of each example
     stems: TfidfVectorizer
+    chars: TfidfVectorizer
     classifier: LogisticRegression
     vocabulary: frozenset[str]  # the examples' words (typos are corrected towards them)
 
     def features(self, vectors: np.ndarray, masked: Sequence[str]) -> np.ndarray:
         words = self.stems.transform(list(masked)).toarray().astype(np.float32)
-        return np.hstack([vectors, STEM_WEIGHT * words])
+        chars = self.chars.transform(list(masked)).toarray().astype(np.float32)
+        return np.hstack([vectors, STEM_WEIGHT * words, CHAR_WEIGHT * chars])
 
 
 def _fit(vectors: np.ndarray, owner: np.ndarray, masked: Sequence[str]) -> _Fitted:
@@ -164,7 +172,8 @@ def _fit(vectors: np.ndarray, owner: np.ndarray, masked: Sequence[str]) -> _Fitt
     stems = TfidfVectorizer(analyzer=_stems, sublinear_tf=True).fit(masked)
     vocabulary = frozenset(w for text in masked for w in re.findall(r"[a-z]+", text.lower()))
     classifier = LogisticRegression(C=REGULARIZATION_C, max_iter=5000)
-    fitted = _Fitted(vectors, owner, stems, classifier, vocabulary)
+    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 4), sublinear_tf=True).fit(masked)
+    fitted = _Fitted(vectors, owner, stems, chars, classifier, vocabulary)
     with threadpool_limits(1):
         fitted.classifier.fit(fitted.features(vectors, masked), owner)
     return fitted
@@ -195,9 +204,11 @@ class IntentRouter:
         threshold: float = DEFAULT_THRESHOLD,
         margin: float = DEFAULT_MARGIN,
         floor: float = DEFAULT_FLOOR,
+        outside: Sequence[str] = (),
     ) -> None:
         self._embedder = embedder
         self._intents = tuple(intents)
+        self._outside = tuple(outside)  # examples of questions the chat does not answer
         self.threshold = threshold
         self.margin = margin
         self.floor = floor
@@ -218,12 +229,14 @@ class IntentRouter:
                 return
             texts = tuple(mask(e) for i in self._intents for e in i.examples)
             owner = tuple(k for k, i in enumerate(self._intents) for _ in i.examples)
+            texts += tuple(mask(e) for e in self._outside)  # one more class, the last
+            owner += (len(self._intents),) * len(self._outside)
             key = (f"{type(self._embedder).__name__}:{getattr(self._embedder, 'name', '')}",
                    texts, owner)  # fmt: skip
             with _FITTED_LOCK:
                 fitted = _FITTED.get(key)
                 if fitted is None:
-                    vectors = np.asarray(self._embedder.embed(list(texts)), dtype=np.float32)
+                    vectors = embed_examples(self._embedder, texts)
                     fitted = _FITTED[key] = _fit(vectors, np.asarray(owner), texts)
             self._fitted = fitted
 
@@ -243,10 +256,12 @@ class IntentRouter:
                 units[k] -= EXPECT
         return units
 
-    def scores(self, message: str, slots: Slots | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def scores(
+        self, message: str, slots: Slots | None = None
+    ) -> tuple[np.ndarray, np.ndarray, float]:
         """(each intent's probability, each intent's best example cosine plus its lexical
-        evidence as cosine): the classifier's log-probabilities plus the lexical
-        evidence, through a softmax."""
+        evidence as cosine, the probability that it is outside what the chat answers):
+        the classifier's log-probabilities plus the lexical evidence, through a softmax."""
         slots = slots if slots is not None else extract(message)
         self.load()
         fitted = self._fitted
@@ -256,15 +271,17 @@ class IntentRouter:
         vector = np.asarray(self._embedder.embed([masked]), dtype=np.float32)
         logp = fitted.classifier.predict_log_proba(fitted.features(vector, [masked]))[0]
         units = self.lexical(message, slots)
-        z = logp + units
+        n = len(self._intents)
+        z = logp + np.append(units, 0.0)[: len(logp)]
         probability = np.exp(z - z.max())
         probability /= probability.sum()
-        best = np.full(len(self._intents), -1.0, dtype=np.float32)
+        best = np.full(len(logp), -1.0, dtype=np.float32)
         np.maximum.at(best, fitted.owner, fitted.matrix @ vector[0])
-        return probability, best + SIMILARITY_PER_UNIT * units
+        beyond = float(probability[n]) if len(logp) > n else 0.0
+        return probability[:n], best[:n] + SIMILARITY_PER_UNIT * units, beyond
 
     def route(self, message: str, slots: Slots | None = None) -> Route:
-        probability, similarity = self.scores(message, slots)
+        probability, similarity, beyond = self.scores(message, slots)
         order = np.argsort(-probability, kind="stable")
         top, runner_up = float(probability[order[0]]), float(probability[order[1]])
         ranked = tuple((self._intents[k], float(probability[k])) for k in order[:CANDIDATES])
@@ -276,10 +293,15 @@ class IntentRouter:
 
         if like < self.floor:
             return unsure("low_confidence")
+        if beyond > top:  # most like the questions the chat does not answer
+            return Route(None, top, ranked, "low_confidence", every, like, True)
         keyworded = any(k is not None and k.search(message) for k in self._keywords)
         if is_bare(mask(message)) and not keyworded:
             return unsure("ambiguous")
         threshold = self.threshold
+        words = len(_WORD.findall(mask(message).lower()))
+        if not keyworded and _FOLLOWS_ON.match(message) and words <= SHORT_WORDS:
+            return unsure("ambiguous")
         if not keyworded and is_vague(mask(message), extract(message)):
             if _DEICTIC.search(message.lower()):
                 return unsure("ambiguous")

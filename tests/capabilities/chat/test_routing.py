@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from capabilities.chat.intents import BY_NAME, REGISTRY
+from capabilities.chat.intents import BY_NAME, OUTSIDE, REGISTRY
 from capabilities.chat.router import IntentRouter
 from tests.capabilities.chat.phrasings import AMBIGUOUS, PHRASINGS, TERSE
 from tools.embeddings import LocalMiniLM
@@ -13,7 +13,7 @@ from tools.embeddings import LocalMiniLM
 
 @pytest.fixture(scope="module")
 def router() -> IntentRouter:
-    return IntentRouter(LocalMiniLM(), REGISTRY)
+    return IntentRouter(LocalMiniLM(), REGISTRY, outside=OUTSIDE)
 
 
 def test_at_least_20_intents_cover_every_capability():
