@@ -40,7 +40,8 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         app = create_app(prepared=self._prepared)
         state = app.extensions["agent"]
         state.backends.jobs()  # in-process mode: resume interrupted jobs
-        WarmUp(state.backends).start(state.readiness)  # /ready waits for it, /health not
+        # /ready waits for it, /health not; then the start-up heap is frozen (warmup.py)
+        WarmUp(state.backends, freeze_gc=True).start(state.readiness)
         return app
 
 

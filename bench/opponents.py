@@ -10,7 +10,9 @@ over loopback HTTP, and profiles on the shared real data.
 2. Predict: a real `agent-service serve` on a database of its own, the model stored in
    it; 2 x `--requests` sequential POST /v1/opponents/predict with 100 items each,
    interleaved with as many GET /health (the floor of any request at the load of the
-   moment): min/p50/p95/p99 and the worker's CPU per request.
+   moment): min/p50/p95/p99 and the worker's CPU per request. `--before REF` serves that
+   ref's tree beside this checkout, each request sent to both in turn (a paired
+   before/after that survives the load), and says whether their answers are identical.
 3. Real data: the websocket capture in tests/data/real (renamed to the legacy envelope,
    `event_type` -> `event`), imported into a fresh database; the profiles it yields.
 
@@ -20,6 +22,7 @@ endpoint: bench/opponents_robustness.py.
 
     python bench/opponents.py --rounds 10000 --players 50
     python bench/opponents.py --rounds 1000 --players 35 --requests 200
+    python bench/opponents.py --requests 300 --before main
 """
 
 from __future__ import annotations
@@ -30,8 +33,8 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +45,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.proc_cpu import cpu_seconds  # noqa: E402
-from bench.service_harness import PG_ADMIN, Service, load, percentile, running  # noqa: E402
+from bench.service_harness import PG_ADMIN, Service, load, percentile, running, trees  # noqa: E402
 from capabilities.opponents import service  # noqa: E402
 from capabilities.opponents.history import from_activity, load_history  # noqa: E402
 from capabilities.opponents.models import OpponentFitSpec, OpponentPredictItem  # noqa: E402
@@ -93,11 +96,11 @@ def simulated(n_rounds: int, n_players: int, seed: int, spec: OpponentFitSpec): 
 
 
 @contextmanager
-def serving(fitted, rows) -> Iterator[Service]:  # type: ignore[no-untyped-def]
-    """A service (one worker, four threads, its own database) that serves `fitted`."""
+def serving(fitted, rows, tree: Path = REPO) -> Iterator[Service]:  # type: ignore[no-untyped-def]
+    """A service of `tree` (one worker, four threads, its own database) that serves `fitted`."""
     with (
         tempfile.TemporaryDirectory() as tmp,
-        running(Service(REPO, "postgres", Path(tmp), workers=1, threads=4)) as svc,
+        running(Service(tree, "postgres", Path(tmp), workers=1, threads=4)) as svc,
     ):
         svc.start()
         svc.wait(svc.ready)
@@ -109,58 +112,82 @@ def serving(fitted, rows) -> Iterator[Service]:  # type: ignore[no-untyped-def]
         yield svc
 
 
-def predict_latency(fitted, rows, players, n_requests: int) -> None:  # type: ignore[no-untyped-def]
-    with serving(fitted, rows) as svc:
-        rng = np.random.default_rng(1)
-        body = {"items": []}
-        for i in range(100):
-            item = {
-                "player_id": players[i % len(players)].player_id,
-                "state": {"tick": int(rng.integers(0, 300)), "price": float(rng.uniform(0.5, 3)),
-                          "recent_prices": [1.0] * 20, "sidebets_this_round": 0},
-                "horizon_ticks": 10,
-            }  # fmt: skip
-            if i % 2:
-                item["position"] = {"qty": 0.5, "avg_cost": 1.0, "entry_tick": 0}
-            body["items"].append(item)
-        url = svc.base + "/v1/opponents/predict"
-        session = requests.Session()
-        svc.wait(lambda: session.post(url, json=body, headers=svc.headers).status_code == 200)
+def predict_body(players) -> dict:  # type: ignore[no-untyped-def]
+    """100 items: the players in turn, random ticks and prices, 20 recent prices, every
+    other one holding a position."""
+    rng = np.random.default_rng(1)
+    body: dict = {"items": []}
+    for i in range(100):
+        item = {
+            "player_id": players[i % len(players)].player_id,
+            "state": {"tick": int(rng.integers(0, 300)), "price": float(rng.uniform(0.5, 3)),
+                      "recent_prices": [1.0] * 20, "sidebets_this_round": 0},
+            "horizon_ticks": 10,
+        }  # fmt: skip
+        if i % 2:
+            item["position"] = {"qty": 0.5, "avg_cost": 1.0, "entry_tick": 0}
+        body["items"].append(item)
+    return body
 
-        worker = svc.pids()["worker1"]
-        cpu: dict[str, float] = {}
 
-        def timed(name: str, call: Callable[[], requests.Response]) -> list[float]:
-            """Milliseconds of `n_requests` sequential calls; the worker's CPU into `cpu`."""
-            times = []
-            before = cpu_seconds(worker) or 0.0
-            for _ in range(n_requests):
-                began = time.perf_counter()
-                r = call()
-                times.append((time.perf_counter() - began) * 1000)
-                assert r.status_code == 200, r.text
-            cpu[name] = cpu.get(name, 0.0) + (cpu_seconds(worker) or 0.0) - before
-            return times
-
-        # interleaved halves, so both see the same load; /health is the floor any request
-        # pays on this machine now (HTTP, gunicorn, scheduling); the worker's CPU time per
-        # request is what the load does not change
-        predict, health = [], []
+def predict_latency(
+    fitted, rows, players, n_requests: int, sources: list[tuple[str, Path]]
+) -> None:  # type: ignore[no-untyped-def]
+    """Each tree served side by side; every request goes to each service in turn (the
+    order alternating), so a `--before` tree and this checkout see the same load."""
+    body = predict_body(players)
+    with ExitStack() as stack:
+        served = {
+            label: stack.enter_context(serving(fitted, rows, tree)) for label, tree in sources
+        }
+        sessions = {label: requests.Session() for label in served}
+        answers = {}
+        for label, svc in served.items():
+            url, session = svc.base + "/v1/opponents/predict", sessions[label]
+            svc.wait(lambda: session.post(url, json=body, headers=svc.headers).status_code == 200)  # noqa: B023
+            answers[label] = session.post(url, json=body, headers=svc.headers).json()["items"]
+        workers = {label: svc.pids()["worker1"] for label, svc in served.items()}
+        calls = {
+            "predict": lambda svc, session: session.post(
+                svc.base + "/v1/opponents/predict", json=body, headers=svc.headers
+            ),
+            "health": lambda svc, session: session.get(svc.base + "/health"),
+        }
+        times: dict[tuple[str, str], list[float]] = {
+            (name, k): [] for name in served for k in calls
+        }
+        cpu = dict.fromkeys(times, 0.0)
+        # interleaved halves, so both kinds see the same load; /health is the floor any
+        # request pays on this machine now (HTTP, gunicorn, scheduling); the worker's CPU
+        # time per request is what the load does not change
         for _ in range(2):
-            predict += timed("predict", lambda: session.post(url, json=body, headers=svc.headers))
-            health += timed("health", lambda: session.get(svc.base + "/health"))
-        for name, times in (("predict", predict), ("health", health)):
-            times.sort()
-            print(f"{name} ({'batch 100' if name == 'predict' else 'GET /health'}), {len(times)} "
-                  f"sequential requests over loopback: min {times[0]:.2f} ms, "
-                  f"p50 {percentile(times, 50):.2f} ms, p95 {percentile(times, 95):.2f} ms, "
-                  f"p99 {percentile(times, 99):.2f} ms; worker CPU "
-                  f"{cpu[name] / len(times) * 1000:.2f} ms/request; {load()}")  # fmt: skip
-        began = time.perf_counter()
-        for _ in range(20):
-            service.predict(fitted, [OpponentPredictItem.model_validate(i)
-                                     for i in body["items"]])  # fmt: skip
-        print(f"predict in-process, batch 100: {(time.perf_counter() - began) / 20 * 1000:.2f} ms")
+            for kind, call in calls.items():
+                before = {label: cpu_seconds(pid) or 0.0 for label, pid in workers.items()}
+                for i in range(n_requests):
+                    for label in list(served)[:: 1 if i % 2 else -1]:
+                        began = time.perf_counter()
+                        r = call(served[label], sessions[label])
+                        times[(label, kind)].append((time.perf_counter() - began) * 1000)
+                        assert r.status_code == 200, r.text
+                for label, pid in workers.items():
+                    cpu[(label, kind)] += (cpu_seconds(pid) or 0.0) - before[label]
+    for (label, kind), t in times.items():
+        t.sort()
+        print(f"{label}: {kind} ({'batch 100' if kind == 'predict' else 'GET /health'}), "
+              f"{len(t)} sequential requests over loopback: min {t[0]:.2f} ms, "
+              f"p50 {percentile(t, 50):.2f} ms, p95 {percentile(t, 95):.2f} ms, "
+              f"p99 {percentile(t, 99):.2f} ms, max {t[-1]:.2f} ms; worker CPU "
+              f"{cpu[(label, kind)] / len(t) * 1000:.2f} ms/request; {load()}")  # fmt: skip
+    if len(sources) == 2:
+        (first, a), (second, b) = answers.items()
+        ratio = cpu[(second, "predict")] / cpu[(first, "predict")]
+        print(f"predict worker CPU {second} / {first}: {ratio:.3f}; answers identical: {a == b}")
+    items = [OpponentPredictItem.model_validate(i) for i in body["items"]]
+    began = time.process_time()
+    for _ in range(50):
+        service.predict(fitted, items)
+    print(f"predict in-process (this checkout), batch 100: "
+          f"{(time.process_time() - began) / 50 * 1000:.2f} ms CPU")  # fmt: skip
 
 
 def real_data() -> None:
@@ -215,12 +242,17 @@ def main() -> None:
     parser.add_argument("--max-iter", type=int, default=60)
     parser.add_argument("--requests", type=int, default=300, help="x 2, and as many /health")
     parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument(
+        "--before", help="a git ref served beside this checkout, requests alternating (paired)"
+    )
     args = parser.parse_args()
     print(f"load before: {load()}")
     spec = OpponentFitSpec(max_moments=args.max_moments, max_iter=args.max_iter, seed=0)
     fitted, rows, players = simulated(args.rounds, args.players, args.seed, spec)
     if not args.skip_http:
-        predict_latency(fitted, rows, players, args.requests)
+        with tempfile.TemporaryDirectory() as work:
+            served = trees(args.before, Path(work))
+            predict_latency(fitted, rows, players, args.requests, served)
     real_data()
 
 

@@ -7,6 +7,8 @@ import json
 import pytest
 import yaml
 
+from agent_service.api import NOT_FINITE, _parse, unacceptable_values
+
 PROBLEM = "application/problem+json"
 STATE = {"tick": 100, "price": 1.5}
 DECIDE = {"state": STATE, "rl_action": "hold", "bot_id": "rules"}
@@ -47,6 +49,35 @@ def test_nul_and_lone_surrogates_are_422_naming_the_field(client, auth, bad):
     assert "NUL" in fields["feature_names.1"] or "surrogate" in fields["feature_names.1"]
     key = json.dumps({**DECIDE, "state": {**STATE, "leaderboard": [{"id": "p", bad: 1}]}})
     assert _fields(_post(client, auth, "/v1/hybrid/decide", key))
+
+
+def test_lists_of_numbers_pass_in_one_sum_yet_the_item_at_fault_is_named():
+    nan, inf = float("nan"), float("inf")
+    body = {
+        "fine": [1.0, 2, True, -3.5],
+        "sum_overflows": [1e308, 1e308],  # finite items: the walk item by item accepts them
+        "bad": [0.5, nan, -inf],
+        "mixed": ["x", 1.0, inf, [nan]],
+    }
+    found = {e.field: e.message for e in unacceptable_values(body)}
+    assert found == {
+        "bad.1": NOT_FINITE,
+        "bad.2": NOT_FINITE,
+        "mixed.2": NOT_FINITE,
+        "mixed.3.0": NOT_FINITE,
+    }
+
+
+def test_what_orjson_reads_is_sound_unless_a_nul_escape_may_hide_in_it():
+    assert _parse(b'{"a": [1.5, 2], "b": "\\u00e9t\\u00e9"}') == ({"a": [1.5, 2], "b": "été"}, True)
+    # a text holding backslash-u0000 (no NUL): a false alarm, the full check passes it
+    data, sound = _parse(b'{"a": "\\\\u0000"}')
+    assert data == {"a": "\\u0000"} and not sound and not list(unacceptable_values(data))
+    data, sound = _parse(b'{"a": "x\\u0000"}')
+    assert not sound and [e.field for e in unacceptable_values(data)] == ["a"]
+    # what orjson refuses or would read otherwise goes to the standard parser: checked whole
+    assert _parse(b'{"a": 123456789012345678901}') == ({"a": 123456789012345678901}, False)
+    assert _parse(b'{"a": NaN}')[1] is False
 
 
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity", "1e999"])

@@ -3,6 +3,8 @@ embedding model and knowledge base are loaded, so first requests find them ready
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 
 from agent_service.app import create_app
@@ -58,3 +60,20 @@ def test_a_warm_up_still_running_holds_ready_back(app, client):
         "latency_ms": r.json["components"]["warmup"]["latency_ms"],
         "detail": "RuntimeError: warming up: models of classic",
     }
+
+
+def test_a_served_worker_freezes_its_start_up_heap_once_warm(app):
+    """The served worker's warm-up ends by moving what start-up loaded out of the
+    collector's reach (a full collection over it paused requests); other callers do not."""
+    state = app.extensions["agent"]
+    gc.unfreeze()
+    plain = WarmUp(state.backends, modes=[])
+    plain.start(state.readiness)
+    assert plain.join(timeout=60) and gc.get_freeze_count() == 0
+    served = WarmUp(state.backends, modes=[], freeze_gc=True)
+    try:
+        served.start(state.readiness)
+        assert served.join(timeout=60)
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()

@@ -43,3 +43,19 @@ def test_pickles_as_the_classifier_and_loads_older_pickles():
     older = Trees.__new__(Trees)  # an earlier version pickled every array, no `children`
     older.__setstate__({"clf": clf, "left": None, "right": None, "missing_left": None})
     np.testing.assert_array_equal(older.proba(x[:50]), trees.proba(x[:50]))
+
+
+def test_every_row_reaches_the_leaf_sklearn_reaches_in_every_tree():
+    """Exactly (not within a tolerance): the walk decides which leaf values predict sums,
+    so the answers stay the same number for number whatever the walk's bookkeeping."""
+    x, y = _data(3000, 3)
+    clf = HistGradientBoostingClassifier(max_iter=20, max_leaf_nodes=31, random_state=0).fit(x, y)
+    probe, _ = _data(700, 4)  # more rows than a batch: the walk sets finished ones aside
+    probe[::5, 3] = np.inf
+    probe[::9, 4] = -np.inf
+    known, f_idx_map = clf._bin_mapper.make_known_categories_bitsets()
+    expected = np.stack(
+        [t.predict(probe, known, f_idx_map, 1) for it in clf._predictors for t in it]
+    )
+    np.testing.assert_array_equal(Trees(clf).leaves(probe), expected)
+    np.testing.assert_array_equal(Trees(clf).leaves(probe[:1]), expected[:, :1])
