@@ -82,7 +82,7 @@ def uniform_ask(scenarios: list[Scenario]) -> Any:
     return lambda body: answer
 
 
-def reward_of(name: str) -> dict[str, Any] | None:
+def reward_of(name: str, gamma: float) -> dict[str, Any] | None:
     """`bot`: the bot's own reward (GAME.md); `proposed`: the reward-shaping capability's
     proposal (each bet's exact expected profit paid when placed, plus potential-based
     shaping from the true value, which leaves the optimal policy unchanged)."""
@@ -90,7 +90,7 @@ def reward_of(name: str) -> dict[str, Any] | None:
         return None
     from capabilities.rewards.service import proposed_reward
 
-    return proposed_reward(0.99).model_dump(mode="json")
+    return proposed_reward(gamma).model_dump(mode="json")
 
 
 def run_arm(arm: str, args: argparse.Namespace, seed: int, grid: list[Scenario]) -> dict[str, Any]:
@@ -102,8 +102,12 @@ def run_arm(arm: str, args: argparse.Namespace, seed: int, grid: list[Scenario])
         seed=seed,
         n_envs=args.n_envs,
         engine=args.engine,
-        ppo={"batch_size": args.batch},
-        reward=reward_of(args.reward),
+        ppo={
+            "batch_size": args.batch,
+            "gamma": args.gamma,
+            "normalize_observations": args.normalize_observations,
+        },
+        reward=reward_of(args.reward, args.gamma),
         evaluation={"every_steps": args.eval_every, "rounds": 2000},
     )
     callbacks = []
@@ -154,6 +158,8 @@ def main() -> None:
     parser.add_argument("--eval-every", type=int, default=20_000)
     parser.add_argument("--n-envs", type=int, default=16)
     parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--gamma", type=float, default=0.99)
+    parser.add_argument("--normalize-observations", action="store_true")
     parser.add_argument("--engine", choices=["numpy", "sb3"], default="numpy")
     parser.add_argument("--goal", type=float, default=0.9, help="share of the oracle's value")
     parser.add_argument("--scenario-set", choices=["relevant", "grid"], default="relevant")
@@ -181,7 +187,7 @@ def main() -> None:
     if args.scenario_set == "relevant":
         grid = [s for s in grid if relevance(s, target) >= 0.9]
     print(f"{len(grid)} scenarios ({args.scenario_set}); PPO ({args.engine}) lr 3e-4, rollout "
-          f"2048, batch {args.batch}, gamma 0.99, {args.n_envs} envs; budget {args.budget}; "
+          f"2048, batch {args.batch}, gamma {args.gamma}, {args.n_envs} envs; budget {args.budget}; "
           f"eval every {args.eval_every} steps; curriculum update every "
           f"{args.every_episodes} episodes; reward {args.reward}; "
           f"load {os.getloadavg()[0]:.1f}")  # fmt: skip
