@@ -132,7 +132,10 @@ def run_arm(arm: str, args: argparse.Namespace, seed: int, grid: list[Scenario])
     started = time.perf_counter()
     with contextlib.suppress(Reached):
         train(spec, on_point=on_point, callbacks=callbacks)
+    answer = callbacks[0].last_answer if callbacks else None
+    top = [(o["id"], round(o["probability"], 3)) for o in (answer or {}).get("scenarios", [])[:4]]
     return {
+        "top": top,
         "steps": reached[0] if reached else args.budget,
         "censored": not reached,
         "best_share": best[0] / target.oracle_value(),
@@ -204,6 +207,7 @@ def main() -> None:
                   flush=True)  # fmt: skip
             if args.verbose:
                 print(f"    curve (step, share of the oracle): {r['curve']}", flush=True)
+                print(f"    last answer's first scenarios: {r['top']}", flush=True)
     steps = {arm: np.array([r["steps"] for r in found[arm]], dtype=float) for arm in arms}
     print()
     for arm in arms:

@@ -111,6 +111,30 @@ def evaluate_policy(
     return ScenarioResult(scenario=scenario, step=step, bet_ticks=ticks)
 
 
+def pool(reports: list[ScenarioResult], min_episodes: int) -> list[ScenarioResult]:
+    """Consecutive reports of one scenario (oldest first) merged, from the latest back,
+    until each holds `min_episodes` episodes; what is left at the oldest end joins the
+    oldest group. A merged report sits at its episodes' mean training step."""
+    groups: list[list[ScenarioResult]] = []
+    current: list[ScenarioResult] = []
+    for report in reversed(reports):
+        current.append(report)
+        if sum(len(r.bet_ticks) for r in current) >= min_episodes:
+            groups.append(current)
+            current = []
+    if current:
+        if groups:
+            groups[-1].extend(current)
+        else:
+            groups.append(current)
+    merged = []
+    for group in reversed(groups):
+        ticks = [t for r in reversed(group) for t in r.bet_ticks]
+        step = sum(r.step * len(r.bet_ticks) for r in group) / len(ticks)
+        merged.append(ScenarioResult(scenario=group[0].scenario, step=round(step), bet_ticks=ticks))
+    return merged
+
+
 def _trend(measurements: list[Measurement]) -> tuple[float | None, float | None]:
     """Weighted least-squares slope of regret per 10k steps, and its standard error."""
     points = measurements[-TREND_WINDOW:]
@@ -160,8 +184,11 @@ def plan(
     if policy_results is not None:
         relevant = [s.scenario for s in states.values() if s.relevance >= request.min_relevance]
         results += policy_results(relevant)
+    by_scenario: dict[str, list[ScenarioResult]] = {}
     for result in sorted(results, key=lambda r: r.step):
-        states[result.scenario.id].measurements.append(measure(result))
+        by_scenario.setdefault(result.scenario.id, []).append(result)
+    for sid, reports in by_scenario.items():
+        states[sid].measurements = [measure(r) for r in pool(reports, request.min_episodes)]
     now = max((r.step for r in results), default=0)
     for state in states.values():
         state.slope, state.slope_se = _trend(state.measurements)
@@ -183,16 +210,22 @@ def _prioritize(states: list[ScenarioState], now: int, request: CurriculumReques
     if not states:
         return
     trending = any(s.potential > 0 for s in states)
+    cost = [s.scenario.episode_steps if request.per_step else 1.0 for s in states]
     if trending:  # falling regret first; among the rest, more regret first
-        scores = [s.potential * 1e6 + (s.latest.regret if s.latest else 0.0) for s in states]
+        scores = [
+            (s.potential * 1e6 + (s.latest.regret if s.latest else 0.0)) / c
+            for s, c in zip(states, cost, strict=True)
+        ]
     else:  # no trend yet: the room left to learn; never measured: first (explore)
-        scores = [s.latest.regret if s.latest else np.inf for s in states]
+        scores = [
+            (s.latest.regret if s.latest else np.inf) / c for s, c in zip(states, cost, strict=True)
+        ]
     by_score = _rank_weights(scores, request.temperature)
     last = [max((m.step for m in s.measurements), default=None) for s in states]
     stale = np.array([now + PER if t is None else now - t for t in last], dtype=float)
     by_age = stale / stale.sum() if stale.sum() > 0 else np.full(len(states), 1 / len(states))
     rho = request.stale_share
-    probability = (1 - rho) * by_score + rho * by_age
+    probability = capped((1 - rho) * by_score + rho * by_age, request.max_share)
     for state, p, s_score, age, seen in zip(
         states, probability, by_score, stale, last, strict=True
     ):
@@ -201,13 +234,28 @@ def _prioritize(states: list[ScenarioState], now: int, request: CurriculumReques
         state.reason = _reason(state, float(s_score), float(age), trending, rho)
 
 
+def capped(p: np.ndarray, cap: float) -> np.ndarray:
+    """Probabilities with none above `cap` (at least 1/n), the excess shared among the
+    others in proportion to their own."""
+    cap = max(cap, 1.0 / len(p))
+    p = p / p.sum()
+    while (p > cap + 1e-12).any():
+        over = p >= cap
+        free = p[~over].sum()
+        p = np.where(over, cap, p * (1.0 - cap * over.sum()) / free if free > 0 else p)
+    return p
+
+
 def _reason(
     state: ScenarioState, score_share: float, age: float, trending: bool, rho: float
 ) -> str:
     m = state.latest
     if m is None:
         return "never measured: explored through the staleness share"
-    parts = [f"regret {m.regret:.4f} SOL/round over {m.episodes} episodes"]
+    parts = [
+        f"regret {m.regret:.4f} SOL/round over {m.episodes} episodes of "
+        f"{state.scenario.episode_steps:.0f} env steps on average"
+    ]
     if state.slope is not None:
         direction = "falling" if state.slope < 0 else "not falling"
         parts.append(f"{direction} by {abs(state.slope):.4f} per 10k steps")
