@@ -223,6 +223,7 @@ def _prioritize(states: list[ScenarioState], now: int, request: CurriculumReques
     by_score = _rank_weights(scores, request.temperature)
     last = [max((m.step for m in s.measurements), default=None) for s in states]
     stale = np.array([now + PER if t is None else now - t for t in last], dtype=float)
+    stale = stale / np.asarray(cost)  # per env step as well: a long episode costs more
     by_age = stale / stale.sum() if stale.sum() > 0 else np.full(len(states), 1 / len(states))
     rho = request.stale_share
     probability = capped((1 - rho) * by_score + rho * by_age, request.max_share)
