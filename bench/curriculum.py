@@ -50,6 +50,7 @@ import math
 import os
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,8 @@ from capabilities.curriculum.service import next_scenarios, relevance  # noqa: E
 from capabilities.training.models import TrainingSpec  # noqa: E402
 from capabilities.training.service import train  # noqa: E402
 from game.scenarios import Scenario, scenario_grid  # noqa: E402
+
+TUNABLE = ("temperature", "stale_share", "max_share", "min_episodes")
 
 
 class Reached(Exception):
@@ -114,8 +117,20 @@ def run_arm(arm: str, args: argparse.Namespace, seed: int, grid: list[Scenario])
     if arm != "target":
         ask = curriculum_ask if arm == "curriculum" else uniform_ask(grid)
         request = {"scenarios": [s.model_dump() for s in grid], "count": len(grid)}
+        request |= {k: v for k, v in vars(args).items() if k in TUNABLE and v is not None}
         callbacks.append(CurriculumCallback(mode=args.mode, every_episodes=args.every_episodes,
                                             ask=ask, request=request, seed=seed))  # fmt: skip
+    spent: Counter[str] = Counter()
+
+    def account(locals_: dict[str, Any], globals_: dict[str, Any]) -> bool:
+        """Env steps per scenario (a finished episode's length), to show where they went."""
+        for info, done in zip(locals_["infos"], locals_["dones"], strict=False):
+            if done and "scenario" in info:
+                spent[info["scenario"]] += info["tick"] - starts[info["scenario"]]
+        return True
+
+    starts = {s.id: s.start_tick for s in grid}
+    callbacks.append(account)
     reached: list[int] = []
     best = [float("-inf")]
 
@@ -134,8 +149,10 @@ def run_arm(arm: str, args: argparse.Namespace, seed: int, grid: list[Scenario])
         train(spec, on_point=on_point, callbacks=callbacks)
     answer = callbacks[0].last_answer if callbacks else None
     top = [(o["id"], round(o["probability"], 3)) for o in (answer or {}).get("scenarios", [])[:4]]
+    total = sum(spent.values()) or 1
     return {
         "top": top,
+        "spent": [(sid, round(n / total, 3)) for sid, n in spent.most_common(5)],
         "steps": reached[0] if reached else args.budget,
         "censored": not reached,
         "best_share": best[0] / target.oracle_value(),
@@ -172,6 +189,10 @@ def main() -> None:
     parser.add_argument("--arms", nargs="+", default=None, help="default: curriculum uniform")
     parser.add_argument("--every-episodes", type=int, default=64)
     parser.add_argument("--with-target", action="store_true")
+    parser.add_argument("--temperature", type=float, help="curriculum request (default: its)")
+    parser.add_argument("--stale-share", type=float, help="curriculum request (default: its)")
+    parser.add_argument("--max-share", type=float, help="curriculum request (default: its)")
+    parser.add_argument("--min-episodes", type=int, help="curriculum request (default: its)")
     parser.add_argument("--verbose", action="store_true", help="print every run's curve")
     args = parser.parse_args()
 
@@ -190,7 +211,8 @@ def main() -> None:
     if args.scenario_set == "relevant":
         grid = [s for s in grid if relevance(s, target) >= 0.9]
     print(f"{len(grid)} scenarios ({args.scenario_set}); PPO ({args.engine}) lr 3e-4, rollout "
-          f"2048, batch {args.batch}, gamma {args.gamma}, {args.n_envs} envs; budget {args.budget}; "
+          f"2048, batch {args.batch}, gamma {args.gamma}, {args.n_envs} envs; normalized "
+          f"observations {args.normalize_observations}; budget {args.budget}; "
           f"eval every {args.eval_every} steps; curriculum update every "
           f"{args.every_episodes} episodes; reward {args.reward}; "
           f"load {os.getloadavg()[0]:.1f}")  # fmt: skip
@@ -208,6 +230,7 @@ def main() -> None:
             if args.verbose:
                 print(f"    curve (step, share of the oracle): {r['curve']}", flush=True)
                 print(f"    last answer's first scenarios: {r['top']}", flush=True)
+                print(f"    share of the env steps (first 5): {r['spent']}", flush=True)
     steps = {arm: np.array([r["steps"] for r in found[arm]], dtype=float) for arm in arms}
     print()
     for arm in arms:

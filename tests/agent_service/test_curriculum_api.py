@@ -34,7 +34,7 @@ def ask(client, auth, **body):
 
 
 def test_falling_regret_comes_first_and_a_misleading_scenario_is_left_out(client, auth):
-    answer = ask(client, auth, results=results(), stale_share=0.2)
+    answer = ask(client, auth, results=results(), stale_share=0.2, max_share=1.0)
     assert answer["generated_by"] == "deterministic"
     ids = [s["id"] for s in answer["scenarios"]]
     assert ids[0] == Scenario(**LEARNING).id
