@@ -153,6 +153,10 @@ def run_arm(arm: str, args: argparse.Namespace, seed: int, grid: list[Scenario])
     return {
         "top": top,
         "spent": [(sid, round(n / total, 3)) for sid, n in spent.most_common(5)],
+        "by_start": {
+            t: round(sum(n for sid, n in spent.items() if starts[sid] == t) / total, 3)
+            for t in sorted(set(starts.values()))
+        },
         "steps": reached[0] if reached else args.budget,
         "censored": not reached,
         "best_share": best[0] / target.oracle_value(),
@@ -230,7 +234,8 @@ def main() -> None:
             if args.verbose:
                 print(f"    curve (step, share of the oracle): {r['curve']}", flush=True)
                 print(f"    last answer's first scenarios: {r['top']}", flush=True)
-                print(f"    share of the env steps (first 5): {r['spent']}", flush=True)
+                print(f"    share of the env steps (first 5): {r['spent']}; by first "
+                      f"observed tick: {r['by_start']}", flush=True)  # fmt: skip
     steps = {arm: np.array([r["steps"] for r in found[arm]], dtype=float) for arm in arms}
     print()
     for arm in arms:

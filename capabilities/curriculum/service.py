@@ -210,21 +210,22 @@ def _prioritize(states: list[ScenarioState], now: int, request: CurriculumReques
     if not states:
         return
     trending = any(s.potential > 0 for s in states)
-    cost = [s.scenario.episode_steps if request.per_step else 1.0 for s in states]
-    if trending:  # falling regret first; among the rest, more regret first
-        scores = [
-            (s.potential * 1e6 + (s.latest.regret if s.latest else 0.0)) / c
-            for s, c in zip(states, cost, strict=True)
-        ]
-    else:  # no trend yet: the room left to learn; never measured: first (explore)
-        scores = [
-            (s.latest.regret if s.latest else np.inf) / c for s, c in zip(states, cost, strict=True)
-        ]
+    cost = np.array([s.scenario.episode_steps if request.per_step else 1.0 for s in states])
+    # falling regret first (when any falls), then more regret; a scenario never measured
+    # counts at its oracle's value, the regret of a bot that earns nothing there (the most
+    # it can teach): optimistic, and exact, so a cold start already prefers the scenarios
+    # with the most to learn per env step
+    scores = [
+        ((s.potential * 1e6 if trending else 0.0) + _regret_or_bound(s)) / c
+        for s, c in zip(states, cost, strict=True)
+    ]
     by_score = _rank_weights(scores, request.temperature)
     last = [max((m.step for m in s.measurements), default=None) for s in states]
     stale = np.array([now + PER if t is None else now - t for t in last], dtype=float)
-    stale = stale / np.asarray(cost)  # per env step as well: a long episode costs more
-    by_age = stale / stale.sum() if stale.sum() > 0 else np.full(len(states), 1 / len(states))
+    per_step = stale / cost  # a long episode costs more steps of staleness
+    by_age = (
+        per_step / per_step.sum() if per_step.sum() > 0 else np.full(len(states), 1 / len(states))
+    )
     rho = request.stale_share
     probability = capped((1 - rho) * by_score + rho * by_age, request.max_share)
     for state, p, s_score, age, seen in zip(
@@ -233,6 +234,10 @@ def _prioritize(states: list[ScenarioState], now: int, request: CurriculumReques
         state.probability = float(p)
         state.steps_since_trained = None if seen is None else int(age)
         state.reason = _reason(state, float(s_score), float(age), trending, rho)
+
+
+def _regret_or_bound(state: ScenarioState) -> float:
+    return state.scenario.oracle_value() if state.latest is None else state.latest.regret
 
 
 def capped(p: np.ndarray, cap: float) -> np.ndarray:
@@ -252,7 +257,11 @@ def _reason(
 ) -> str:
     m = state.latest
     if m is None:
-        return "never measured: explored through the staleness share"
+        return (
+            f"never measured: ranked at its oracle's value {state.scenario.oracle_value():.4f} "
+            f"SOL/round over {state.scenario.episode_steps:.0f} env steps an episode, the most "
+            "it can teach"
+        )
     parts = [
         f"regret {m.regret:.4f} SOL/round over {m.episodes} episodes of "
         f"{state.scenario.episode_steps:.0f} env steps on average"
