@@ -81,6 +81,10 @@ class ScenarioAdvice(BaseModel):
     scenario: Scenario
     id: str
     probability: float = Field(description="share of the next episodes to play on it")
+    step_share: float = Field(
+        description="share of the next env steps that gives it (with per_step: its "
+        "priority; the episode share is this over its expected episode length)"
+    )
     regret: Estimate | None = Field(description="SOL per round below the oracle, latest")
     trend_per_10k_steps: float | None = Field(description="change of regret (negative: falling)")
     relevance: float = Field(description="share of the target's oracle value its optimum keeps")

@@ -61,6 +61,7 @@ class ScenarioState:
     slope: float | None = None
     slope_se: float | None = None
     probability: float = 0.0
+    step_share: float = 0.0
     steps_since_trained: int | None = None
     reason: str = ""
 
@@ -227,11 +228,14 @@ def _prioritize(states: list[ScenarioState], now: int, request: CurriculumReques
         per_step / per_step.sum() if per_step.sum() > 0 else np.full(len(states), 1 / len(states))
     )
     rho = request.stale_share
-    probability = capped((1 - rho) * by_score + rho * by_age, request.max_share)
-    for state, p, s_score, age, seen in zip(
-        states, probability, by_score, stale, last, strict=True
+    steps = capped((1 - rho) * by_score + rho * by_age, request.max_share)
+    # the priority shares out env steps; an env plays whole episodes, so a scenario's
+    # share of episodes is its share of steps over its episode length
+    probability = steps / cost / (steps / cost).sum()
+    for state, p, q, s_score, age, seen in zip(
+        states, probability, steps, by_score, stale, last, strict=True
     ):
-        state.probability = float(p)
+        state.probability, state.step_share = float(p), float(q)
         state.steps_since_trained = None if seen is None else int(age)
         state.reason = _reason(state, float(s_score), float(age), trending, rho)
 
@@ -275,7 +279,10 @@ def _reason(
         parts.append("no trend yet (one measurement)")
     else:
         parts.append("no trend yet: ranked by regret, the room left to learn")
-    parts.append(f"{score_share * (1 - rho):.0%} from priority, {int(age)} steps since trained")
+    parts.append(
+        f"{score_share * (1 - rho):.0%} of the env steps from priority, "
+        f"{int(age)} steps since trained"
+    )
     return "; ".join(parts)
 
 
@@ -293,6 +300,7 @@ def advice(state: ScenarioState) -> ScenarioAdvice:
         scenario=state.scenario,
         id=state.scenario.id,
         probability=round(state.probability, 6),
+        step_share=round(state.step_share, 6),
         regret=regret,
         trend_per_10k_steps=state.slope,
         relevance=round(state.relevance, 4),
