@@ -136,13 +136,19 @@ def run_arm(arm: str, args: argparse.Namespace, seed: int, grid: list[Scenario])
 
     curve: list[tuple[int, float]] = []
 
+    streak: list[int] = []  # steps of the current run of evaluations at the goal
+
     def on_point(point: Any) -> None:
         value = point.evaluation["expected_pnl"]["mean"]
         curve.append((point.step, round(value / target.oracle_value(), 3)))
         best[0] = max(best[0], value)
-        if not reached and point.step > 0 and value >= goal:
-            reached.append(point.step)
-            raise Reached
+        if point.step > 0 and value >= goal:
+            streak.append(point.step)
+            if len(streak) >= args.sustain:
+                reached.append(streak[0])
+                raise Reached
+        else:
+            streak.clear()
 
     started = time.perf_counter()
     with contextlib.suppress(Reached):
@@ -193,6 +199,12 @@ def main() -> None:
     parser.add_argument("--arms", nargs="+", default=None, help="default: curriculum uniform")
     parser.add_argument("--every-episodes", type=int, default=64)
     parser.add_argument("--with-target", action="store_true")
+    parser.add_argument(
+        "--sustain",
+        type=int,
+        default=1,
+        help="evaluations in a row at the goal; the time is the first (1: a crest counts)",
+    )
     parser.add_argument("--temperature", type=float, help="curriculum request (default: its)")
     parser.add_argument("--stale-share", type=float, help="curriculum request (default: its)")
     parser.add_argument("--max-share", type=float, help="curriculum request (default: its)")
@@ -218,7 +230,8 @@ def main() -> None:
           f"2048, batch {args.batch}, gamma {args.gamma}, {args.n_envs} envs; normalized "
           f"observations {args.normalize_observations}; budget {args.budget}; "
           f"eval every {args.eval_every} steps; curriculum update every "
-          f"{args.every_episodes} episodes; reward {args.reward}; "
+          f"{args.every_episodes} episodes; reward {args.reward}; goal held for {args.sustain} "
+          f"evaluation(s) in a row; "
           f"load {os.getloadavg()[0]:.1f}")  # fmt: skip
     arms = args.arms or ["curriculum", "uniform"] + (["target"] if args.with_target else [])
     found: dict[str, list[dict[str, Any]]] = {arm: [] for arm in arms}

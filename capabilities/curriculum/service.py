@@ -201,7 +201,7 @@ def plan(
             f"left out: its optimal policy keeps only {s.relevance:.0%} of the target's "
             "oracle value, so training on it teaches bets the target punishes"
         )
-    ordered = sorted(chosen, key=lambda s: -s.probability) + sorted(
+    ordered = sorted(chosen, key=lambda s: -s.step_share) + sorted(
         left_out, key=lambda s: -s.relevance
     )
     return target, ordered
