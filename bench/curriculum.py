@@ -153,7 +153,7 @@ def run_arm(arm: str, args: argparse.Namespace, seed: int, grid: list[Scenario])
     started = time.perf_counter()
     with contextlib.suppress(Reached):
         train(spec, on_point=on_point, callbacks=callbacks)
-    answer = callbacks[0].last_answer if callbacks else None
+    answer = getattr(callbacks[0], "last_answer", None)
     top = [(o["id"], round(o["probability"], 3)) for o in (answer or {}).get("scenarios", [])[:4]]
     total = sum(spent.values()) or 1
     return {
