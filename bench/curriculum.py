@@ -22,15 +22,25 @@ expected profit paid when placed, plus potential-based shaping, which leaves the
 policy unchanged), which removes that noise. Both arms always share the reward.
 
 Arms, each with the same PPO (the lab's numpy PPO at the bot's settings: lr 3e-4,
-rollout 2048, minibatch 64, n_epochs 10, gamma 0.99), budget and seeds:
+rollout 2048, minibatch 64, n_epochs 10, gamma `--gamma`, default the bot's 0.99), budget
+and seeds. The lab setting of docs/training.md is `--gamma 0.999 --normalize-observations`
+for both arms: at 0.99 the proposed reward's optimum (potential-based shaping keeps the
+discounted optimum) bets at tick 224, 92 % of the oracle's value on the target and 85-92 %
+on the scenarios, so 90 % sat at the edge of what training aims at; without normalized
+observations the policy's bet probability hardly depends on the tick and the greedy
+policy swings between betting at 200 and never betting.
 - `curriculum`: `CurriculumCallback` (the bot's client callback) asking the curriculum
-  service (in-process) every N episodes, and playing what it answers;
+  service (in-process, `POST /v1/curriculum/next`'s code) every N episodes, and playing
+  what it answers (`--temperature`, `--stale-share`, `--max-share`, `--min-episodes` set
+  those request fields; unset, the service's defaults);
 - `uniform`: the same callback, every scenario of the set equally likely;
 - `target` (context, `--with-target`): the target mode alone, no scenarios.
 Every `--eval-every` steps the greedy policy is scored on 2,000 held-out rounds of the
 target (expected PnL per round, exact given the bet ticks); an arm's time is the first
-evaluation at or above 90 % of the oracle's value, censored at the budget if never
-(censored runs are counted and shown with `>`).
+evaluation at or above 90 % of the oracle's value (`--sustain K`: the first of K
+evaluations in a row there, so a passing crest does not count), censored at the budget
+if never (censored runs are counted and shown with `>`). `--verbose` prints each run's
+curve, the curriculum's last answer and where the env steps went.
 
 The ratio curriculum / uniform is taken per seed (the same seed gives both arms the same
 initial network and rounds), and its 95 % interval is a t-interval on the paired log
@@ -40,6 +50,7 @@ only uniform runs are censored, the ratio is then an upper bound.
     nice -n 10 python bench/curriculum.py [--mode rising_hazard] [--seeds 5]
         [--budget 1000000] [--eval-every 20000] [--scenario-set relevant|grid]
         [--goal 0.9] [--reward bot|proposed] [--every-episodes 64] [--with-target]
+        [--gamma 0.99] [--normalize-observations] [--sustain 1] [--verbose]
 """
 
 from __future__ import annotations

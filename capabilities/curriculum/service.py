@@ -14,9 +14,17 @@ Measured, not guessed, at every step:
   bets at other ticks teaches the bot something it must unlearn for the target; those
   below `min_relevance` are left out, with the reason.
 
-Among the relevant scenarios: rank-based priority on learning potential (regret level
-before a trend exists), temperature `temperature`, mixed with a staleness share
-`stale_share` proportional to the steps since each was last trained on.
+Among the relevant scenarios the priority shares out env steps, not episodes: a
+scenario's learning potential (falling regret first, then the regret level; a scenario
+never measured counts at its oracle's value, the regret of a bot that earns nothing
+there) is divided by its expected episode length (`per_step`, exact from its hazard
+curve), because an episode observed from tick 0 spends 200 of its steps where no action
+can matter. Reports are pooled until `min_episodes` episodes before they count (a window
+of three episodes gives a ranking that follows noise). Rank-based weights, temperature
+`temperature`, mixed with a staleness share `stale_share` (steps since trained, per
+step of episode), no scenario above `max_share` of the steps; an env plays whole
+episodes, so each scenario's share of episodes (`probability`, what the client draws)
+is its step share over its episode length.
 """
 
 from __future__ import annotations
@@ -311,10 +319,12 @@ def advice(state: ScenarioState) -> ScenarioAdvice:
 
 METHOD = (
     "regret against each scenario's exact oracle from the bot's episodes (expected value "
-    "of each bet at its tick); learning potential = falling regret (weighted least-squares "
-    "slope over training steps); rank-based priority with a staleness share, in the spirit "
-    "of prioritized level replay; scenarios whose optimum keeps less than min_relevance of "
-    "the target oracle's value are left out"
+    "of each bet at its tick), reports pooled to min_episodes; learning potential = falling "
+    "regret (weighted least-squares slope over training steps), then regret, per env step "
+    "of the scenario's episodes; rank-based priority over env steps with a staleness share "
+    "and a cap per scenario, in the spirit of prioritized level replay; episode shares = "
+    "step shares over episode lengths; scenarios whose optimum keeps less than "
+    "min_relevance of the target oracle's value are left out"
 )
 
 
