@@ -78,7 +78,7 @@ from capabilities.training.models import TrainingSpec  # noqa: E402
 from capabilities.training.service import train  # noqa: E402
 from game.scenarios import Scenario, scenario_grid  # noqa: E402
 
-TUNABLE = ("temperature", "stale_share", "max_share", "min_episodes")
+TUNABLE = ("temperature", "stale_share", "max_share", "min_episodes", "per_step")
 
 
 class Reached(Exception):
@@ -220,6 +220,7 @@ def main() -> None:
     parser.add_argument("--stale-share", type=float, help="curriculum request (default: its)")
     parser.add_argument("--max-share", type=float, help="curriculum request (default: its)")
     parser.add_argument("--min-episodes", type=int, help="curriculum request (default: its)")
+    parser.add_argument("--per-step", action=argparse.BooleanOptionalAction, default=None)
     parser.add_argument("--verbose", action="store_true", help="print every run's curve")
     args = parser.parse_args()
 
