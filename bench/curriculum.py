@@ -23,12 +23,11 @@ policy unchanged), which removes that noise. Both arms always share the reward.
 
 Arms, each with the same PPO (the lab's numpy PPO at the bot's settings: lr 3e-4,
 rollout 2048, minibatch 64, n_epochs 10, gamma `--gamma`, default the bot's 0.99), budget
-and seeds. The lab setting of docs/training.md is `--gamma 0.999 --normalize-observations`
-for both arms: at 0.99 the proposed reward's optimum (potential-based shaping keeps the
-discounted optimum) bets at tick 224, 92 % of the oracle's value on the target and 85-92 %
-on the scenarios, so 90 % sat at the edge of what training aims at; without normalized
-observations the policy's bet probability hardly depends on the tick and the greedy
-policy swings between betting at 200 and never betting.
+and seeds. docs/training.md runs both arms with `--normalize-observations` (VecNormalize's
+transform, as the bot's own script): without it the policy's bet probability hardly
+depends on the tick and the greedy policy swings between betting at 200 and never
+betting; at `--gamma 0.999` and at the bot's 0.99 (where the proposed reward's
+discounted optimum bets at tick 224, 92 % of the oracle's value).
 - `curriculum`: `CurriculumCallback` (the bot's client callback) asking the curriculum
   service (in-process, `POST /v1/curriculum/next`'s code) every N episodes, and playing
   what it answers (`--temperature`, `--stale-share`, `--max-share`, `--min-episodes` set
