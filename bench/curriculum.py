@@ -22,15 +22,24 @@ expected profit paid when placed, plus potential-based shaping, which leaves the
 policy unchanged), which removes that noise. Both arms always share the reward.
 
 Arms, each with the same PPO (the lab's numpy PPO at the bot's settings: lr 3e-4,
-rollout 2048, minibatch 64, n_epochs 10, gamma 0.99), budget and seeds:
+rollout 2048, minibatch 64, n_epochs 10, gamma `--gamma`, default the bot's 0.99), budget
+and seeds. docs/training.md runs both arms with `--normalize-observations` (VecNormalize's
+transform, as the bot's own script): without it the policy's bet probability hardly
+depends on the tick and the greedy policy swings between betting at 200 and never
+betting; at `--gamma 0.999` and at the bot's 0.99 (where the proposed reward's
+discounted optimum bets at tick 224, 92 % of the oracle's value).
 - `curriculum`: `CurriculumCallback` (the bot's client callback) asking the curriculum
-  service (in-process) every N episodes, and playing what it answers;
+  service (in-process, `POST /v1/curriculum/next`'s code) every N episodes, and playing
+  what it answers (`--temperature`, `--stale-share`, `--max-share`, `--min-episodes` set
+  those request fields; unset, the service's defaults);
 - `uniform`: the same callback, every scenario of the set equally likely;
 - `target` (context, `--with-target`): the target mode alone, no scenarios.
 Every `--eval-every` steps the greedy policy is scored on 2,000 held-out rounds of the
 target (expected PnL per round, exact given the bet ticks); an arm's time is the first
-evaluation at or above 90 % of the oracle's value, censored at the budget if never
-(censored runs are counted and shown with `>`).
+evaluation at or above 90 % of the oracle's value (`--sustain K`: the first of K
+evaluations in a row there, so a passing crest does not count), censored at the budget
+if never (censored runs are counted and shown with `>`). `--verbose` prints each run's
+curve, the curriculum's last answer and where the env steps went.
 
 The ratio curriculum / uniform is taken per seed (the same seed gives both arms the same
 initial network and rounds), and its 95 % interval is a t-interval on the paired log
@@ -40,6 +49,7 @@ only uniform runs are censored, the ratio is then an upper bound.
     nice -n 10 python bench/curriculum.py [--mode rising_hazard] [--seeds 5]
         [--budget 1000000] [--eval-every 20000] [--scenario-set relevant|grid]
         [--goal 0.9] [--reward bot|proposed] [--every-episodes 64] [--with-target]
+        [--gamma 0.99] [--normalize-observations] [--sustain 1] [--verbose]
 """
 
 from __future__ import annotations
@@ -50,6 +60,7 @@ import math
 import os
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +76,8 @@ from capabilities.curriculum.service import next_scenarios, relevance  # noqa: E
 from capabilities.training.models import TrainingSpec  # noqa: E402
 from capabilities.training.service import train  # noqa: E402
 from game.scenarios import Scenario, scenario_grid  # noqa: E402
+
+TUNABLE = ("temperature", "stale_share", "max_share", "min_episodes", "per_step")
 
 
 class Reached(Exception):
@@ -82,7 +95,7 @@ def uniform_ask(scenarios: list[Scenario]) -> Any:
     return lambda body: answer
 
 
-def reward_of(name: str) -> dict[str, Any] | None:
+def reward_of(name: str, gamma: float) -> dict[str, Any] | None:
     """`bot`: the bot's own reward (GAME.md); `proposed`: the reward-shaping capability's
     proposal (each bet's exact expected profit paid when placed, plus potential-based
     shaping from the true value, which leaves the optimal policy unchanged)."""
@@ -90,7 +103,7 @@ def reward_of(name: str) -> dict[str, Any] | None:
         return None
     from capabilities.rewards.service import proposed_reward
 
-    return proposed_reward(0.99).model_dump(mode="json")
+    return proposed_reward(gamma).model_dump(mode="json")
 
 
 def run_arm(arm: str, args: argparse.Namespace, seed: int, grid: list[Scenario]) -> dict[str, Any]:
@@ -102,33 +115,64 @@ def run_arm(arm: str, args: argparse.Namespace, seed: int, grid: list[Scenario])
         seed=seed,
         n_envs=args.n_envs,
         engine=args.engine,
-        ppo={"batch_size": args.batch},
-        reward=reward_of(args.reward),
+        ppo={
+            "batch_size": args.batch,
+            "gamma": args.gamma,
+            "normalize_observations": args.normalize_observations,
+        },
+        reward=reward_of(args.reward, args.gamma),
         evaluation={"every_steps": args.eval_every, "rounds": 2000},
     )
     callbacks = []
     if arm != "target":
         ask = curriculum_ask if arm == "curriculum" else uniform_ask(grid)
         request = {"scenarios": [s.model_dump() for s in grid], "count": len(grid)}
+        request |= {k: v for k, v in vars(args).items() if k in TUNABLE and v is not None}
         callbacks.append(CurriculumCallback(mode=args.mode, every_episodes=args.every_episodes,
                                             ask=ask, request=request, seed=seed))  # fmt: skip
+    spent: Counter[str] = Counter()
+
+    def account(locals_: dict[str, Any], globals_: dict[str, Any]) -> bool:
+        """Env steps per scenario (a finished episode's length), to show where they went."""
+        for info, done in zip(locals_["infos"], locals_["dones"], strict=False):
+            if done and "scenario" in info:
+                spent[info["scenario"]] += info["tick"] - starts[info["scenario"]]
+        return True
+
+    starts = {s.id: s.start_tick for s in grid}
+    callbacks.append(account)
     reached: list[int] = []
     best = [float("-inf")]
 
     curve: list[tuple[int, float]] = []
 
+    streak: list[int] = []  # steps of the current run of evaluations at the goal
+
     def on_point(point: Any) -> None:
         value = point.evaluation["expected_pnl"]["mean"]
         curve.append((point.step, round(value / target.oracle_value(), 3)))
         best[0] = max(best[0], value)
-        if not reached and point.step > 0 and value >= goal:
-            reached.append(point.step)
-            raise Reached
+        if point.step > 0 and value >= goal:
+            streak.append(point.step)
+            if len(streak) >= args.sustain:
+                reached.append(streak[0])
+                raise Reached
+        else:
+            streak.clear()
 
     started = time.perf_counter()
     with contextlib.suppress(Reached):
         train(spec, on_point=on_point, callbacks=callbacks)
+    answer = getattr(callbacks[0], "last_answer", None)
+    top = [(o["id"], round(o["probability"], 3)) for o in (answer or {}).get("scenarios", [])[:4]]
+    total = sum(spent.values()) or 1
     return {
+        "top": top,
+        "spent": [(sid, round(n / total, 3)) for sid, n in spent.most_common(5)],
+        "by_start": {
+            t: round(sum(n for sid, n in spent.items() if starts[sid] == t) / total, 3)
+            for t in sorted(set(starts.values()))
+        },
         "steps": reached[0] if reached else args.budget,
         "censored": not reached,
         "best_share": best[0] / target.oracle_value(),
@@ -154,6 +198,8 @@ def main() -> None:
     parser.add_argument("--eval-every", type=int, default=20_000)
     parser.add_argument("--n-envs", type=int, default=16)
     parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--gamma", type=float, default=0.99)
+    parser.add_argument("--normalize-observations", action="store_true")
     parser.add_argument("--engine", choices=["numpy", "sb3"], default="numpy")
     parser.add_argument("--goal", type=float, default=0.9, help="share of the oracle's value")
     parser.add_argument("--scenario-set", choices=["relevant", "grid"], default="relevant")
@@ -163,6 +209,17 @@ def main() -> None:
     parser.add_argument("--arms", nargs="+", default=None, help="default: curriculum uniform")
     parser.add_argument("--every-episodes", type=int, default=64)
     parser.add_argument("--with-target", action="store_true")
+    parser.add_argument(
+        "--sustain",
+        type=int,
+        default=1,
+        help="evaluations in a row at the goal; the time is the first (1: a crest counts)",
+    )
+    parser.add_argument("--temperature", type=float, help="curriculum request (default: its)")
+    parser.add_argument("--stale-share", type=float, help="curriculum request (default: its)")
+    parser.add_argument("--max-share", type=float, help="curriculum request (default: its)")
+    parser.add_argument("--min-episodes", type=int, help="curriculum request (default: its)")
+    parser.add_argument("--per-step", action=argparse.BooleanOptionalAction, default=None)
     parser.add_argument("--verbose", action="store_true", help="print every run's curve")
     args = parser.parse_args()
 
@@ -181,9 +238,11 @@ def main() -> None:
     if args.scenario_set == "relevant":
         grid = [s for s in grid if relevance(s, target) >= 0.9]
     print(f"{len(grid)} scenarios ({args.scenario_set}); PPO ({args.engine}) lr 3e-4, rollout "
-          f"2048, batch {args.batch}, gamma 0.99, {args.n_envs} envs; budget {args.budget}; "
+          f"2048, batch {args.batch}, gamma {args.gamma}, {args.n_envs} envs; normalized "
+          f"observations {args.normalize_observations}; budget {args.budget}; "
           f"eval every {args.eval_every} steps; curriculum update every "
-          f"{args.every_episodes} episodes; reward {args.reward}; "
+          f"{args.every_episodes} episodes; reward {args.reward}; goal held for {args.sustain} "
+          f"evaluation(s) in a row; "
           f"load {os.getloadavg()[0]:.1f}")  # fmt: skip
     arms = args.arms or ["curriculum", "uniform"] + (["target"] if args.with_target else [])
     found: dict[str, list[dict[str, Any]]] = {arm: [] for arm in arms}
@@ -198,6 +257,9 @@ def main() -> None:
                   flush=True)  # fmt: skip
             if args.verbose:
                 print(f"    curve (step, share of the oracle): {r['curve']}", flush=True)
+                print(f"    last answer's first scenarios: {r['top']}", flush=True)
+                print(f"    share of the env steps (first 5): {r['spent']}; by first "
+                      f"observed tick: {r['by_start']}", flush=True)  # fmt: skip
     steps = {arm: np.array([r["steps"] for r in found[arm]], dtype=float) for arm in arms}
     print()
     for arm in arms:

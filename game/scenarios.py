@@ -138,6 +138,14 @@ class Scenario(BaseModel):
             optimal_bet_ticks(self.rules, bet_start_tick, hazard=self.hazard_curve)
         )
 
+    @property
+    def episode_steps(self) -> float:
+        """Expected env steps of one episode: from `start_tick` to the rug, the cost of
+        an episode in training steps (exact, from the hazard curve)."""
+        hi = self.rug_range[1]
+        alive = np.cumprod(1.0 - self.hazard_curve[self.start_tick : hi - 1])
+        return float(1.0 + alive.sum())
+
     def value_of_bets(self, bets: np.ndarray) -> float:
         """Expected PnL per episode (per SOL staked) of a policy that bets at the first
         tick from `start_tick` where `bets[tick]` holds, the round being alive then."""

@@ -53,6 +53,22 @@ class CurriculumRequest(BaseModel):
         0.9, ge=0, le=1, description="scenarios whose optimum serves the target less are left out"
     )
     eval_rounds: int = Field(300, ge=50, le=1000, description="rounds per scenario for policy_id")
+    per_step: bool = Field(
+        True,
+        description="rank by learning potential per env step: divided by the scenario's "
+        "expected episode length (exact), so a scenario whose episodes are mostly decisions "
+        "is worth more than one whose episodes wait through ticks where nothing can be done",
+    )
+    min_episodes: int = Field(
+        32,
+        ge=1,
+        le=5000,
+        description="a scenario's consecutive reports are pooled until they hold this many "
+        "episodes before they count as one measurement (fewer make the ranking follow noise)",
+    )
+    max_share: float = Field(
+        0.25, gt=0, le=1, description="the largest share of the episodes one scenario gets"
+    )
 
 
 class Estimate(BaseModel):
@@ -65,6 +81,10 @@ class ScenarioAdvice(BaseModel):
     scenario: Scenario
     id: str
     probability: float = Field(description="share of the next episodes to play on it")
+    step_share: float = Field(
+        description="share of the next env steps that gives it (with per_step: its "
+        "priority; the episode share is this over its expected episode length)"
+    )
     regret: Estimate | None = Field(description="SOL per round below the oracle, latest")
     trend_per_10k_steps: float | None = Field(description="change of regret (negative: falling)")
     relevance: float = Field(description="share of the target's oracle value its optimum keeps")

@@ -14,9 +14,17 @@ Measured, not guessed, at every step:
   bets at other ticks teaches the bot something it must unlearn for the target; those
   below `min_relevance` are left out, with the reason.
 
-Among the relevant scenarios: rank-based priority on learning potential (regret level
-before a trend exists), temperature `temperature`, mixed with a staleness share
-`stale_share` proportional to the steps since each was last trained on.
+Among the relevant scenarios the priority shares out env steps, not episodes: a
+scenario's learning potential (falling regret first, then the regret level; a scenario
+never measured counts at its oracle's value, the regret of a bot that earns nothing
+there) is divided by its expected episode length (`per_step`, exact from its hazard
+curve), because an episode observed from tick 0 spends 200 of its steps where no action
+can matter. Reports are pooled until `min_episodes` episodes before they count (a window
+of three episodes gives a ranking that follows noise). Rank-based weights, temperature
+`temperature`, mixed with a staleness share `stale_share` (steps since trained, per
+step of episode), no scenario above `max_share` of the steps; an env plays whole
+episodes, so each scenario's share of episodes (`probability`, what the client draws)
+is its step share over its episode length.
 """
 
 from __future__ import annotations
@@ -61,6 +69,7 @@ class ScenarioState:
     slope: float | None = None
     slope_se: float | None = None
     probability: float = 0.0
+    step_share: float = 0.0
     steps_since_trained: int | None = None
     reason: str = ""
 
@@ -109,6 +118,30 @@ def evaluate_policy(
     bets = SidebetHeldOut(scenario, rounds, seed).bet_ticks(policy)
     ticks = [None if b < 0 else int(b) for b in bets]
     return ScenarioResult(scenario=scenario, step=step, bet_ticks=ticks)
+
+
+def pool(reports: list[ScenarioResult], min_episodes: int) -> list[ScenarioResult]:
+    """Consecutive reports of one scenario (oldest first) merged, from the latest back,
+    until each holds `min_episodes` episodes; what is left at the oldest end joins the
+    oldest group. A merged report sits at its episodes' mean training step."""
+    groups: list[list[ScenarioResult]] = []
+    current: list[ScenarioResult] = []
+    for report in reversed(reports):
+        current.append(report)
+        if sum(len(r.bet_ticks) for r in current) >= min_episodes:
+            groups.append(current)
+            current = []
+    if current:
+        if groups:
+            groups[-1].extend(current)
+        else:
+            groups.append(current)
+    merged = []
+    for group in reversed(groups):
+        ticks = [t for r in reversed(group) for t in r.bet_ticks]
+        step = sum(r.step * len(r.bet_ticks) for r in group) / len(ticks)
+        merged.append(ScenarioResult(scenario=group[0].scenario, step=round(step), bet_ticks=ticks))
+    return merged
 
 
 def _trend(measurements: list[Measurement]) -> tuple[float | None, float | None]:
@@ -160,8 +193,11 @@ def plan(
     if policy_results is not None:
         relevant = [s.scenario for s in states.values() if s.relevance >= request.min_relevance]
         results += policy_results(relevant)
+    by_scenario: dict[str, list[ScenarioResult]] = {}
     for result in sorted(results, key=lambda r: r.step):
-        states[result.scenario.id].measurements.append(measure(result))
+        by_scenario.setdefault(result.scenario.id, []).append(result)
+    for sid, reports in by_scenario.items():
+        states[sid].measurements = [measure(r) for r in pool(reports, request.min_episodes)]
     now = max((r.step for r in results), default=0)
     for state in states.values():
         state.slope, state.slope_se = _trend(state.measurements)
@@ -173,7 +209,7 @@ def plan(
             f"left out: its optimal policy keeps only {s.relevance:.0%} of the target's "
             "oracle value, so training on it teaches bets the target punishes"
         )
-    ordered = sorted(chosen, key=lambda s: -s.probability) + sorted(
+    ordered = sorted(chosen, key=lambda s: -s.step_share) + sorted(
         left_out, key=lambda s: -s.relevance
     )
     return target, ordered
@@ -183,22 +219,49 @@ def _prioritize(states: list[ScenarioState], now: int, request: CurriculumReques
     if not states:
         return
     trending = any(s.potential > 0 for s in states)
-    if trending:  # falling regret first; among the rest, more regret first
-        scores = [s.potential * 1e6 + (s.latest.regret if s.latest else 0.0) for s in states]
-    else:  # no trend yet: the room left to learn; never measured: first (explore)
-        scores = [s.latest.regret if s.latest else np.inf for s in states]
+    cost = np.array([s.scenario.episode_steps if request.per_step else 1.0 for s in states])
+    # falling regret first (when any falls), then more regret; a scenario never measured
+    # counts at its oracle's value, the regret of a bot that earns nothing there (the most
+    # it can teach): optimistic, and exact, so a cold start already prefers the scenarios
+    # with the most to learn per env step
+    scores = [
+        ((s.potential * 1e6 if trending else 0.0) + _regret_or_bound(s)) / c
+        for s, c in zip(states, cost, strict=True)
+    ]
     by_score = _rank_weights(scores, request.temperature)
     last = [max((m.step for m in s.measurements), default=None) for s in states]
     stale = np.array([now + PER if t is None else now - t for t in last], dtype=float)
-    by_age = stale / stale.sum() if stale.sum() > 0 else np.full(len(states), 1 / len(states))
+    per_step = stale / cost  # a long episode costs more steps of staleness
+    by_age = (
+        per_step / per_step.sum() if per_step.sum() > 0 else np.full(len(states), 1 / len(states))
+    )
     rho = request.stale_share
-    probability = (1 - rho) * by_score + rho * by_age
-    for state, p, s_score, age, seen in zip(
-        states, probability, by_score, stale, last, strict=True
+    steps = capped((1 - rho) * by_score + rho * by_age, request.max_share)
+    # the priority shares out env steps; an env plays whole episodes, so a scenario's
+    # share of episodes is its share of steps over its episode length
+    probability = steps / cost / (steps / cost).sum()
+    for state, p, q, s_score, age, seen in zip(
+        states, probability, steps, by_score, stale, last, strict=True
     ):
-        state.probability = float(p)
+        state.probability, state.step_share = float(p), float(q)
         state.steps_since_trained = None if seen is None else int(age)
         state.reason = _reason(state, float(s_score), float(age), trending, rho)
+
+
+def _regret_or_bound(state: ScenarioState) -> float:
+    return state.scenario.oracle_value() if state.latest is None else state.latest.regret
+
+
+def capped(p: np.ndarray, cap: float) -> np.ndarray:
+    """Probabilities with none above `cap` (at least 1/n), the excess shared among the
+    others in proportion to their own."""
+    cap = max(cap, 1.0 / len(p))
+    p = p / p.sum()
+    while (p > cap + 1e-12).any():
+        over = p >= cap
+        free = p[~over].sum()
+        p = np.where(over, cap, p * (1.0 - cap * over.sum()) / free if free > 0 else p)
+    return p
 
 
 def _reason(
@@ -206,8 +269,15 @@ def _reason(
 ) -> str:
     m = state.latest
     if m is None:
-        return "never measured: explored through the staleness share"
-    parts = [f"regret {m.regret:.4f} SOL/round over {m.episodes} episodes"]
+        return (
+            f"never measured: ranked at its oracle's value {state.scenario.oracle_value():.4f} "
+            f"SOL/round over {state.scenario.episode_steps:.0f} env steps an episode, the most "
+            "it can teach"
+        )
+    parts = [
+        f"regret {m.regret:.4f} SOL/round over {m.episodes} episodes of "
+        f"{state.scenario.episode_steps:.0f} env steps on average"
+    ]
     if state.slope is not None:
         direction = "falling" if state.slope < 0 else "not falling"
         parts.append(f"{direction} by {abs(state.slope):.4f} per 10k steps")
@@ -217,7 +287,10 @@ def _reason(
         parts.append("no trend yet (one measurement)")
     else:
         parts.append("no trend yet: ranked by regret, the room left to learn")
-    parts.append(f"{score_share * (1 - rho):.0%} from priority, {int(age)} steps since trained")
+    parts.append(
+        f"{score_share * (1 - rho):.0%} of the env steps from priority, "
+        f"{int(age)} steps since trained"
+    )
     return "; ".join(parts)
 
 
@@ -235,6 +308,7 @@ def advice(state: ScenarioState) -> ScenarioAdvice:
         scenario=state.scenario,
         id=state.scenario.id,
         probability=round(state.probability, 6),
+        step_share=round(state.step_share, 6),
         regret=regret,
         trend_per_10k_steps=state.slope,
         relevance=round(state.relevance, 4),
@@ -245,10 +319,12 @@ def advice(state: ScenarioState) -> ScenarioAdvice:
 
 METHOD = (
     "regret against each scenario's exact oracle from the bot's episodes (expected value "
-    "of each bet at its tick); learning potential = falling regret (weighted least-squares "
-    "slope over training steps); rank-based priority with a staleness share, in the spirit "
-    "of prioritized level replay; scenarios whose optimum keeps less than min_relevance of "
-    "the target oracle's value are left out"
+    "of each bet at its tick), reports pooled to min_episodes; learning potential = falling "
+    "regret (weighted least-squares slope over training steps), then regret, per env step "
+    "of the scenario's episodes; rank-based priority over env steps with a staleness share "
+    "and a cap per scenario, in the spirit of prioritized level replay; episode shares = "
+    "step shares over episode lengths; scenarios whose optimum keeps less than "
+    "min_relevance of the target oracle's value are left out"
 )
 
 

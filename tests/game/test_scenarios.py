@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
+from game.batch_envs import SidebetBatch
 from game.bots import Aggressive
 from game.evaluation import SidebetHeldOut, evaluate_trading
 from game.harness import run_ab
@@ -79,3 +80,19 @@ def test_scenarios_validate_compare_and_name_themselves():
             Scenario(**bad)
     grid = scenario_grid("rising_hazard")
     assert len(grid) == len({s.id for s in grid}) == 48
+
+
+def test_episode_steps_is_the_mean_episode_length_the_env_plays():
+    """The curriculum's cost of an episode: exact from the hazard curve, as the env plays it."""
+    for scenario in (
+        Scenario(mode="rising_hazard"),
+        Scenario(mode="rising_hazard", start_tick=200),
+        Scenario(mode="rising_hazard", start_tick=150, rug_min=201, rug_max=280),
+    ):
+        batch = SidebetBatch(scenario.rules, 64, 0, scenario=scenario)
+        batch.reset()
+        steps = episodes = 0
+        while episodes < 3000:
+            episodes += int(batch.step(np.zeros(64, dtype=np.int64)).done.sum())
+            steps += 64
+        assert abs(steps / episodes / scenario.episode_steps - 1) < 0.03, scenario.id
