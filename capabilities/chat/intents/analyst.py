@@ -225,7 +225,7 @@ INTENTS = (
             "what conditions make my policy cash out",
         ),
         handler=surrogate,
-        avoids="game_id",  # a named round asks why it acted there
+        avoids=("game_id",),  # a named round asks why it acted there
         keyword=r"\bsurrogate\b",
         cues=(
             r"\b(features?|rel(y|ies) on|look at|pay attention|surrogate|decision rule)\b",

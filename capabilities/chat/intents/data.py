@@ -134,7 +134,7 @@ INTENTS = (
             "how big is our dataset of rounds",
         ),
         handler=round_count,
-        avoids="game_id",
+        avoids=("game_id",),
         cues=(
             r"\bhow many (rounds|games)\b",
             # not "recorded": statistics are of recorded rounds too
@@ -166,7 +166,7 @@ INTENTS = (
             "statistics of recent rounds: peaks and rug ticks",
         ),
         handler=round_stats,
-        avoids="game_id",
+        avoids=("game_id",),
         cues=(
             r"\b(average|mean|median|typical|stats|statistics|distribution|p\d\d|percentiles?|rate)\b",
             r"\b(how often|share|fraction|percent(age)?)\b.*\b(rounds?|games?|2x|instarug)"

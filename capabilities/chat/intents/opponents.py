@@ -138,6 +138,7 @@ INTENTS = (
             "trade history of player kappa",
         ),
         handler=profile,
+        expects="player",
         cues=(
             r"\b(player|user|username|trader)\b",
             r"\b(traded|trades|trading|history|level|active|usually|profile)\b",
@@ -164,6 +165,7 @@ INTENTS = (
             "is user kappa going to exit",
         ),
         handler=next_move,
+        expects="player",
         cues=(
             r"\b(predict\w*|next move|do next|archetype|going to do)\b"
             r"|\bwhat (will|would|does) (player |trader )?\S+ do\b",

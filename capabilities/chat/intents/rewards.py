@@ -67,7 +67,10 @@ INTENTS = (
             "is my reward aligned with real profit",
         ),
         handler=review_reward,
-        cues=(r"\breward (function|shaping)\b", r"\breward\w*\b"),
+        cues=(
+            r"\breward (function|shaping)\b|(?<![\w.])[+-]\d+(\.\d+)?\s*(for|per|on|when|if)\b",
+            r"\breward\w*\b|\b(penalt\w*|bonus\w*|penalize\w*)\b",
+        ),
         keyword=r"\breward (function|shaping)\b",
     ),
 )

@@ -66,6 +66,11 @@ def help_text(context: ChatContext, slots: Slots, found: Evidence) -> str:
     return f"I can answer questions about: {topics}."
 
 
+_QUEUE_JOB = (
+    r"^(?!.*\b(training|discover\w*|features?|fit|fitting|tournament|curriculum|reward)\s+"
+    r"(\w+\s+)?jobs?\b).*\bjobs?\b"
+)
+
 INTENTS = (
     Intent(
         name="jobs.status",
@@ -86,10 +91,11 @@ INTENTS = (
             "show failed jobs from today",
         ),
         handler=job_status,
-        # "training jobs" are training runs, not the job queue
-        keyword=r"(?<!training )\bjobs?\b",
+        # "training jobs" are training runs, not the job queue; a job named by what it
+        # computes ("the features discover job") is not only the queue's: no keyword
+        keyword=_QUEUE_JOB,
         cues=(
-            r"(?<!training )\bjobs?\b",
+            _QUEUE_JOB,
             r"\bqueue\b",
         ),
     ),
