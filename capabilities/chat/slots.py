@@ -53,7 +53,8 @@ _NAME_SHAPED = re.compile(
 )
 _ABOUT_PERSON = re.compile(
     r"\b(who|about|profile|style|habits?|trades?|traded|trading|made|earned|lost|usually|"
-    r"next|will|going to|likely|predict\w*|archetype|trader|player)\b",
+    r"next|will|going to|likely|predict\w*|archetype|trader|player|usual|look ?up|human|"
+    r"doing|exits?|entry|entries)\b",
     re.IGNORECASE,
 )
 # a lowercase name is taken only where a person must stand: "profile of moonboi", "how's
@@ -62,9 +63,9 @@ _PERSON_SLOT = re.compile(
     r"\b(?:profile (?:of|for)|how(?:'s|s| is| has)|what (?:will|would|does|did|is)|"
     r"will|would|did|does|is|has)\s+@?([a-z]{4,})(?:'s)?\s+(?=(?:been\s+)?(?:doing|"
     r"performing|buy|sell|bet|sidebet|cash|exit|ape|dump|enter|trade|play|do|going|usually|"
-    r"likely|about to)\b)|\bprofile (?:of|for)\s+@?([a-z]{4,})\b|"
-    r"\b([a-z]{4,})'s\s+(?:profile|style|trades|trading|pnl|habits|record|stats|history|"
-    r"next)\b",
+    r"likely|about to)\b)|\b(?:profile (?:of|for)|look ?up|next (?:action|move|trade) "
+    r"(?:of|for|by))\s+@?([a-z]{4,})\b|\b([a-z]{4,})'s\s+(?:profile|style|trades|trading|pnl|habits|record|"
+    r"stats|history|next|usual)\b",
 )
 # the game's own words the sentence model splits into pieces: never a player's name
 _GAME_WORDS = frozenset((
@@ -238,7 +239,9 @@ def _player(text: str) -> str | None:
             if word is not None:
                 return word
     for match in _PERSON_SLOT.finditer(text):
-        word = _name(next(g for g in match.groups() if g), lowercase=True)
+        # "profile of X", "X's style" leave no room for a typo of a word; "will X buy" does
+        word = _name(next(g for g in match.groups() if g), lowercase=True,
+                     typo=match.group(1) is not None)  # fmt: skip
         if word is not None:
             return word
     if _ABOUT_PERSON.search(text):
@@ -252,7 +255,7 @@ def _player(text: str) -> str | None:
 _NOT_PLAYERS = frozenset(("n8n", "you", "it", "that", "this", "there", "winning", "best", "top"))
 
 
-def _name(word: str, *, lowercase: bool = False) -> str | None:
+def _name(word: str, *, lowercase: bool = False, typo: bool = True) -> str | None:
     """A candidate player name as said, or None when it is a word and not a name. A
     plain lowercase word is a name only where a person must stand (`lowercase`) and when
     it is no word: "who is winning" names no one, "who is moonboi" does."""
@@ -265,7 +268,7 @@ def _name(word: str, *, lowercase: bool = False) -> str | None:
         or lowered in available_modes()
         or _NAMED_BOT.fullmatch(word)
         or (word.islower() and not re.search(r"[\d_]", word) and not (
-            lowercase and not is_word(lowered)))
+            lowercase and not is_word(lowered, typo=typo)))
     ):  # fmt: skip
         return None
     return word
@@ -298,14 +301,14 @@ def one_edit(word: str) -> set[str]:
 
 
 @functools.lru_cache(maxsize=4096)
-def is_word(lowered: str) -> bool:
-    """A word of English or of the game (an inflection of one, or a typo one edit from
-    one), not a name like "moonboi" or "cryptoking"."""
+def is_word(lowered: str, *, typo: bool = True) -> bool:
+    """A word of English or of the game (an inflection of one, or with `typo` one edit
+    from one), not a name like "moonboi" or "cryptoking"."""
     known = known_words()
     if not known:
         return True  # no vocabulary to tell: never guess a name
     stems = {lowered} | {lowered[: -len(e)] for e in _ENDINGS if lowered.endswith(e)}
-    return bool(stems & (known | _GAME_WORDS)) or bool(one_edit(lowered) & known)
+    return bool(stems & (known | _GAME_WORDS)) or (typo and bool(one_edit(lowered) & known))
 
 
 def extract(text: str, now: datetime | None = None) -> Slots:

@@ -68,7 +68,8 @@ INTENTS = (
         ),
         handler=review_reward,
         cues=(
-            r"\breward (function|shaping)\b|(?<![\w.])[+-]\d+(\.\d+)?\s*(for|per|on|when|if)\b",
+            r"\breward (function|shaping)\b"
+            r"|(?<![\w.])[+-]\d+(\.\d+)?(?!\s*(sol|%|x\b|\d))",  # a signed value: "+4 for a win"
             r"\breward\w*\b|\b(penalt\w*|bonus\w*|penalize\w*)\b",
         ),
         keyword=r"\breward (function|shaping)\b",
