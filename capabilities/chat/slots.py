@@ -61,11 +61,12 @@ _ABOUT_PERSON = re.compile(
 # cryptoking doing", "will moonboi buy", "what did degen do", "moonboi's style"
 _PERSON_SLOT = re.compile(
     r"\b(?:profile (?:of|for)|how(?:'s|s| is| has)|what (?:will|would|does|did|is)|"
-    r"will|would|did|does|is|has)\s+@?([a-z]{4,})(?:'s)?\s+(?=(?:been\s+)?(?:doing|"
-    r"performing|buy|sell|bet|sidebet|cash|exit|ape|dump|enter|trade|play|do|going|usually|"
-    r"likely|about to)\b)|\b(?:profile (?:of|for)|look ?up|next (?:action|move|trade) "
-    r"(?:of|for|by))\s+@?([a-z]{4,})\b|\b([a-z]{4,})'s\s+(?:profile|style|trades|trading|pnl|habits|record|"
-    r"stats|history|next|usual)\b",
+    r"will|would|did|does|is|has|have)\s+@?([a-z]{4,})(?:'s)?\s+(?=(?:been\s+)?(?:doing|"
+    r"perform\w*|buy\w*|sell\w*|bet\w*|sidebet\w*|cash\w*|exit\w*|ape|dump\w*|enter\w*|"
+    r"trad\w*|play\w*|do|going|usually|likely|about to|lost|won|made|earned|gained)\b)|"
+    r"\b(?:profile (?:of|for)|look ?up|next (?:action|move|trade) (?:of|for|by))\s+@?([a-z]{4,})\b|"
+    r"\b([a-z]{4,})'s\s+(?:profile|style|trades|trading|pnl|habits|record|stats|history|next|"
+    r"usual|deal|story)\b",
 )
 # the game's own words the sentence model splits into pieces: never a player's name
 _GAME_WORDS = frozenset((
@@ -184,7 +185,7 @@ _FLAT = re.compile(
 
 _BUYING = re.compile(r"\b(buy|buying|ape|aping|get in|jump in|go in)\b", re.IGNORECASE)
 _HELD = re.compile(
-    r"\b(bought|entered|i'?m in|in at|my (position|bag|tokens?)|up \d|down \d)\b", re.IGNORECASE
+    r"\b(bought|entered|i'?m in|we'?re in|my (position|bag|tokens?)|up \d|down \d)\b", re.IGNORECASE
 )
 
 
@@ -230,7 +231,7 @@ def _player(text: str) -> str | None:
     question about a person ("what's CryptoKing's style"). Not a bot, a mode or a word of
     the chat's own vocabulary."""
     for match in _PLAYER.finditer(text):  # "player X": X as said, any form of id
-        word = match.group(1).strip("'\"")
+        word = match.group(1).strip("'\"").removesuffix("'s")
         if word and word.lower() not in _NOT_NAMES:
             return word
     for pattern in (_WHO, _THE_PLAYER):

@@ -167,7 +167,7 @@ INTENTS = (
         handler=next_move,
         expects="player",
         cues=(
-            r"\b(predict\w*|next move|do next|archetype|going to do)\b"
+            r"\b(predict\w*|next move|do next|archetype|going to do|guess|about to)\b"
             r"|\bwhat (will|would|does) (player |trader )?\S+ do\b",
             r"\b(player|opponent|trader)\b",
         ),
