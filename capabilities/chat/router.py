@@ -16,7 +16,8 @@ taken only when
   - the message is a question, not a bare topic ("sidebet", "tick 300?", a round id: at
     most BARE_WORDS words, or only function words; unless an intent's keyword names it
     in two words or more, or is a whole request by itself, as "help" is);
-  - it asks nothing be changed ("delete all the rounds": the chat only reads);
+  - it asks nothing be changed ("delete all the rounds": the chat only reads) and names
+    no asset outside the game ("should I sell my eth");
   - something in the examples is like it (best example cosine plus the lexical bonus
     at least `floor`: "banana bread" is like nothing);
   - the top intent's probability is at least `threshold` and leads the runner-up's by
@@ -38,7 +39,7 @@ from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
 from capabilities.chat.intent import Intent
-from capabilities.chat.slots import Slots, extract, known_words, mask, one_edit
+from capabilities.chat.slots import ELSEWHERE, Slots, extract, known_words, mask, one_edit
 from capabilities.chat.vectors import embed_examples
 from tools.embeddings import Embedder
 
@@ -281,7 +282,10 @@ class IntentRouter:
             return unsure("low_confidence")
         if beyond > top:  # most like the questions the chat does not answer
             return Route(None, top, ranked, "low_confidence", every, like, True)
-        if _WRITES.search(message):
+        said = extract(message)
+        if _WRITES.search(message) or (
+            ELSEWHERE.search(mask(message)) and not (said.tick or said.game_id or said.run_id)
+        ):
             return Route(None, top, ranked, "low_confidence", every, like, True)
         words = len(_WORD.findall(mask(message).lower()))
         keyworded = any(
@@ -293,7 +297,7 @@ class IntentRouter:
         threshold = self.threshold
         if not keyworded and _FOLLOWS_ON.match(message) and words <= SHORT_WORDS:
             return unsure("ambiguous")
-        if not keyworded and is_vague(mask(message), extract(message)):
+        if not keyworded and is_vague(mask(message), said):
             if _DEICTIC.search(message.lower()):
                 return unsure("ambiguous")
             threshold = max(threshold, SHORT_THRESHOLD)

@@ -61,12 +61,21 @@ _ABOUT_PERSON = re.compile(
 # cryptoking doing", "will moonboi buy", "what did degen do", "moonboi's style"
 _PERSON_SLOT = re.compile(
     r"\b(?:profile (?:of|for)|how(?:'s|s| is| has)|what (?:will|would|does|did|is)|"
-    r"will|would|did|does|is|has|have)\s+@?([a-z]{4,})(?:'s)?\s+(?=(?:been\s+)?(?:doing|"
+    r"will|would|did|does|is|has|have|what'?s|whats)\s+@?([a-z]{4,})(?:'s)?\s+(?=(?:been\s+)?(?:doing|"
     r"perform\w*|buy\w*|sell\w*|bet\w*|sidebet\w*|cash\w*|exit\w*|ape|dump\w*|enter\w*|"
-    r"trad\w*|play\w*|do|going|usually|likely|about to|lost|won|made|earned|gained)\b)|"
+    r"trad\w*|play\w*|do|going|gonna|planning|usually|likely|about to|lost|won|made|earned|"
+    r"gained)\b)|\b(?:lowdown|info|intel|dirt|details) (?:on|about)\s+@?([a-z]{4,})\b|"
     r"\b(?:profile (?:of|for)|look ?up|next (?:action|move|trade) (?:of|for|by))\s+@?([a-z]{4,})\b|"
     r"\b([a-z]{4,})'s\s+(?:profile|style|trades|trading|pnl|habits|record|stats|history|next|"
     r"usual|deal|story)\b",
+)
+# an asset outside the game ("should i sell my eth", "which coins should i dump"): the
+# coach's words but not its question (the router asks back), and never a player's name
+ELSEWHERE = re.compile(
+    r"\b(stocks?|equit(y|ies)|bonds?|coins?|crypto\w*|bitcoin|btc|eth|ether(eum)?|doge\w*|"
+    r"cardano|xrp|nvidia|tesla|gold|silver|forex|nfts?|etfs?|solana|memecoins?|"
+    r"(apple|tesla|nvidia|my) shares)\b",
+    re.IGNORECASE,
 )
 # the game's own words the sentence model splits into pieces: never a player's name
 _GAME_WORDS = frozenset((
@@ -183,10 +192,17 @@ _FLAT = re.compile(
 )
 
 
-_BUYING = re.compile(r"\b(buy|buying|ape|aping|get in|jump in|go in)\b", re.IGNORECASE)
-_HELD = re.compile(
-    r"\b(bought|entered|i'?m in|we'?re in|my (position|bag|tokens?)|up \d|down \d)\b", re.IGNORECASE
+_BUYING = re.compile(
+    r"\b(buy|buying|ape|aping|(get|getting|jump|jumping|go|going) in|enter|entering|entry)\b",
+    re.IGNORECASE,
 )
+_HELD = re.compile(
+    r"\b(bought|entered|i'?m in|we'?re in|my (position|bag|tokens?)|up \d|down \d|holding|"
+    r"still hold)\b",
+    re.IGNORECASE,
+)
+# the words of a question asked with no position (the bet coach's cue)
+FLAT_CUE = rf"{_FLAT.pattern}|{_BUYING.pattern}"
 
 
 def _flat(text: str) -> bool | None:
@@ -195,7 +211,7 @@ def _flat(text: str) -> bool | None:
     and a price named is the round's, not a position's."""
     if _FLAT.search(text):
         return True
-    selling = any(p.search(text) for n, p in _ACTIONS if n in ("sell", "hold"))
+    selling = any(p.search(text) for n, p in _ACTIONS if n == "sell")
     if _BUYING.search(text) and not selling and not _HELD.search(text):
         return True
     return None
@@ -242,7 +258,7 @@ def _player(text: str) -> str | None:
     for match in _PERSON_SLOT.finditer(text):
         # "profile of X", "X's style" leave no room for a typo of a word; "will X buy" does
         word = _name(next(g for g in match.groups() if g), lowercase=True,
-                     typo=match.group(1) is not None)  # fmt: skip
+                     typo=match.group(3) is None and match.group(4) is None)  # fmt: skip
         if word is not None:
             return word
     if _ABOUT_PERSON.search(text):
@@ -268,6 +284,7 @@ def _name(word: str, *, lowercase: bool = False, typo: bool = True) -> str | Non
         or lowered in _NOT_PLAYERS
         or lowered in available_modes()
         or _NAMED_BOT.fullmatch(word)
+        or (word.islower() and ELSEWHERE.fullmatch(word))
         or (word.islower() and not re.search(r"[\d_]", word) and not (
             lowercase and not is_word(lowered, typo=typo)))
     ):  # fmt: skip

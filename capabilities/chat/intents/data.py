@@ -194,6 +194,7 @@ INTENTS = (
         ),
         handler=round_detail,
         expects="game_id",
+        avoids=("bot_id",),  # a bot named in a round asks why it acted there (analyst.why)
         cues=(
             r"\bwhat happened\b",
             r"\b(how did|details of)\b.*\bround\b",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from capabilities.chat.intent import ChatContext, Intent, mode_of, need
-from capabilities.chat.slots import Slots
+from capabilities.chat.slots import FLAT_CUE, Slots
 from capabilities.chat.text import pct, sol
 from capabilities.coach.capability import advise
 from capabilities.coach.models import CoachAnswer, CoachRequest
@@ -189,7 +189,8 @@ INTENTS = (
         avoids=("player",),
         cues=(
             r"\b(should|shall) i (bet|buy|enter|go in)|\b(bet|sidebet|side bet) now\b"
-            r"|\b(buy|ape|get|jump|go) (now|in)\b|\bno position\b",
+            r"|\b(buy|ape|get|jump|go) (now|in)\b",
+            FLAT_CUE,  # "no position", "not in yet", "worth getting in"
             r"\b(best (move|action)|worth (it|betting|a bet)|recommend)\b",
         ),
     ),

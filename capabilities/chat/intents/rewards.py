@@ -70,7 +70,7 @@ INTENTS = (
         cues=(
             r"\breward (function|shaping)\b"
             r"|(?<![\w.])[+-]\d+(\.\d+)?(?!\s*(sol|%|x\b|\d))",  # a signed value: "+4 for a win"
-            r"\breward\w*\b|\b(penalt\w*|bonus\w*|penalize\w*)\b",
+            r"\breward\w*\b|\b(penalt\w*|bonus\w*|penalize\w*)\b|\b(give|gives|giving|get|gets)\s+[+-]\d",
         ),
         keyword=r"\breward (function|shaping)\b",
     ),

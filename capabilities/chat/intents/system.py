@@ -66,10 +66,10 @@ def help_text(context: ChatContext, slots: Slots, found: Evidence) -> str:
     return f"I can answer questions about: {topics}."
 
 
-_QUEUE_JOB = (
-    r"^(?!.*\b(training|discover\w*|features?|fit|fitting|tournament|curriculum|reward)\s+"
-    r"(\w+\s+)?jobs?\b).*\bjobs?\b"
-)
+_QUEUE_JOB = "".join(
+    f"(?<!{w} )" for w in ("training", "discover", "discovery", "feature", "features", "fit",
+                           "fitting", "tournament", "curriculum", "reward")
+) + r"\bjobs?\b"  # fmt: skip
 
 INTENTS = (
     Intent(
@@ -96,7 +96,8 @@ INTENTS = (
         keyword=_QUEUE_JOB,
         cues=(
             _QUEUE_JOB,
-            r"\bqueue\b",
+            r"\bqueue\b|\bjobs?\b.*\b(running|finished|done|pending|stuck|fail\w*|status|"
+            r"progress)\b|\b(running|finished|pending|stuck|failed|status|progress)\b.*\bjobs?\b",
         ),
     ),
     Intent(
