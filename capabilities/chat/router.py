@@ -292,7 +292,8 @@ class IntentRouter:
             k is not None and k.search(message) and (words > 1 or k.pattern.startswith("^"))
             for k in self._keywords
         )  # one word names a topic ("fair?"), unless a keyword is a whole request ("help")
-        if is_bare(mask(message)) and not keyworded:
+        named = said.player is not None and words == 2  # "moonboi's pnl", "profile moonboi"
+        if is_bare(mask(message)) and not keyworded and not named:
             return unsure("ambiguous")
         threshold = self.threshold
         if not keyworded and _FOLLOWS_ON.match(message) and words <= SHORT_WORDS:

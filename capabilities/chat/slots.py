@@ -72,7 +72,8 @@ _PERSON_SLOT = re.compile(
 # an asset outside the game ("should i sell my eth", "which coins should i dump"): the
 # coach's words but not its question (the router asks back), and never a player's name
 ELSEWHERE = re.compile(
-    r"\b(stocks?|equit(y|ies)|bonds?|coins?|crypto\w*|bitcoin|btc|eth|ether(eum)?|doge\w*|"
+    r"\b(stocks?|equit(y|ies)|bonds?|coins?|cryptos?|cryptocurrenc(y|ies)|bitcoin|btc|eth|"
+    r"ether(eum)?|doge(coin)?|"
     r"cardano|xrp|nvidia|tesla|gold|silver|forex|nfts?|etfs?|solana|memecoins?|"
     r"(apple|tesla|nvidia|my) shares)\b",
     re.IGNORECASE,

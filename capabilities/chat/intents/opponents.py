@@ -141,7 +141,7 @@ INTENTS = (
         expects="player",
         cues=(
             r"\b(player|user|username|trader)\b",
-            r"\b(traded|trades|trading|history|level|active|usually|profile)\b",
+            r"\b(traded|trades|trading|history|level|active|usually|profile|doing|lately|pnl)\b",
             r"\bwho('s| is)\b",
         ),
     ),

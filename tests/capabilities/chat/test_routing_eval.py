@@ -145,7 +145,12 @@ def test_a_bare_topic_is_told_from_a_question(message, bare):
      ("review my exit at 2.2x on tick 140", "analyst.explain"),
      ("should I exit at 2.2x on tick 140", "coach.sell_now"),
      ("what triggers my bot to sell", "analyst.surrogate"),
-     ("why did my bot sell in round 20250101-0123456789abcdef", "analyst.why")],
+     ("why did my bot sell in round 20250101-0123456789abcdef", "analyst.why"),
+     ("fair?", None), ("oracle", None), ("help", "system.help"),  # one word: a topic
+     ("delete all the rounds from the database", None),  # the chat only reads
+     ("should i dump my eth", None), ("buy now at 1.4x?", "coach.bet_now"),
+     ("what did the last discovery job find", "discovery.predictors"),
+     ("are any jobs still running", "jobs.status")],
 )  # fmt: skip
 def test_near_neighbours_and_vague_short_questions(router, message, intent):
     """The near neighbours are told apart by the rule between them (a past decision
