@@ -194,7 +194,8 @@ _FLAT = re.compile(
 
 
 _BUYING = re.compile(
-    r"\b(buy|buying|ape|aping|(get|getting|jump|jumping|go|going) in|enter|entering|entry)\b",
+    r"(?<!was )(?<!were )\b(buy|buying|ape|aping|(get|getting|jump|jumping|go|going) in|enter|"
+    r"entering|entry)\b",  # "was buying at tick 30 worth it" reviews a past decision
     re.IGNORECASE,
 )
 _HELD = re.compile(
