@@ -67,7 +67,7 @@ class Intent:
     requires: str | None = None
     cues: tuple[str, ...] = ()  # regexes of words that mark the intent (router.CUE_BONUS each)
     expects: str | None = None  # a slot the question names (router.EXPECT_PENALTY without)
-    avoids: str | None = None  # a slot its questions never name (router.EXPECT_PENALTY with)
+    avoids: tuple[str, ...] = ()  # slots its questions never name (router.EXPECT_PENALTY with)
     keyword: str | None = None  # a regex only this intent's questions use (router.KEYWORD_BONUS)
 
     @property

@@ -14,7 +14,10 @@ A message (ids and names masked, `slots.mask`) is scored by each intent as
 and the scores are turned into probabilities (softmax): the `confidence`. The route is
 taken only when
   - the message is a question, not a bare topic ("sidebet", "tick 300?", a round id: at
-    most BARE_WORDS words, or only function words; unless an intent's keyword names it);
+    most BARE_WORDS words, or only function words; unless an intent's keyword names it
+    in two words or more, or is a whole request by itself, as "help" is);
+  - it asks nothing be changed ("delete all the rounds": the chat only reads) and names
+    no asset outside the game ("should I sell my eth");
   - something in the examples is like it (best example cosine plus the lexical bonus
     at least `floor`: "banana bread" is like nothing);
   - the top intent's probability is at least `threshold` and leads the runner-up's by
@@ -24,7 +27,6 @@ Otherwise the answer is a clarifying question listing the likely intents: never 
 
 from __future__ import annotations
 
-import functools
 import itertools
 import re
 import threading
@@ -37,9 +39,9 @@ from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
 from capabilities.chat.intent import Intent
-from capabilities.chat.slots import Slots, extract, mask
+from capabilities.chat.slots import ELSEWHERE, Slots, extract, known_words, mask, one_edit
 from capabilities.chat.vectors import embed_examples
-from tools.embeddings import Embedder, bundled_model_path
+from tools.embeddings import Embedder
 
 DEFAULT_THRESHOLD = 0.45  # the top intent's probability
 DEFAULT_MARGIN = 0.10  # ... over the runner-up's
@@ -53,6 +55,14 @@ _DEICTIC = re.compile(r"\b(that|it|this|those|these|then)\b")
 # "what about tick 200", "and in classic?": a short follow-up; with no turn before it (the
 # service reuses the last turn's intent when there is one) it says too little to route
 _FOLLOWS_ON = re.compile(r"^\W*(and|also|what about|how about|same)\b", re.IGNORECASE)
+# a request to change stored data: the chat only reads ("delete all the rounds from the
+# database"), so it is asked back as outside what it answers, never routed to a reader
+_WRITES = re.compile(
+    r"\b(delete|erase|wipe|truncate|purge)\b|\bdrop (the |all |every )?(tables?|database|db|"
+    r"rounds|data)\b|\b(insert|update|remove|change|modify|edit|alter)\b.*\b(database|"
+    r"tables?|db|rows?)\b",
+    re.IGNORECASE,
+)
 # lexical evidence, in log-odds units added to the classifier's log-probabilities
 CUE = 1.0  # per matching cue of an intent, at most MAX_CUES counted
 MAX_CUES = 2
@@ -106,30 +116,7 @@ def is_vague(masked: str, said: Slots) -> bool:
     return len(_WORD.findall(masked.lower())) <= SHORT_WORDS and not said.filled()
 
 
-_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 TYPO_MIN_LENGTH = 4  # shorter words have too many neighbours to correct safely
-
-
-def _one_edit(word: str) -> set[str]:
-    """Every string one deletion, transposition, substitution or insertion away."""
-    splits = [(word[:k], word[k:]) for k in range(len(word) + 1)]
-    return (
-        {a + b[1:] for a, b in splits if b}
-        | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
-        | {a + c + b[1:] for a, b in splits if b for c in _LETTERS}
-        | {a + c + b for a, b in splits for c in _LETTERS}
-    )
-
-
-@functools.cache
-def known_words() -> frozenset[str]:
-    """The whole words of the sentence model's vocabulary (vocab.txt of the bundled
-    all-MiniLM-L6-v2): a word it knows is never taken for a typo ("rising", "sold")."""
-    try:
-        lines = (bundled_model_path() / "vocab.txt").read_text().split()
-    except (OSError, ImportError):
-        return frozenset()
-    return frozenset(w for w in lines if w.isalpha() and w.islower())
 
 
 def correct(message: str, vocabulary: frozenset[str]) -> str:
@@ -144,7 +131,7 @@ def correct(message: str, vocabulary: frozenset[str]) -> str:
         lowered = word.lower()
         if len(lowered) < TYPO_MIN_LENGTH or lowered in vocabulary or lowered in known:
             return word
-        near = _one_edit(lowered) & vocabulary
+        near = one_edit(lowered) & vocabulary
         return near.pop() if len(near) == 1 else word
 
     return re.sub(r"\b[A-Za-z]+\b", fix, message)
@@ -252,7 +239,7 @@ class IntentRouter:
                 units[k] += KEYWORD
             if intent.expects is not None:
                 units[k] += EXPECT if getattr(slots, intent.expects) is not None else -EXPECT
-            if intent.avoids is not None and getattr(slots, intent.avoids) is not None:
+            if any(getattr(slots, name) is not None for name in intent.avoids):
                 units[k] -= EXPECT
         return units
 
@@ -295,14 +282,23 @@ class IntentRouter:
             return unsure("low_confidence")
         if beyond > top:  # most like the questions the chat does not answer
             return Route(None, top, ranked, "low_confidence", every, like, True)
-        keyworded = any(k is not None and k.search(message) for k in self._keywords)
-        if is_bare(mask(message)) and not keyworded:
+        said = extract(message)
+        if _WRITES.search(message) or (
+            ELSEWHERE.search(mask(message)) and not (said.tick or said.game_id or said.run_id)
+        ):
+            return Route(None, top, ranked, "low_confidence", every, like, True)
+        words = len(_WORD.findall(mask(message).lower()))
+        keyworded = any(
+            k is not None and k.search(message) and (words > 1 or k.pattern.startswith("^"))
+            for k in self._keywords
+        )  # one word names a topic ("fair?"), unless a keyword is a whole request ("help")
+        named = said.player is not None and words == 2  # "moonboi's pnl", "profile moonboi"
+        if is_bare(mask(message)) and not keyworded and not named:
             return unsure("ambiguous")
         threshold = self.threshold
-        words = len(_WORD.findall(mask(message).lower()))
         if not keyworded and _FOLLOWS_ON.match(message) and words <= SHORT_WORDS:
             return unsure("ambiguous")
-        if not keyworded and is_vague(mask(message), extract(message)):
+        if not keyworded and is_vague(mask(message), said):
             if _DEICTIC.search(message.lower()):
                 return unsure("ambiguous")
             threshold = max(threshold, SHORT_THRESHOLD)

@@ -133,13 +133,15 @@ def is_follow_up(message: str, route: Route, slots: Slots, asked: str | None = N
 
 
 def clarification(route: Route) -> Clarification:
+    """A question back; a message like nothing the chat answers ("now what?", "delete all
+    the rounds") offers no intent: its few probabilities say nothing."""
     options = [
         ClarifyOption(intent=i.name, capability=i.capability, description=i.description,
                       score=round(s, 4))
         for i, s in route.candidates
-        if s >= OPTION_PROBABILITY
+        if s >= OPTION_PROBABILITY and not route.unlike
     ]  # fmt: skip
-    if not options or route.unlike:
+    if not options:
         question = (
             "I am not sure what you are asking. I can answer questions about the game's "
             "rounds and models, your bot's decisions, training and the service: could you "

@@ -8,12 +8,14 @@ embedded, so a hex id does not pull a question towards whatever example shares i
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from game.rules import available_modes
+from tools.embeddings import bundled_model_path
 
 GAME_ID = re.compile(r"\b\d{8}-[0-9a-f]{16}\b")
 UUID = re.compile(
@@ -51,16 +53,50 @@ _NAME_SHAPED = re.compile(
 )
 _ABOUT_PERSON = re.compile(
     r"\b(who|about|profile|style|habits?|trades?|traded|trading|made|earned|lost|usually|"
-    r"next|will|going to|likely|predict\w*|archetype|trader|player)\b",
+    r"next|will|going to|likely|predict\w*|archetype|trader|player|usual|look ?up|human|"
+    r"doing|exits?|entry|entries)\b",
     re.IGNORECASE,
 )
+# a lowercase name is taken only where a person must stand: "profile of moonboi", "how's
+# cryptoking doing", "will moonboi buy", "what did degen do", "moonboi's style"
+_PERSON_SLOT = re.compile(
+    r"\b(?:profile (?:of|for)|how(?:'s|s| is| has)|what (?:will|would|does|did|is)|"
+    r"will|would|did|does|is|has|have|what'?s|whats)\s+@?([a-z]{4,})(?:'s)?\s+(?=(?:been\s+)?(?:doing|"
+    r"perform\w*|buy\w*|sell\w*|bet\w*|sidebet\w*|cash\w*|exit\w*|ape|dump\w*|enter\w*|"
+    r"trad\w*|play\w*|do|going|gonna|planning|usually|likely|about to|lost|won|made|earned|"
+    r"gained)\b)|\b(?:lowdown|info|intel|dirt|details) (?:on|about)\s+@?([a-z]{4,})\b|"
+    r"\b(?:profile (?:of|for)|look ?up|next (?:action|move|trade) (?:of|for|by))\s+@?([a-z]{4,})\b|"
+    r"\b([a-z]{4,})'s\s+(?:profile|style|trades|trading|pnl|habits|record|stats|history|next|"
+    r"usual|deal|story)\b",
+)
+# an asset outside the game ("should i sell my eth", "which coins should i dump"): the
+# coach's words but not its question (the router asks back), and never a player's name
+ELSEWHERE = re.compile(
+    r"\b(stocks?|equit(y|ies)|bonds?|coins?|cryptos?|cryptocurrenc(y|ies)|bitcoin|btc|eth|"
+    r"ether(eum)?|doge(coin)?|"
+    r"cardano|xrp|nvidia|tesla|gold|silver|forex|nfts?|etfs?|solana|memecoins?|"
+    r"(apple|tesla|nvidia|my) shares)\b",
+    re.IGNORECASE,
+)
+# the game's own words the sentence model splits into pieces: never a player's name
+_GAME_WORDS = frozenset((
+    "sidebet", "sidebets", "instarug", "instarugs", "rugpool", "multiplier", "multipliers",
+    "volatility", "override", "overrides", "payout", "payouts", "tourney", "leaderboard",
+    "surrogate", "predictor", "predictors", "rugging", "rugger", "presale", "hodl", "degen",
+    "aping", "breakeven", "cooldown", "websocket", "backend", "openai", "mybot", "someone",
+    "curriculum", "oracle", "hazard", "archetype", "metrics", "eval", "bots", "rugs", "ticks",
+))  # fmt: skip
 _ROUND_WORD = re.compile(r"\b(?:round|game)\s+#?([A-Za-z0-9_-]{3,64})\b", re.IGNORECASE)
 # words that follow "bot" or "player" in a sentence without naming one
 _NOT_NAMES = frozenset(
     ("bet", "bets", "lose", "lost", "do", "did", "does", "is", "was", "the", "a", "an", "win",
      "won", "sell", "sold", "buy", "bought", "play", "played", "and", "or", "in", "on", "at",
      "doing", "perform", "performed", "today", "yesterday", "override", "overrides", "with",
-     "vs", "versus", "compare", "compared", "against", "this", "that", "my", "our")
+     "vs", "versus", "compare", "compared", "against", "this", "that", "my", "our",
+     # nouns after "player" that name no one: "predicting player actions"
+     "actions", "action", "behaviour", "behavior", "behaviours", "behaviors", "moves", "trades",
+     "habits", "types", "archetypes", "profiles", "stats", "data", "activity", "patterns",
+     "styles", "counts", "names", "models", "modeling", "modelling", "base", "pool")
 )  # fmt: skip
 
 
@@ -80,6 +116,7 @@ class Slots:
     last_n: int | None = None
     window: str | None = None  # the phrase the window came from ("today", "last 3 days")
     action: str | None = None  # hold | buy | sell | sidebet, as the question names it
+    flat: bool | None = None  # True: no position held ("i have no position", "buy now?")
 
     def merged_over(self, earlier: Slots) -> Slots:
         """These slots, with the earlier turn's filling what this one does not say."""
@@ -147,6 +184,41 @@ def _action(text: str) -> str | None:
     return min(found)[1] if found else None
 
 
+# no position held: said outright, or buying named with no word of selling or holding
+_FLAT = re.compile(
+    r"\b(?:no|without a|not in a|don'?t have a|dont have a|haven'?t got a)\s+(?:open\s+)?"
+    r"(?:position|bag|tokens?|stake)\b|\bnot (?:holding|in (?:the round|yet))\b|"
+    r"\b(?:nothing open|flat|haven'?t (?:bought|entered)|not bought)\b",
+    re.IGNORECASE,
+)
+
+
+_BUYING = re.compile(
+    r"(?<!was )(?<!were )\b(buy|buying|ape|aping|(get|getting|jump|jumping|go|going) in|enter|"
+    r"entering|entry)\b",  # "was buying at tick 30 worth it" reviews a past decision
+    re.IGNORECASE,
+)
+_HELD = re.compile(
+    r"\b(bought|entered|i'?m in|we'?re in|my (position|bag|tokens?)|up \d|down \d|holding|"
+    r"still hold)\b",
+    re.IGNORECASE,
+)
+# the words of a question asked with no position (the bet coach's cue)
+FLAT_CUE = rf"{_FLAT.pattern}|{_BUYING.pattern}"
+
+
+def _flat(text: str) -> bool | None:
+    """True when the message says it holds nothing, or asks about buying with no word of a
+    position held, selling or holding: the coach's question is then whether to buy or bet,
+    and a price named is the round's, not a position's."""
+    if _FLAT.search(text):
+        return True
+    selling = any(p.search(text) for n, p in _ACTIONS if n == "sell")
+    if _BUYING.search(text) and not selling and not _HELD.search(text):
+        return True
+    return None
+
+
 def _tick(text: str) -> int | None:
     for pattern in (_TICK, _TICK_AFTER):
         match = pattern.search(text)
@@ -177,14 +249,20 @@ def _player(text: str) -> str | None:
     question about a person ("what's CryptoKing's style"). Not a bot, a mode or a word of
     the chat's own vocabulary."""
     for match in _PLAYER.finditer(text):  # "player X": X as said, any form of id
-        word = match.group(1).strip("'\"")
+        word = match.group(1).strip("'\"").removesuffix("'s")
         if word and word.lower() not in _NOT_NAMES:
             return word
     for pattern in (_WHO, _THE_PLAYER):
         for match in pattern.finditer(text):
-            word = _name(match.group(1))
+            word = _name(match.group(1), lowercase=True)
             if word is not None:
                 return word
+    for match in _PERSON_SLOT.finditer(text):
+        # "profile of X", "X's style" leave no room for a typo of a word; "will X buy" does
+        word = _name(next(g for g in match.groups() if g), lowercase=True,
+                     typo=match.group(3) is None and match.group(4) is None)  # fmt: skip
+        if word is not None:
+            return word
     if _ABOUT_PERSON.search(text):
         for match in _NAME_SHAPED.finditer(text):
             word = _name(match.group(1))
@@ -196,8 +274,10 @@ def _player(text: str) -> str | None:
 _NOT_PLAYERS = frozenset(("n8n", "you", "it", "that", "this", "there", "winning", "best", "top"))
 
 
-def _name(word: str) -> str | None:
-    """A candidate player name as said, or None when it is a word and not a name."""
+def _name(word: str, *, lowercase: bool = False, typo: bool = True) -> str | None:
+    """A candidate player name as said, or None when it is a word and not a name. A
+    plain lowercase word is a name only where a person must stand (`lowercase`) and when
+    it is no word: "who is winning" names no one, "who is moonboi" does."""
     word = word.strip("'\".,").removesuffix("'s")
     lowered = word.lower()
     if (
@@ -206,10 +286,49 @@ def _name(word: str) -> str | None:
         or lowered in _NOT_PLAYERS
         or lowered in available_modes()
         or _NAMED_BOT.fullmatch(word)
-        or (word.islower() and not re.search(r"[\d_]", word))  # "who is winning"
-    ):
+        or (word.islower() and ELSEWHERE.fullmatch(word))
+        or (word.islower() and not re.search(r"[\d_]", word) and not (
+            lowercase and not is_word(lowered, typo=typo)))
+    ):  # fmt: skip
         return None
     return word
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+_ENDINGS = ("s", "es", "ed", "ing", "er", "ers")
+
+
+@functools.cache
+def known_words() -> frozenset[str]:
+    """The whole words of the sentence model's vocabulary (vocab.txt of the bundled
+    all-MiniLM-L6-v2)."""
+    try:
+        lines = (bundled_model_path() / "vocab.txt").read_text().split()
+    except (OSError, ImportError):
+        return frozenset()
+    return frozenset(w for w in lines if w.isalpha() and w.islower())
+
+
+def one_edit(word: str) -> set[str]:
+    """Every string one deletion, transposition, substitution or insertion away."""
+    splits = [(word[:k], word[k:]) for k in range(len(word) + 1)]
+    return (
+        {a + b[1:] for a, b in splits if b}
+        | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+        | {a + c + b[1:] for a, b in splits if b for c in _LETTERS}
+        | {a + c + b for a, b in splits for c in _LETTERS}
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def is_word(lowered: str, *, typo: bool = True) -> bool:
+    """A word of English or of the game (an inflection of one, or with `typo` one edit
+    from one), not a name like "moonboi" or "cryptoking"."""
+    known = known_words()
+    if not known:
+        return True  # no vocabulary to tell: never guess a name
+    stems = {lowered} | {lowered[: -len(e)] for e in _ENDINGS if lowered.endswith(e)}
+    return bool(stems & (known | _GAME_WORDS)) or (typo and bool(one_edit(lowered) & known))
 
 
 def extract(text: str, now: datetime | None = None) -> Slots:
@@ -240,6 +359,7 @@ def extract(text: str, now: datetime | None = None) -> Slots:
         last_n=int(last_n.group(1)) if last_n and int(last_n.group(1)) > 0 else None,
         window=window,
         action=_action(rest),
+        flat=_flat(rest),
     )
 
 

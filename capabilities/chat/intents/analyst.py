@@ -193,7 +193,7 @@ INTENTS = (
         ),
         handler=why,
         cues=(
-            r"\bwhy did\b",
+            r"\bwhy did\b|\bhappened to (my|our|the)?\s*(bot|agent|policy|ppo|dqn)",
             r"\b(lose|lost|loss|went wrong)\b",
         ),
     ),
@@ -225,7 +225,7 @@ INTENTS = (
             "what conditions make my policy cash out",
         ),
         handler=surrogate,
-        avoids="game_id",  # a named round asks why it acted there
+        avoids=("game_id",),  # a named round asks why it acted there
         keyword=r"\bsurrogate\b",
         cues=(
             r"\b(features?|rel(y|ies) on|look at|pay attention|surrogate|decision rule)\b",
@@ -255,7 +255,7 @@ INTENTS = (
         handler=hybrid_decide,
         cues=(
             r"\bhybrid\b",
-            r"\b(override|overrule|block)\b",
+            r"\b(override|overrule|block|veto|step in|safety (layer|net|rules?))\b",
         ),
     ),
     Intent(
@@ -289,7 +289,7 @@ INTENTS = (
             r"\b(override rate|overrides|performance|performing|doing)\b"
             r"|\b(override|intervention)s? (stats|count)\b"
             r"|\b(interventions|summary|record|win/loss|wins and losses)\b"
-            r"|\bmaking (money|a profit)\b",
+            r"|\bmaking (money|a profit)\b|\b(stepped in|steps? in|safety (layer|net))\b",
         ),
     ),
 )

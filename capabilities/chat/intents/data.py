@@ -134,7 +134,7 @@ INTENTS = (
             "how big is our dataset of rounds",
         ),
         handler=round_count,
-        avoids="game_id",
+        avoids=("game_id",),
         cues=(
             r"\bhow many (rounds|games)\b",
             # not "recorded": statistics are of recorded rounds too
@@ -166,7 +166,7 @@ INTENTS = (
             "statistics of recent rounds: peaks and rug ticks",
         ),
         handler=round_stats,
-        avoids="game_id",
+        avoids=("game_id",),
         cues=(
             r"\b(average|mean|median|typical|stats|statistics|distribution|p\d\d|percentiles?|rate)\b",
             r"\b(how often|share|fraction|percent(age)?)\b.*\b(rounds?|games?|2x|instarug)"
@@ -194,6 +194,7 @@ INTENTS = (
         ),
         handler=round_detail,
         expects="game_id",
+        avoids=("bot_id",),  # a bot named in a round asks why it acted there (analyst.why)
         cues=(
             r"\bwhat happened\b",
             r"\b(how did|details of)\b.*\bround\b",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from capabilities.chat.intent import ChatContext, Intent, mode_of, need
-from capabilities.chat.slots import Slots
+from capabilities.chat.slots import FLAT_CUE, Slots
 from capabilities.chat.text import pct, sol
 from capabilities.coach.capability import advise
 from capabilities.coach.models import CoachAnswer, CoachRequest
@@ -153,7 +153,9 @@ INTENTS = (
             "exit or wait, currently 2.9x",
         ),
         handler=sell_now,
-        avoids="player",  # advice on my own position: a player named asks about them
+        # advice on my own position: a player named asks about them, no position held
+        # ("buy now at 1.1x?", "i have no position") asks whether to buy or bet
+        avoids=("player", "flat"),
         cues=(
             r"\b(should|shall|do) i (sell|exit|dump|cash)|\bsell\?",
             r"\b(sell|dump|exit|get out|cash out|take profits?)\b",
@@ -184,9 +186,11 @@ INTENTS = (
             "is it worth a side bet at this tick, 175",
         ),
         handler=bet_now,
-        avoids="player",
+        avoids=("player",),
         cues=(
-            r"\b(should|shall) i (bet|buy|enter|go in)|\b(bet|sidebet|side bet) now\b",
+            r"\b(should|shall) i (bet|buy|enter|go in)|\b(bet|sidebet|side bet) now\b"
+            r"|\b(buy|ape|get|jump|go) (now|in)\b",
+            FLAT_CUE,  # "no position", "not in yet", "worth getting in"
             r"\b(best (move|action)|worth (it|betting|a bet)|recommend)\b",
         ),
     ),

@@ -155,8 +155,8 @@ INTENTS = (
         ),
         handler=predictors,
         cues=(
-            r"\bpredict\w*\b",
-            r"\b(signals?|features?|early signs?)\b",
+            r"\bpredict\w*\b|\binsights?\b",
+            r"\b(signals?|features?|early signs?|discover\w*|findings?)\b",
         ),
     ),
 )

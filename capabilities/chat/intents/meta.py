@@ -58,9 +58,10 @@ INTENTS = (
         ),
         handler=adapt_mode,
         cues=(
-            r"\b(adapt\w*|transfer\w*|carr(y|ies) over|reuse|learned in|resembles?)\b",
-            r"\b(new|another|other) (game )?mode\b",
+            r"\b(adapt\w*|transfer\w*|carr(y|ies|ied) over|reuse|learned in|resembles?|"
+            r"borrow\w*|pool(ed|ing)|shared? (across|between)|generali[sz]\w*)\b",
+            r"\b(new|another|other|different|each|all) (game )?modes?\b|\bacross modes\b",
         ),
-        keyword=r"\b(adapt\w*|transfer\w*)\b",
+        keyword=r"\b(adapt\w*|transfer\w*|borrow\w*|pooled|carr(y|ies|ied) over)\b",
     ),
 )

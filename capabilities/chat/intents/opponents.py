@@ -138,9 +138,10 @@ INTENTS = (
             "trade history of player kappa",
         ),
         handler=profile,
+        expects="player",
         cues=(
             r"\b(player|user|username|trader)\b",
-            r"\b(traded|trades|trading|history|level|active|usually|profile)\b",
+            r"\b(traded|trades|trading|history|level|active|usually|profile|doing|lately|pnl)\b",
             r"\bwho('s| is)\b",
         ),
     ),
@@ -164,8 +165,9 @@ INTENTS = (
             "is user kappa going to exit",
         ),
         handler=next_move,
+        expects="player",
         cues=(
-            r"\b(predict\w*|next move|do next|archetype|going to do)\b"
+            r"\b(predict\w*|next move|do next|archetype|going to do|guess|about to)\b"
             r"|\bwhat (will|would|does) (player |trader )?\S+ do\b",
             r"\b(player|opponent|trader)\b",
         ),

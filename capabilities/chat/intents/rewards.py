@@ -67,7 +67,11 @@ INTENTS = (
             "is my reward aligned with real profit",
         ),
         handler=review_reward,
-        cues=(r"\breward (function|shaping)\b", r"\breward\w*\b"),
+        cues=(
+            r"\breward (function|shaping)\b"
+            r"|(?<![\w.])[+-]\d+(\.\d+)?(?!\s*(sol|%|x\b|\d))",  # a signed value: "+4 for a win"
+            r"\breward\w*\b|\b(penalt\w*|bonus\w*|penalize\w*)\b|\b(give|gives|giving|get|gets)\s+[+-]\d",
+        ),
         keyword=r"\breward (function|shaping)\b",
     ),
 )

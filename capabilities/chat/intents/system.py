@@ -66,6 +66,11 @@ def help_text(context: ChatContext, slots: Slots, found: Evidence) -> str:
     return f"I can answer questions about: {topics}."
 
 
+_QUEUE_JOB = "".join(
+    f"(?<!{w} )" for w in ("training", "discover", "discovery", "feature", "features", "fit",
+                           "fitting", "tournament", "curriculum", "reward")
+) + r"\bjobs?\b"  # fmt: skip
+
 INTENTS = (
     Intent(
         name="jobs.status",
@@ -86,11 +91,13 @@ INTENTS = (
             "show failed jobs from today",
         ),
         handler=job_status,
-        # "training jobs" are training runs, not the job queue
-        keyword=r"(?<!training )\bjobs?\b",
+        # "training jobs" are training runs, not the job queue; a job named by what it
+        # computes ("the features discover job") is not only the queue's: no keyword
+        keyword=_QUEUE_JOB,
         cues=(
-            r"(?<!training )\bjobs?\b",
-            r"\bqueue\b",
+            _QUEUE_JOB,
+            r"\bqueue\b|\bjobs?\b.*\b(running|finished|done|pending|stuck|fail\w*|status|"
+            r"progress)\b|\b(running|finished|pending|stuck|failed|status|progress)\b.*\bjobs?\b",
         ),
     ),
     Intent(

@@ -62,6 +62,6 @@ INTENTS = (
             r"\btournament\w*\b",
             r"\b(self-?play|standings|ranking|bracket|head to head|each other)\b",
         ),
-        keyword=r"\btournament\w*\b|\bhead to head\b|\bround robin\b",
+        keyword=r"\btourn(ament|ey)\w*\b|\bhead to head\b|\bround robin\b",
     ),
 )

@@ -204,7 +204,7 @@ INTENTS = (
             r"\b(list|all|show|every)\b.*\b(runs?|trainings?|training jobs?)\b",
             r"\bruns\b|\btraining jobs\b",
         ),
-        avoids="run_id",  # one run named: its status
+        avoids=("run_id",),  # one run named: its status
     ),
     Intent(
         name="training.compare_oracle",

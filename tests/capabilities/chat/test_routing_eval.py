@@ -1,8 +1,8 @@
 """Routing of questions written apart from the intents' examples. The earlier evaluation
-sets (dev .. heldout3, other hands than the examples') are training data now, so they are
+sets (dev .. heldout4, other hands than the examples') are training data now, so they are
 checked by cross-validation: the router fitted without one set routes that set >= 95 %
-right, with few confident wrong routes. `heldout4` is not asserted here (evaluated once:
-bench/chat_routing.py)."""
+right, with few confident wrong routes. A held-out set kept in routing_eval/ is not
+asserted here (evaluated once: bench/chat_routing.py), only kept apart from the examples."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from capabilities.chat.router import IntentRouter, correct, is_bare
 from capabilities.chat.service import clarification
 from capabilities.chat.slots import mask
 from capabilities.chat.vectors import stored
-from tests.capabilities.chat.routing_eval import Case, load
+from tests.capabilities.chat.routing_eval import CV_SETS, HERE, Case, load
 from tools.embeddings import LocalMiniLM
 
-SETS = ("dev", "heldout", "heldout2", "heldout3")
+SETS = CV_SETS
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,7 @@ def _outcomes(router: IntentRouter, cases: list[Case]) -> tuple[int, list, list]
 
 
 def test_the_eval_covers_every_intent_and_names_only_real_ones():
-    for sets in (SETS, ("heldout4",)):
+    for sets in (SETS[:-1], SETS[-1:]):
         cases = [c for s in sets for c in load(s)]
         plain = [c for c in cases if c.intent is not None]
         assert len(plain) >= 200 and len(cases) - len(plain) >= 20
@@ -64,9 +64,14 @@ def test_every_example_vector_is_stored_and_is_the_model_s():
     assert np.abs(live - kept).max() < 2e-3
 
 
-def test_the_held_out_set_is_no_example():
+def test_a_held_out_set_is_no_example():
+    """A set still held out (routing_eval/*.jsonl) must not leak into what the router
+    learns: none of its questions is an example."""
+    held = sorted(p.stem for p in HERE.glob("*.jsonl"))
+    if not held:
+        pytest.skip("no set is held out at the moment")
     examples = {e.lower() for i in REGISTRY for e in i.examples}
-    assert not [c.message for c in load("heldout4") if c.message.lower() in examples]
+    assert not [c.message for s in held for c in load(s) if c.message.lower() in examples]
 
 
 def test_each_set_left_out_of_the_fit_routes_at_least_95_percent_right():
@@ -140,7 +145,12 @@ def test_a_bare_topic_is_told_from_a_question(message, bare):
      ("review my exit at 2.2x on tick 140", "analyst.explain"),
      ("should I exit at 2.2x on tick 140", "coach.sell_now"),
      ("what triggers my bot to sell", "analyst.surrogate"),
-     ("why did my bot sell in round 20250101-0123456789abcdef", "analyst.why")],
+     ("why did my bot sell in round 20250101-0123456789abcdef", "analyst.why"),
+     ("fair?", None), ("oracle", None), ("help", "system.help"),  # one word: a topic
+     ("delete all the rounds from the database", None),  # the chat only reads
+     ("should i dump my eth", None), ("buy now at 1.4x?", "coach.bet_now"),
+     ("what did the last discovery job find", "discovery.predictors"),
+     ("are any jobs still running", "jobs.status")],
 )  # fmt: skip
 def test_near_neighbours_and_vague_short_questions(router, message, intent):
     """The near neighbours are told apart by the rule between them (a past decision

@@ -72,3 +72,42 @@ def test_the_window_reads_after_recorded():
         "rounds in the last hour": " in the last hour",
         "how many rounds": "",
     }
+
+
+def test_a_lowercase_name_only_where_a_person_must_stand():
+    """A plain lowercase word is a player only in a person's place ("how's X doing",
+    "profile of X", "X's pnl") and when it is no word of English or of the game: a typo
+    of one ("trainig"), game slang ("sidebets") and an asset ("bitcoin") are not names,
+    nor a noun after "player"."""
+    assert extract("how's cryptoking doing", NOW).player == "cryptoking"
+    assert extract("profile of moonboi please", NOW).player == "moonboi"
+    assert extract("will moonboi buy in this round", NOW).player == "moonboi"
+    assert extract("how much has cryptoqueen lost overall", NOW).player == "cryptoqueen"
+    assert mask("rektmaster's pnl?") == "someone's pnl?"
+    for plain in (
+        "how is trainig doing",
+        "will sidebets pay off",
+        "who is winning the tourney",
+        "what's bitcoin trading at",
+        "what insights predict player actions",
+    ):
+        assert extract(plain, NOW).player is None, plain
+
+
+def test_no_position_held():
+    """Said outright, or buying named with no word of a position, selling or holding: the
+    price named is the round's, and the sell coach is not asked."""
+    for flat in (
+        "buy now at 1.1x?",
+        "what should i do at tick 95, price 1.4x, i have no position",
+        "im flat at tick 150, worth getting in?",
+        "buy at 1.05x or wait for a dip?",
+    ):
+        assert extract(flat, NOW).flat is True, flat
+    for held in (
+        "bought at 1.2x, now 2x, what now?",
+        "should i buy more at 2x, im holding",
+        "sell now at 1.9x on tick 230?",
+        "my bag is at 3x, ape more?",
+    ):
+        assert extract(held, NOW).flat is None, held

@@ -10,12 +10,13 @@ at any routing error, committed alone, and evaluated once after that round of tu
 `heldout4.jsonl` (240: 220 plain over the 28 intents, 5-12 each in proportion to how
 often users would ask, 20 ambiguous) was written from the intents' descriptions only
 (no example, no earlier set looked at; exact repeats of any of them replaced), committed
-before the router was changed, and is evaluated once at the end of that round.
+before the router was changed, and was evaluated once at the end of that round.
 
-`dev` .. `heldout3`, each evaluated once and tuned on since, are now training data: they
+`dev` .. `heldout4`, each evaluated once and tuned on since, are now training data: they
 live in capabilities/chat/intents/phrasings/ and the router learns from their plain
-questions (the tests cross-validate: each left out of the fit in turn). `heldout4` stays
-here, apart from everything the router learns from.
+questions (the tests and bench/chat_routing_cv.py cross-validate: each left out of the
+fit in turn, an optimistic figure since all were tuned on). A later held-out set is put
+here, apart from everything the router learns from, until it is evaluated once.
 
 Each line of `dev.jsonl` / `heldout.jsonl` is `{"message", "intent"}` (the intent it must
 reach; asking for a missing value is fine) or `{"message", "ambiguous": [...]}` (it must
@@ -31,6 +32,7 @@ from pathlib import Path
 from capabilities.chat.intents import PHRASINGS
 
 HERE = Path(__file__).resolve().parent
+CV_SETS = ("dev", "heldout", "heldout2", "heldout3", "heldout4")  # cross-validated
 
 
 @dataclass(frozen=True)
@@ -41,8 +43,8 @@ class Case:
 
 
 def load(split: str) -> list[Case]:
-    """The cases of one split: `dev`, `heldout`, `heldout2`, `heldout3` (training data
-    now, in the intents' phrasings) or `heldout4`."""
+    """The cases of one split: a set kept here (not learned from), else one of the
+    training sets in the intents' phrasings (`CV_SETS`)."""
     path = HERE / f"{split}.jsonl"
     if not path.exists():
         path = PHRASINGS / f"{split}.jsonl"
