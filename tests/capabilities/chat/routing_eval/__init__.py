@@ -16,7 +16,10 @@ before the router was changed, and was evaluated once at the end of that round.
 live in capabilities/chat/intents/phrasings/ and the router learns from their plain
 questions (the tests and bench/chat_routing_cv.py cross-validate: each left out of the
 fit in turn, an optimistic figure since all were tuned on). A later held-out set is put
-here, apart from everything the router learns from, until it is evaluated once.
+here, apart from everything the router learns from, until it is evaluated once:
+`heldout5.jsonl` (250: 225 plain, 25 ambiguous or outside) was written blind (by an
+author who read only the intents' one-line descriptions), committed before the router's
+last round was merged, and evaluated once on the finished router (docs/chat.md).
 
 Each line of `dev.jsonl` / `heldout.jsonl` is `{"message", "intent"}` (the intent it must
 reach; asking for a missing value is fine) or `{"message", "ambiguous": [...]}` (it must
