@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from capabilities.chat.slots import Slots, extract, mask, recorded_when
 
 NOW = datetime(2026, 3, 1, 6, 30, tzinfo=UTC)
@@ -94,20 +96,18 @@ def test_a_lowercase_name_only_where_a_person_must_stand():
         assert extract(plain, NOW).player is None, plain
 
 
-def test_no_position_held():
+@pytest.mark.parametrize(
+    ("message", "flat"),
+    [("buy now at 1.1x?", True),
+     ("what should i do at tick 95, price 1.4x, i have no position", True),
+     ("im flat at tick 150, worth getting in?", True),
+     ("buy at 1.05x or wait for a dip?", True),
+     ("bought at 1.2x, now 2x, what now?", None),
+     ("should i buy more at 2x, im holding", None),
+     ("sell now at 1.9x on tick 230?", None),
+     ("my bag is at 3x, ape more?", None)],
+)  # fmt: skip
+def test_no_position_held(message, flat):
     """Said outright, or buying named with no word of a position, selling or holding: the
     price named is the round's, and the sell coach is not asked."""
-    for flat in (
-        "buy now at 1.1x?",
-        "what should i do at tick 95, price 1.4x, i have no position",
-        "im flat at tick 150, worth getting in?",
-        "buy at 1.05x or wait for a dip?",
-    ):
-        assert extract(flat, NOW).flat is True, flat
-    for held in (
-        "bought at 1.2x, now 2x, what now?",
-        "should i buy more at 2x, im holding",
-        "sell now at 1.9x on tick 230?",
-        "my bag is at 3x, ape more?",
-    ):
-        assert extract(held, NOW).flat is None, held
+    assert extract(message, NOW).flat is flat
