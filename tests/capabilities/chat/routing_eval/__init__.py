@@ -12,7 +12,7 @@ often users would ask, 20 ambiguous) was written from the intents' descriptions 
 (no example, no earlier set looked at; exact repeats of any of them replaced), committed
 before the router was changed, and was evaluated once at the end of that round.
 
-`dev` .. `heldout5`, each evaluated once and tuned on since, are now training data: they
+`dev` .. `heldout6`, each evaluated once and tuned on since, are now training data: they
 live in capabilities/chat/intents/phrasings/ and the router learns from their plain
 questions (the tests and bench/chat_routing_cv.py cross-validate: each left out of the
 fit in turn, an optimistic figure since all were tuned on). A later held-out set is put
@@ -21,8 +21,12 @@ here, apart from everything the router learns from, until it is evaluated once:
 author who read only the intents' one-line descriptions), committed before the router's
 last round was merged, and evaluated once on the finished router (docs/chat.md); it
 is training data now too (19 of its questions are, word for word, examples the router
-already had: short common questions two authors wrote alike). The next held-out set
-goes here.
+already had: short common questions two authors wrote alike). Three more sets written
+blind in three users' voices (`authors_dev`, `authors_ops`, `authors_trader`, 200
+each) were run once on that router and then became training data; `heldout6.jsonl`
+(250: 230 plain, 20 ambiguous or outside), written blind as well, was run once on the
+router trained on them, and is training data now too (docs/chat.md). The next held-out
+set goes here.
 
 Each line of `dev.jsonl` / `heldout.jsonl` is `{"message", "intent"}` (the intent it must
 reach; asking for a missing value is fine) or `{"message", "ambiguous": [...]}` (it must
@@ -48,6 +52,7 @@ CV_SETS = (
     "authors_ops",
     "authors_trader",
     "heldout5",
+    "heldout6",
 )  # cross-validated; the last, with >= 5 an intent, is checked alone too
 
 
