@@ -282,23 +282,23 @@ class IntentRouter:
             return unsure("low_confidence")
         if beyond > top:  # most like the questions the chat does not answer
             return Route(None, top, ranked, "low_confidence", every, like, True)
-        said = extract(message)
+        said, masked = extract(message), mask(message)
         if _WRITES.search(message) or (
-            ELSEWHERE.search(mask(message)) and not (said.tick or said.game_id or said.run_id)
+            ELSEWHERE.search(masked) and not (said.tick or said.game_id or said.run_id)
         ):
             return Route(None, top, ranked, "low_confidence", every, like, True)
-        words = len(_WORD.findall(mask(message).lower()))
+        words = len(_WORD.findall(masked.lower()))
         keyworded = any(
             k is not None and k.search(message) and (words > 1 or k.pattern.startswith("^"))
             for k in self._keywords
         )  # one word names a topic ("fair?"), unless a keyword is a whole request ("help")
         named = said.player is not None and words == 2  # "moonboi's pnl", "profile moonboi"
-        if is_bare(mask(message)) and not keyworded and not named:
+        if is_bare(masked) and not keyworded and not named:
             return unsure("ambiguous")
         threshold = self.threshold
         if not keyworded and _FOLLOWS_ON.match(message) and words <= SHORT_WORDS:
             return unsure("ambiguous")
-        if not keyworded and is_vague(mask(message), said):
+        if not keyworded and is_vague(masked, said):
             if _DEICTIC.search(message.lower()):
                 return unsure("ambiguous")
             threshold = max(threshold, SHORT_THRESHOLD)

@@ -328,7 +328,7 @@ def is_word(lowered: str, *, typo: bool = True) -> bool:
     if not known:
         return True  # no vocabulary to tell: never guess a name
     stems = {lowered} | {lowered[: -len(e)] for e in _ENDINGS if lowered.endswith(e)}
-    return bool(stems & (known | _GAME_WORDS)) or (typo and bool(one_edit(lowered) & known))
+    return bool(stems & known or stems & _GAME_WORDS) or (typo and bool(one_edit(lowered) & known))
 
 
 def extract(text: str, now: datetime | None = None) -> Slots:
