@@ -346,6 +346,9 @@ def state_arrays(items: Sequence[OpponentPredictItem]) -> dict[str, np.ndarray]:
     return state
 
 
+assert ACTIONS == ("buy", "sell", "sidebet", "none"), "predict() spells ACTIONS out"
+
+
 def predict(fitted: FittedModel, items: Sequence[OpponentPredictItem]) -> list[dict[str, Any]]:
     """Probabilities per item, in order (`OpponentPrediction`'s shape); `basis` says what
     they rest on. Plain dicts: every value comes from the model, and building 300 pydantic
@@ -356,7 +359,8 @@ def predict(fitted: FittedModel, items: Sequence[OpponentPredictItem]) -> list[d
     likely = proba[:, :3].argmax(axis=1).tolist()
     basis, labels = fitted.model.table.basis, fitted.archetype_labels
     out = []
-    # the probabilities in ACTIONS' order, spelled as a literal (a third of zip's time)
+    # the probabilities in ACTIONS' order, spelled as a literal (a third of zip's time);
+    # the import-time check above keeps the literal's keys and that order together
     for item, p, (buy, sell, sidebet, none), k in zip(
         items, players.tolist(), proba.tolist(), likely, strict=True
     ):
