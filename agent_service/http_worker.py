@@ -105,7 +105,16 @@ class BufferedThreadWorker(ThreadWorker):  # type: ignore[misc]
             self.cfg.limit_request_field_size + 2
         )
         util.write_error = _write_problem_page  # this worker process's error pages
+        self._notified = -1.0
         super().init_process()
+
+    def notify(self) -> None:
+        """The arbiter's heartbeat (a file's mtime, one syscall) at most twice a second:
+        gthread sends it on every turn of its loop, several times per request."""
+        now = time.monotonic()
+        if now - self._notified >= 0.5:
+            self._notified = now
+            super().notify()
 
     # -- entering and leaving the read stage
     def enqueue_req(self, conn: Any) -> None:

@@ -265,6 +265,7 @@ class ModelCache:
         self.current: FittedModel | None = None
         self._checked = -math.inf
         self._lock = threading.Lock()
+        self._checking = threading.Lock()  # held by the one background check under way
 
     def refresh(self) -> FittedModel | None:
         """Load the newest model if it is not the one held."""
@@ -279,13 +280,31 @@ class ModelCache:
             return self.current
 
     def fresh(self) -> FittedModel | None:
-        """The model held if it was checked within `fresh_s`, else `refresh()`: with no
-        model held it always asks, so an answer right after the first fit shows it; a
-        later fit shows within `fresh_s`. Spares the API a database round trip per
-        predict (on a busy machine the wait for it made most of the latency tail)."""
-        if self.current is not None and time.monotonic() - self._checked < self.fresh_s:
-            return self.current
-        return self.refresh()
+        """The model held; once it was checked more than `fresh_s` ago, one background
+        thread checks again (a refit shows within about `fresh_s`). With no model held it
+        asks now, so an answer right after the first fit shows it. A request never waits
+        for the database or for loading a refitted model while one is held: that wait,
+        once a second, made the predict latency's tail."""
+        if self.current is None:
+            return self.refresh()
+        if time.monotonic() - self._checked >= self.fresh_s and self._checking.acquire(False):
+            threading.Thread(target=self._check, name="opponents-model-check").start()
+        return self.current
+
+    def _check(self) -> None:
+        try:
+            self.refresh_quietly()
+        finally:
+            self._checking.release()
+
+    def refresh_quietly(self) -> None:
+        """`refresh()`, keeping the model held when the database is away (checked again
+        `fresh_s` later)."""
+        try:
+            self.refresh()
+        except Exception as exc:
+            self._checked = time.monotonic()
+            log.debug("opponent model refresh failed: %s", exc)
 
 
 _caches: dict[str, ModelCache] = {}
@@ -396,10 +415,7 @@ class SellForecast:
 
     def _loop(self) -> None:
         while True:
-            try:
-                self.cache.refresh()
-            except Exception as exc:  # the database may be away: keep the model held
-                log.debug("opponent model refresh failed: %s", exc)
+            self.cache.refresh_quietly()
             time.sleep(self.cache.refresh_s)
 
     def __call__(
