@@ -156,7 +156,13 @@ class OpponentFitSpec(BaseModel):
     min_rounds: int = Field(5, ge=1, le=10_000, description="rounds for an archetype")
     max_groups: int = Field(10, ge=1, le=30)
     max_moments: int = Field(100_000, ge=1_000, le=2_000_000, description="training moments")
-    max_iter: int = Field(60, ge=5, le=1_000, description="boosting iterations")
+    max_iter: int = Field(
+        60,
+        ge=5,
+        le=1_000,
+        description="boosting iterations at most; the fit keeps as many as give the least "
+        "log loss on the later rounds of its time split",
+    )
     since: datetime | None = Field(None, description="only rounds started from then")
     seed: int = Field(0, ge=0, le=2**31 - 1)
 

@@ -15,6 +15,7 @@ and the player's own action frequencies.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -476,6 +477,30 @@ def train(
     with threadpool_limits(1):  # a shared, busy machine: threads only contend
         clf.fit(x, m.label)
     return clf
+
+
+def staged_log_loss(
+    clf: HistGradientBoostingClassifier, x: np.ndarray, label: np.ndarray
+) -> np.ndarray:
+    """The log loss of `clf`'s first 1, 2, ... iterations on rows x (labels in ACTIONS'
+    numbering, at least one row), in one pass of sklearn's staged prediction."""
+    column = np.searchsorted(clf.classes_, label)
+    known = column < len(clf.classes_)
+    column, rows = np.minimum(column, len(clf.classes_) - 1), np.arange(len(label))
+    losses = []
+    for proba in clf.staged_predict_proba(x):
+        p_true = np.where(known, proba[rows, column], 0.0)  # a class never seen: p = 0
+        losses.append(-np.log(np.clip(p_true, 1e-12, 1.0)).mean())
+    return np.array(losses)
+
+
+def truncated(clf: HistGradientBoostingClassifier, n_iter: int) -> HistGradientBoostingClassifier:
+    """`clf` with its first `n_iter` boosting iterations only (the same trees, shared)."""
+    if n_iter >= clf.n_iter_:
+        return clf
+    out = copy.copy(clf)
+    out._predictors = clf._predictors[:n_iter]
+    return out
 
 
 def ece(proba: np.ndarray, label: np.ndarray, bins: int = 15) -> float:

@@ -100,6 +100,22 @@ def evaluate(h: History, spec: OpponentFitSpec, progress: Progress = _quiet) -> 
     train_h, test_h = h.subset(order < cut), h.subset(order >= cut)
     progress(0.05, f"fitting on the first {cut} rounds")
     _, archetypes, m_train, table, clf = _served(train_h, spec, spec.seed)
+    held_out = {
+        horizon: pr.moments(test_h, horizons=(horizon,), seed=spec.seed + 1,
+                            max_moments=_EVAL_MOMENTS)
+        for horizon in EVAL_HORIZONS
+    }  # fmt: skip
+    # as many boosting iterations as the later rounds ask for: past the best log loss
+    # more trees only overfit the earlier rounds, and cost predict time in proportion
+    first = held_out[EVAL_HORIZONS[0]]
+    chosen, losses = clf.n_iter_, np.zeros(0)
+    if len(first.label):
+        losses = pr.staged_log_loss(
+            clf, pr.design(first.state, table.figures[first.player], table.rates[first.player]),
+            first.label,
+        )  # fmt: skip
+        chosen = int(losses.argmin()) + 1
+    clf = pr.truncated(clf, chosen)
     trees = pr.Trees(clf)
     acting = m_train.label != NONE
     majority = int(np.bincount(m_train.label[acting], minlength=3).argmax()) if acting.any() else 0
@@ -107,11 +123,16 @@ def evaluate(h: History, spec: OpponentFitSpec, progress: Progress = _quiet) -> 
     short = np.array([b != "player" for b in table.basis])
     out: dict[str, Any] = {"train_rounds": cut, "test_rounds": h.n_rounds - cut,
                            "majority_class": ACTIONS[majority], "horizons": {}}  # fmt: skip
+    out["iterations"] = {
+        "chosen": chosen,
+        "max": spec.max_iter,
+        "log_loss_at": {str(n): round(float(losses[n - 1]), 5)
+                        for n in sorted({*range(5, len(losses) + 1, 5), chosen, len(losses)})
+                        if n <= len(losses)},
+    }  # fmt: skip
     accuracy: dict[int, dict] = {}
-    for horizon in EVAL_HORIZONS:
+    for horizon, m in held_out.items():
         progress(0.3, f"scoring on the last {h.n_rounds - cut} rounds, horizon {horizon}")
-        m = pr.moments(test_h, horizons=(horizon,), seed=spec.seed + 1,
-                       max_moments=_EVAL_MOMENTS)  # fmt: skip
         figures, rates = table.figures[m.player], table.rates[m.player]
         proba = trees.proba(pr.design(m.state, figures, rates))
         result = pr.score(proba, m, own, majority)
@@ -155,6 +176,8 @@ def fit(h: History, spec: OpponentFitSpec, progress: Progress = _quiet) -> tuple
         fit_seconds = time.perf_counter() - began
         progress(0.6, "scoring the held-out rounds")
         (evaluation, accuracy), evaluate_seconds = evaluating.result()
+    if "iterations" in evaluation:  # the count the later rounds chose (no time split: all)
+        clf = pr.truncated(clf, evaluation["iterations"]["chosen"])
     enough = archetypes.enough
     rows = enough if enough.any() else stats.rounds_played > 0
     population = np.concatenate([

@@ -108,6 +108,10 @@ def test_the_model_beats_both_baselines_and_is_calibrated(fitted):
     assert h10["ece"] <= 0.05
     assert h10["top1_ci"][0] <= h10["top1"] <= h10["top1_ci"][1]
     assert len(body["summary"]["archetypes"]["groups"]) >= 5
+    # the trees kept are those the later rounds' log loss asked for, at most max_iter
+    kept = body["summary"]["evaluation"]["iterations"]
+    assert 1 <= kept["chosen"] <= kept["max"] == FIT["max_iter"]
+    assert kept["log_loss_at"][str(kept["chosen"])] == min(kept["log_loss_at"].values())
 
 
 def test_a_profile_and_an_unknown_player(fitted):

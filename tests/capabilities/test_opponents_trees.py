@@ -1,4 +1,5 @@
-"""The numpy tree walk used by predict answers what sklearn answers, NaN and inf included."""
+"""The numpy tree walk used by predict answers what sklearn answers, NaN and inf included;
+a classifier cut to its first iterations answers as sklearn's staged prediction."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pickle
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 
-from capabilities.opponents.predictor import Trees
+from capabilities.opponents.predictor import Trees, staged_log_loss, truncated
 
 
 def _data(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -59,3 +60,20 @@ def test_every_row_reaches_the_leaf_sklearn_reaches_in_every_tree():
     )
     np.testing.assert_array_equal(Trees(clf).leaves(probe), expected)
     np.testing.assert_array_equal(Trees(clf).leaves(probe[:1]), expected[:, :1])
+
+
+def test_a_truncated_classifier_answers_as_its_first_iterations():
+    x, y = _data(2000, 5)
+    clf = HistGradientBoostingClassifier(max_iter=12, random_state=0).fit(x, y)
+    probe, label = _data(400, 6)
+    staged = list(clf.staged_predict_proba(probe))
+    short = truncated(clf, 5)
+    assert clf.n_iter_ == 12 and short.n_iter_ == 5  # the fitted one is left whole
+    np.testing.assert_allclose(short.predict_proba(probe), staged[4], atol=1e-12)
+    again = pickle.loads(pickle.dumps(Trees(short)))  # stored as the cut classifier
+    np.testing.assert_allclose(again.proba(probe), staged[4], atol=1e-9)
+    losses = staged_log_loss(clf, probe, label)
+    assert len(losses) == 12
+    p_true = staged[4][np.arange(len(label)), label]
+    assert np.isclose(losses[4], -np.log(p_true).mean())
+    assert truncated(clf, 12) is clf
