@@ -82,8 +82,10 @@ def simulated(n_rounds: int, n_players: int, seed: int, spec: OpponentFitSpec): 
         print(f"  {g['players']:3d} players  {g['name']}")
     kept = s["evaluation"].get("iterations")
     if kept:
-        print(f"boosting iterations kept: {kept['chosen']} of {kept['max']} (least held-out "
-              f"log loss {kept['log_loss_at'][str(kept['chosen'])]})")
+        print(
+            f"boosting iterations kept: {kept['chosen']} of {kept['max']} (least held-out "
+            f"log loss {kept['log_loss_at'][str(kept['chosen'])]})"
+        )
     for horizon, r in s["evaluation"]["horizons"].items():
         ci = r["top1_ci"]
         print(
