@@ -9,8 +9,11 @@ over loopback HTTP, and profiles on the shared real data.
    ECE against the majority and own-frequency baselines (95 % Wilson intervals).
 2. Predict: a real `agent-service serve` on a database of its own, the model stored in
    it; 2 x `--requests` sequential POST /v1/opponents/predict with 100 items each,
-   interleaved with as many GET /health (the floor of any request at the load of the
-   moment): min/p50/p95/p99 and the worker's CPU per request. `--before REF` serves that
+   through `requests` (the batch encoded every time, as the bot kit's client does) and
+   on a plain kept-alive connection (the body encoded once: the service without a client
+   library's time), interleaved with as many GET /health (the floor of any request at
+   the load of the moment): min/p50/p95/p99, the application's share (`Server-Timing`)
+   and the worker's CPU per request. `--before REF` serves that
    ref's tree beside this checkout, each request sent to both in turn (a paired
    before/after that survives the load), and says whether their answers are identical.
 3. Real data: the websocket capture in tests/data/real (renamed to the legacy envelope,
@@ -28,6 +31,7 @@ endpoint: bench/opponents_robustness.py.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import sys
@@ -35,6 +39,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -136,34 +141,66 @@ def predict_body(players) -> dict:  # type: ignore[no-untyped-def]
     return body
 
 
+def _lean_post(conn: http.client.HTTPConnection, path: str, raw: bytes, headers: dict) -> Answer:
+    """A POST on a kept-alive connection with a body encoded beforehand: what the
+    service costs without a client library's own time (requests adds ~2-3 ms here)."""
+    conn.request("POST", path, body=raw, headers={**headers, "Content-Type": "application/json"})
+    r = conn.getresponse()
+    return Answer(r.status, r.read().decode(), r.getheader("Server-Timing", ""))
+
+
+@dataclass
+class Answer:
+    status_code: int
+    text: str
+    server_timing: str
+
+
+def _answer(r: requests.Response) -> Answer:
+    return Answer(r.status_code, r.text, r.headers.get("Server-Timing", ""))
+
+
 def predict_latency(
     fitted, rows, players, n_requests: int, sources: list[tuple[str, Path]]
 ) -> None:  # type: ignore[no-untyped-def]
     """Each tree served side by side; every request goes to each service in turn (the
-    order alternating), so a `--before` tree and this checkout see the same load."""
+    order alternating), so a `--before` tree and this checkout see the same load. Three
+    kinds: predict through `requests` (encoding the batch each time, as the bot kit's
+    client does), predict on a plain kept-alive connection with the body encoded once,
+    and GET /health; the service's own share of each predict from `Server-Timing`."""
     body = predict_body(players)
+    raw = json.dumps(body).encode()
+    path = "/v1/opponents/predict"
     with ExitStack() as stack:
         served = {
             label: stack.enter_context(serving(fitted, rows, tree)) for label, tree in sources
         }
         sessions = {label: requests.Session() for label in served}
+        lean = {
+            label: http.client.HTTPConnection("127.0.0.1", svc.port)
+            for label, svc in served.items()
+        }
         answers = {}
         for label, svc in served.items():
-            url, session = svc.base + "/v1/opponents/predict", sessions[label]
+            url, session = svc.base + path, sessions[label]
             svc.wait(lambda: session.post(url, json=body, headers=svc.headers).status_code == 200)  # noqa: B023
             answers[label] = session.post(url, json=body, headers=svc.headers).json()["items"]
         workers = {label: svc.pids()["worker1"] for label, svc in served.items()}
         calls = {
-            "predict": lambda svc, session: session.post(
-                svc.base + "/v1/opponents/predict", json=body, headers=svc.headers
+            "predict": lambda label, svc: _answer(
+                sessions[label].post(svc.base + path, json=body, headers=svc.headers)
             ),
-            "health": lambda svc, session: session.get(svc.base + "/health"),
+            "predict, lean client": lambda label, svc: _lean_post(
+                lean[label], path, raw, svc.headers
+            ),
+            "health": lambda label, svc: _answer(sessions[label].get(svc.base + "/health")),
         }
         times: dict[tuple[str, str], list[float]] = {
             (name, k): [] for name in served for k in calls
         }
+        app_ms: dict[tuple[str, str], list[float]] = {key: [] for key in times}
         cpu = dict.fromkeys(times, 0.0)
-        # interleaved halves, so both kinds see the same load; /health is the floor any
+        # interleaved halves, so every kind sees the same load; /health is the floor any
         # request pays on this machine now (HTTP, gunicorn, scheduling); the worker's CPU
         # time per request is what the load does not change
         for _ in range(2):
@@ -172,18 +209,22 @@ def predict_latency(
                 for i in range(n_requests):
                     for label in list(served)[:: 1 if i % 2 else -1]:
                         began = time.perf_counter()
-                        r = call(served[label], sessions[label])
+                        r = call(label, served[label])
                         times[(label, kind)].append((time.perf_counter() - began) * 1000)
                         assert r.status_code == 200, r.text
+                        app_ms[(label, kind)].append(float(r.server_timing.split("dur=")[1]))
                 for label, pid in workers.items():
                     cpu[(label, kind)] += (cpu_seconds(pid) or 0.0) - before[label]
     for (label, kind), t in times.items():
         t.sort()
-        print(f"{label}: {kind} ({'batch 100' if kind == 'predict' else 'GET /health'}), "
+        a = sorted(app_ms[(label, kind)])
+        print(f"{label}: {kind} ({'GET /health' if kind == 'health' else 'batch 100'}), "
               f"{len(t)} sequential requests over loopback: min {t[0]:.2f} ms, "
               f"p50 {percentile(t, 50):.2f} ms, p95 {percentile(t, 95):.2f} ms, "
-              f"p99 {percentile(t, 99):.2f} ms, max {t[-1]:.2f} ms; worker CPU "
-              f"{cpu[(label, kind)] / len(t) * 1000:.2f} ms/request; {load()}")  # fmt: skip
+              f"p99 {percentile(t, 99):.2f} ms, max {t[-1]:.2f} ms (the application's "
+              f"share: p50 {percentile(a, 50):.2f} ms, p99 {percentile(a, 99):.2f} ms); "
+              f"worker CPU {cpu[(label, kind)] / len(t) * 1000:.2f} ms/request; "
+              f"{load()}")  # fmt: skip
     if len(sources) == 2:
         (first, a), (second, b) = answers.items()
         ratio = cpu[(second, "predict")] / cpu[(first, "predict")]

@@ -135,6 +135,12 @@ def test_503_backend_down_has_retry_after(tmp_path, pg_dsn, auth):
     app.extensions["agent"].backends.close()
 
 
+def test_every_answer_says_the_applications_time(client, auth):
+    for r in (client.get("/health"), client.get("/v1/opponents/nobody", headers=auth)):
+        name, duration = r.headers["Server-Timing"].split(";dur=")
+        assert name == "app" and float(duration) >= 0.0
+
+
 def test_request_id_is_echoed_or_generated(client):
     assert (
         client.get("/health", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"]
