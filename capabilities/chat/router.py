@@ -78,23 +78,28 @@ _OPERATE = (r"(?:restart|reboot|deploy|kill|stop|shut ?down|cancel|abort|rename|
             r"install|uninstall|e?mail|send|add|create|set|change|modify|configure|enable|"
             r"disable|pause|resume|terminate|withdraw|deposit|drop)")  # fmt: skip
 _ORDERS = re.compile(
-    rf"{_REQUEST}{_POLITE}*{_OPERATE}\b|{_REQUEST}{_POLITE}+{_TRADE}\b|"
-    rf"\b{_TRADE}\b[^?]*\b(?:for (?:me|us)|on my behalf)\b(?!\s+to\b)|"
-    rf"{_REQUEST}{_TRADE}\b(?=[^?]*(?:\d\s*(?:sol\b|%)|\b(?:half|all|everything|order)\b))"
-    r"(?![^?]*\bor\b)[^?]*$",
+    "|".join((
+        rf"{_REQUEST}{_POLITE}*{_OPERATE}\b(?!\s+(?:of|in|over|since|between)\b)",  # not a noun
+        rf"{_REQUEST}{_POLITE}+{_TRADE}\b",
+        rf"\b{_TRADE}\b[^?]*\b(?:for (?:me|us)|on my behalf)\b(?!\s+to\b)",
+        rf"{_REQUEST}{_TRADE}\b(?=[^?]*(?:\d\s*(?:sol\b|%)|\b(?:half|all|everything|order)\b))"
+        r"(?![^?]*\bor\b)[^?]*$",
+    )),
     re.IGNORECASE,
-)
+)  # fmt: skip
 # two questions in one: split where a question mark, ";", or "and"/"also"/"plus" before a
 # question word ends one question; the part after it must read as a question itself
 _QUESTION_WORD = (r"(?:what|how|who|whom|whose|why|when|where|which|is|was|are|were|should|"
                   r"shall|will|would|does|did|do|can|could|has|have|had|am)\b")  # fmt: skip
 _JOINS = re.compile(rf"\?+\s+(?=\S)|;\s*|,?\s+(?:and|also|plus)\s+(?={_QUESTION_WORD})",
                     re.IGNORECASE)  # fmt: skip
-_ASKS = re.compile(rf"^\W*(?:(?:and|also|plus|so|then)\W+)?{_QUESTION_WORD}", re.IGNORECASE)
+_CONNECTIVE = re.compile(r"^\W*(?:(?:and|also|plus|so|then)\b\W*)+", re.IGNORECASE)
+_ASKS = re.compile(rf"^\W*{_QUESTION_WORD}", re.IGNORECASE)
 # ... and a second question only when the message read whole still gives the second
 # part's intent this much: a part that only continues the first question ("how many
-# sidebets won and how many lost") reads, in the whole, as the first intent's (~0.00)
-SECOND_WEIGHT = 0.1
+# sidebets won and how many lost") reads, in the whole, as the first intent's (0.00-0.01
+# in the cross-validation), a second question 0.36-1.0; 0.05 is between them (log scale)
+SECOND_WEIGHT = 0.05
 # lexical evidence, in log-odds units added to the classifier's log-probabilities
 CUE = 1.0  # per matching cue of an intent, at most MAX_CUES counted
 MAX_CUES = 2
@@ -384,7 +389,8 @@ class IntentRouter:
         SECOND_WEIGHT: a part that continues the first question ("... and how many were
         overridden", "how many sidebets won and how many lost") is not a second one."""
         for join in _JOINS.finditer(message):
-            first, second = message[: join.start()].strip(), message[join.end() :].strip()
+            first = message[: join.start()].strip()
+            second = _CONNECTIVE.sub("", message[join.end() :]).strip()
             if not first or not _ASKS.match(second):
                 continue
             one = self._route(first)
