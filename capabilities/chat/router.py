@@ -367,8 +367,9 @@ class IntentRouter:
         self, message: str, said: Slots, every: dict[str, float]
     ) -> tuple[tuple[Intent, float], ...]:
         """The intents that look up the one id a message gives with no word of what it is
-        ("status of <uuid>": a job's or a training run's), with their share of the
-        probability among them; empty when the message says more, or one intent takes it."""
+        ("status of <uuid>": a job's or a training run's), as equally likely (the message
+        says nothing of which), the classifier's order kept; empty when the message says
+        more, or only one intent takes such an id."""
         for slot in {i.looks_up for i in self._intents if i.looks_up}:
             value = getattr(said, slot)
             if value is None:
@@ -376,9 +377,8 @@ class IntentRouter:
             rest = re.sub(re.escape(value), " ", message, flags=re.IGNORECASE).lower()
             takers = [i for i in self._intents if i.looks_up == slot]
             if len(takers) > 1 and set(_WORD.findall(rest)) <= _ID_ONLY:
-                total = sum(every[i.name] for i in takers) or 1.0
                 ranked = sorted(takers, key=lambda i: -every[i.name])
-                return tuple((i, every[i.name] / total) for i in ranked)
+                return tuple((i, 1.0 / len(takers)) for i in ranked)
         return ()
 
     def _two_questions(self, message: str, route: Route) -> Route | None:
