@@ -16,12 +16,18 @@ taken only when
   - the message is a question, not a bare topic ("sidebet", "tick 300?", a round id: at
     most BARE_WORDS words, or only function words; unless an intent's keyword names it
     in two words or more, or is a whole request by itself, as "help" is);
-  - it asks nothing be changed ("delete all the rounds": the chat only reads) and names
-    no asset outside the game ("should I sell my eth");
+  - it is no order ("delete all the rounds", "place a sidebet for me", "restart rabbitmq":
+    the chat answers questions, it does not trade or change anything) and names no asset
+    outside the game ("should I sell my eth");
+  - it gives no id alone that several intents look up ("status of <uuid>": a job or a
+    training run? both are offered);
   - something in the examples is like it (best example cosine plus the lexical bonus
     at least `floor`: "banana bread" is like nothing);
   - the top intent's probability is at least `threshold` and leads the runner-up's by
     at least `margin`.
+  - it is not two questions of different intents in one ("what happened in <round> and
+    was it fair?"): each part routed alone, weighed against the message read whole
+    (`_two_questions`); the clarifying question then offers both.
 Otherwise the answer is a clarifying question listing the likely intents: never a guess.
 """
 
@@ -393,15 +399,11 @@ class IntentRouter:
             second = _CONNECTIVE.sub("", message[join.end() :]).strip()
             if not first or not _ASKS.match(second):
                 continue
-            one = self._route(first)
-            if one.intent is None:
+            two = self._route(second, part=True)  # first: most continuations stop here
+            if two.intent is None or route.scores[two.intent.name] < SECOND_WEIGHT:
                 continue
-            two = self._route(second, part=True)
-            if (
-                two.intent is not None
-                and two.intent != one.intent
-                and route.scores[two.intent.name] >= SECOND_WEIGHT
-            ):
+            one = self._route(first)
+            if one.intent is not None and one.intent != two.intent:
                 return Route(
                     None, route.confidence,
                     ((one.intent, one.confidence), (two.intent, two.confidence)),
