@@ -69,6 +69,9 @@ class Intent:
     expects: str | None = None  # a slot the question names (router.EXPECT_PENALTY without)
     avoids: tuple[str, ...] = ()  # slots its questions never name (router.EXPECT_PENALTY with)
     keyword: str | None = None  # a regex only this intent's questions use (router.KEYWORD_BONUS)
+    # a slot holding an id the intent looks up by itself (a job's or a training run's uuid):
+    # a message that gives only such an id is asked back offering every intent that does
+    looks_up: str | None = None
 
     @property
     def available(self) -> bool:

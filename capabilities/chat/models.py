@@ -36,8 +36,15 @@ class ClarifyOption(BaseModel):
     score: float
 
 
+Reason = Literal["low_confidence", "ambiguous", "missing_slot", "two_questions", "order"]
+
+
 class Clarification(BaseModel):
-    reason: Literal["low_confidence", "ambiguous", "missing_slot"]
+    reason: Reason = Field(
+        description="why the chat asks back: unsure (low_confidence, ambiguous), a value "
+        "missing (missing_slot), two questions in one (two_questions: `options` offers both), "
+        "or an order it cannot carry out (order: a trade, an operation, a change)"
+    )
     question: str
     options: list[ClarifyOption] = Field(default_factory=list)
     slot: str | None = Field(None, description="the value the question needs (missing_slot)")

@@ -16,12 +16,18 @@ taken only when
   - the message is a question, not a bare topic ("sidebet", "tick 300?", a round id: at
     most BARE_WORDS words, or only function words; unless an intent's keyword names it
     in two words or more, or is a whole request by itself, as "help" is);
-  - it asks nothing be changed ("delete all the rounds": the chat only reads) and names
-    no asset outside the game ("should I sell my eth");
+  - it is no order ("delete all the rounds", "place a sidebet for me", "restart rabbitmq":
+    the chat answers questions, it does not trade or change anything) and names no asset
+    outside the game ("should I sell my eth");
+  - it gives no id alone that several intents look up ("status of <uuid>": a job or a
+    training run? both are offered);
   - something in the examples is like it (best example cosine plus the lexical bonus
     at least `floor`: "banana bread" is like nothing);
   - the top intent's probability is at least `threshold` and leads the runner-up's by
     at least `margin`.
+  - it is not two questions of different intents in one ("what happened in <round> and
+    was it fair?"): each part routed alone, weighed against the message read whole
+    (`_two_questions`); the clarifying question then offers both.
 Otherwise the answer is a clarifying question listing the likely intents: never a guess.
 """
 
@@ -63,6 +69,43 @@ _WRITES = re.compile(
     r"tables?|db|rows?)\b",
     re.IGNORECASE,
 )
+# an order the chat cannot carry out: it answers questions, it does not trade, run the
+# service or change anything. A polite request ("please ...", "can you ...") or a bare
+# imperative of an operation ("restart rabbitmq", "kill job X", "set my leverage"); a
+# trade asked for "for me", or a bare imperative trade naming an amount with no question
+# mark ("sell 50% of my position"). "sell now at 1.9x?", "buy or wait", "would you sell
+# here" are questions for the coach.
+_REQUEST = r"^\W*(?:(?:hey|yo|ok(?:ay)?|now|so)\W+)?"
+_POLITE = (r"(?:please\s+|pls\s+|plz\s+|kindly\s+|(?:can|could|will) you\s+(?:please\s+)?|"
+           r"i(?:'d| would) like you to\s+|go ahead and\s+)")  # fmt: skip
+_TRADE = (r"(?:buy|sell|short|long|place|put|open|close|exit|enter|ape|dump|stake|bet|sidebet|"
+          r"trade|execute|submit|cash out|take profits?)")  # fmt: skip
+_OPERATE = (r"(?:restart|reboot|deploy|kill|stop|shut ?down|cancel|abort|rename|reset|upgrade|"
+            r"install|uninstall|e?mail|send|add|create|set|change|modify|configure|enable|"
+            r"disable|pause|resume|terminate|withdraw|deposit|drop)")  # fmt: skip
+_ORDERS = re.compile(
+    "|".join((
+        rf"{_REQUEST}{_POLITE}*{_OPERATE}\b(?!\s+(?:of|in|over|since|between)\b)",  # not a noun
+        rf"{_REQUEST}{_POLITE}+{_TRADE}\b",
+        rf"\b{_TRADE}\b[^?]*\b(?:for (?:me|us)|on my behalf)\b(?!\s+to\b)",
+        rf"{_REQUEST}{_TRADE}\b(?=[^?]*(?:\d\s*(?:sol\b|%)|\b(?:half|all|everything|order)\b))"
+        r"(?![^?]*\bor\b)[^?]*$",
+    )),
+    re.IGNORECASE,
+)  # fmt: skip
+# two questions in one: split where a question mark, ";", or "and"/"also"/"plus" before a
+# question word ends one question; the part after it must read as a question itself
+_QUESTION_WORD = (r"(?:what|how|who|whom|whose|why|when|where|which|is|was|are|were|should|"
+                  r"shall|will|would|does|did|do|can|could|has|have|had|am)\b")  # fmt: skip
+_JOINS = re.compile(rf"\?+\s+(?=\S)|;\s*|,?\s+(?:and|also|plus)\s+(?={_QUESTION_WORD})",
+                    re.IGNORECASE)  # fmt: skip
+_CONNECTIVE = re.compile(r"^\W*(?:(?:and|also|plus|so|then)\b\W*)+", re.IGNORECASE)
+_ASKS = re.compile(rf"^\W*{_QUESTION_WORD}", re.IGNORECASE)
+# ... and a second question only when the message read whole still gives the second
+# part's intent this much: a part that only continues the first question ("how many
+# sidebets won and how many lost") reads, in the whole, as the first intent's (0.00-0.01
+# in the cross-validation), a second question 0.36-1.0; 0.05 is between them (log scale)
+SECOND_WEIGHT = 0.05
 # lexical evidence, in log-odds units added to the classifier's log-probabilities
 CUE = 1.0  # per matching cue of an intent, at most MAX_CUES counted
 MAX_CUES = 2
@@ -78,6 +121,12 @@ _STOP = frozenset((
     "or", "please", "pls", "right", "rn", "should", "so", "that", "the", "this", "to", "was",
     "we", "what", "whats", "when", "where", "which", "who", "why", "will", "with", "would",
     "you", "your", "yes", "no", "now", "ok", "okay", "hey", "hi",
+))  # fmt: skip
+# the words around an id that say nothing of what it is ("status of <uuid>", "<uuid>?")
+_ID_ONLY = _STOP | frozenset((
+    "status", "state", "progress", "info", "details", "update", "check", "show", "look",
+    "up", "about", "going", "doing", "done", "finished", "running", "there", "yet", "still",
+    "tell", "give", "get", "hows", "how's", "what's", "id", "uuid", "plz", "news",
 ))  # fmt: skip
 _WORD = re.compile(r"[a-z][a-z0-9']+")
 _SUFFIXES = ("ing", "ed", "es", "s")
@@ -173,10 +222,13 @@ class Route:
     intent: Intent | None
     confidence: float  # the top intent's probability
     candidates: tuple[tuple[Intent, float], ...]
-    reason: str | None = None  # low_confidence | ambiguous, when intent is None
+    # when intent is None: low_confidence | ambiguous | two_questions | order (the chat
+    # cannot carry it out: a trade, an operation, a change to stored data)
+    reason: str | None = None
     scores: dict[str, float] = field(default_factory=dict)  # every intent's probability
     similarity: float = 0.0  # the best example's cosine plus the lexical bonus
     unlike: bool = False  # below the floor: like nothing the chat answers
+    parts: tuple[str, ...] = ()  # the two questions of one message (two_questions)
 
 
 class IntentRouter:
@@ -268,6 +320,14 @@ class IntentRouter:
         return probability[:n], best[:n] + SIMILARITY_PER_UNIT * units, beyond
 
     def route(self, message: str, slots: Slots | None = None) -> Route:
+        route = self._route(message, slots)
+        if route.intent is None:
+            return route
+        return self._two_questions(message, route) or route
+
+    def _route(self, message: str, slots: Slots | None = None, *, part: bool = False) -> Route:
+        """`part`: one of two questions in a message; a short one that names a value of its
+        own ("... and should I sidebet?") is a question there, not a bare topic."""
         probability, similarity, beyond = self.scores(message, slots)
         order = np.argsort(-probability, kind="stable")
         top, runner_up = float(probability[order[0]]), float(probability[order[1]])
@@ -278,14 +338,17 @@ class IntentRouter:
         def unsure(reason: str) -> Route:
             return Route(None, top, ranked, reason, every, like, like < self.floor)
 
+        if _WRITES.search(message) or _ORDERS.search(message):
+            return Route(None, top, ranked, "order", every, like, True)
+        said, masked = extract(message), mask(message)
+        which = self._which_id(message, said, every)
+        if which:
+            return Route(None, top, which, "ambiguous", every, like)
         if like < self.floor:
             return unsure("low_confidence")
         if beyond > top:  # most like the questions the chat does not answer
             return Route(None, top, ranked, "low_confidence", every, like, True)
-        said, masked = extract(message), mask(message)
-        if _WRITES.search(message) or (
-            ELSEWHERE.search(masked) and not (said.tick or said.game_id or said.run_id)
-        ):
+        if ELSEWHERE.search(masked) and not (said.tick or said.game_id or said.run_id):
             return Route(None, top, ranked, "low_confidence", every, like, True)
         words = len(_WORD.findall(masked.lower()))
         keyworded = any(
@@ -293,7 +356,7 @@ class IntentRouter:
             for k in self._keywords
         )  # one word names a topic ("fair?"), unless a keyword is a whole request ("help")
         named = said.player is not None and words == 2  # "moonboi's pnl", "profile moonboi"
-        if is_bare(masked) and not keyworded and not named:
+        if is_bare(masked) and not keyworded and not named and not (part and said.filled()):
             return unsure("ambiguous")
         threshold = self.threshold
         if not keyworded and _FOLLOWS_ON.match(message) and words <= SHORT_WORDS:
@@ -305,3 +368,45 @@ class IntentRouter:
         if top < threshold or top - runner_up < self.margin:
             return unsure("ambiguous" if top >= self.threshold else "low_confidence")
         return Route(ranked[0][0], top, ranked, None, every, like)
+
+    def _which_id(
+        self, message: str, said: Slots, every: dict[str, float]
+    ) -> tuple[tuple[Intent, float], ...]:
+        """The intents that look up the one id a message gives with no word of what it is
+        ("status of <uuid>": a job's or a training run's), as equally likely (the message
+        says nothing of which), the classifier's order kept; empty when the message says
+        more, or only one intent takes such an id."""
+        for slot in {i.looks_up for i in self._intents if i.looks_up}:
+            value = getattr(said, slot)
+            if value is None:
+                continue
+            rest = re.sub(re.escape(value), " ", message, flags=re.IGNORECASE).lower()
+            takers = [i for i in self._intents if i.looks_up == slot]
+            if len(takers) > 1 and set(_WORD.findall(rest)) <= _ID_ONLY:
+                ranked = sorted(takers, key=lambda i: -every[i.name])
+                return tuple((i, 1.0 / len(takers)) for i in ranked)
+        return ()
+
+    def _two_questions(self, message: str, route: Route) -> Route | None:
+        """Two questions of different intents in one message ("what happened in <round> and
+        was it fair?"): asked back offering both, rather than answering the first or the
+        stronger. Each part must route confidently by itself, the second must read as a
+        question, and the message read whole must still give the second part's intent
+        SECOND_WEIGHT: a part that continues the first question ("... and how many were
+        overridden", "how many sidebets won and how many lost") is not a second one."""
+        for join in _JOINS.finditer(message):
+            first = message[: join.start()].strip()
+            second = _CONNECTIVE.sub("", message[join.end() :]).strip()
+            if not first or not _ASKS.match(second):
+                continue
+            two = self._route(second, part=True)  # first: most continuations stop here
+            if two.intent is None or route.scores[two.intent.name] < SECOND_WEIGHT:
+                continue
+            one = self._route(first)
+            if one.intent is not None and one.intent != two.intent:
+                return Route(
+                    None, route.confidence,
+                    ((one.intent, one.confidence), (two.intent, two.confidence)),
+                    "two_questions", route.scores, route.similarity, parts=(first, second),
+                )  # fmt: skip
+        return None

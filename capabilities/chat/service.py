@@ -120,7 +120,10 @@ def _nothing(kind: str, data: dict[str, Any]) -> None:
 def is_follow_up(message: str, route: Route, slots: Slots, asked: str | None = None) -> bool:
     """A follow-up reuses the last turn's intent: it gives the value that turn asked for
     (`asked`), or says it is one ("and at tick 300?"), or it is short, names a value,
-    and the router found no intent of its own."""
+    and the router found no intent of its own. An order, or two questions in one, is
+    never a follow-up: "sell 50% of my position" after the coach's answer is still an order."""
+    if route.reason in ("order", "two_questions"):
+        return False
     if asked is not None and getattr(slots, asked, None) is not None:
         return True
     if _FOLLOW_UP.match(message):
@@ -132,16 +135,35 @@ def is_follow_up(message: str, route: Route, slots: Slots, asked: str | None = N
     )
 
 
+ORDER_ANSWER = (
+    "I answer questions; I cannot carry out orders: I do not place bets or trades, and I do "
+    "not restart, deploy or change anything. If you are asking whether to buy, sell or bet, "
+    'ask it as a question, e.g. "should I sell now at 1.9x on tick 230?"'
+)
+
+
 def clarification(route: Route) -> Clarification:
     """A question back; a message like nothing the chat answers ("now what?", "delete all
-    the rounds") offers no intent: its few probabilities say nothing."""
+    the rounds") offers no intent: its few probabilities say nothing. Two questions in one
+    offer both intents, each with the part it was read from."""
+    if route.reason == "order":
+        return Clarification(reason="order", question=ORDER_ANSWER)
     options = [
         ClarifyOption(intent=i.name, capability=i.capability, description=i.description,
                       score=round(s, 4))
         for i, s in route.candidates
-        if s >= OPTION_PROBABILITY and not route.unlike
+        if (s >= OPTION_PROBABILITY or route.parts) and not route.unlike
     ]  # fmt: skip
-    if not options:
+    if route.parts and len(options) == len(route.parts):
+        listed = "; ".join(
+            f'({k}) "{part}": {o.description}'
+            for k, (part, o) in enumerate(zip(route.parts, options, strict=True), 1)
+        )
+        question = (
+            f"I see two questions: {listed}. Which should I answer first? Please ask them "
+            "one at a time."
+        )
+    elif not options:
         question = (
             "I am not sure what you are asking. I can answer questions about the game's "
             "rounds and models, your bot's decisions, training and the service: could you "

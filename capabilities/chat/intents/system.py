@@ -91,6 +91,7 @@ INTENTS = (
             "show failed jobs from today",
         ),
         handler=job_status,
+        looks_up="run_id",
         # "training jobs" are training runs, not the job queue; a job named by what it
         # computes ("the features discover job") is not only the queue's: no keyword
         keyword=_QUEUE_JOB,

@@ -178,6 +178,7 @@ INTENTS = (
             "how is the newest training run doing",
         ),
         handler=run_status,
+        looks_up="run_id",
         cues=(r"\b(run|progress|finished|done|learning curve)\b",),
     ),
     Intent(

@@ -41,3 +41,7 @@ def test_follow_ups():
     reply = "20250101-0123456789abcdef"
     assert is_follow_up(reply, confident, extract(reply), asked="game_id")
     assert not is_follow_up("how many rounds today?", confident, extract("how many rounds today?"))
+    # an order is never the last turn's question again, short and with a value as it is
+    order = Route(None, 0.9, (), "order", unlike=True)
+    assert not is_follow_up("sell 50% now", order, extract("sell 50% now"))
+    assert is_follow_up("sell 50% now", nothing, extract("sell 50% now"))
