@@ -144,8 +144,14 @@ def predict_body(players) -> dict:  # type: ignore[no-untyped-def]
 def _lean_post(conn: http.client.HTTPConnection, path: str, raw: bytes, headers: dict) -> Answer:
     """A POST on a kept-alive connection with a body encoded beforehand: what the
     service costs without a client library's own time (requests adds ~2-3 ms here)."""
-    conn.request("POST", path, body=raw, headers={**headers, "Content-Type": "application/json"})
-    r = conn.getresponse()
+    headers = {**headers, "Content-Type": "application/json"}
+    try:
+        conn.request("POST", path, body=raw, headers=headers)
+        r = conn.getresponse()
+    except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+        conn.close()  # kept alive past the server's keep-alive (5 s): connect again
+        conn.request("POST", path, body=raw, headers=headers)
+        r = conn.getresponse()
     return Answer(r.status, r.read().decode(), r.getheader("Server-Timing", ""))
 
 
