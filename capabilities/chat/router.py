@@ -87,7 +87,7 @@ _OPERATE = (r"(?:restart|reboot|deploy|kill|stop|shut ?down|cancel|abort|rename|
 # state; "can you tell/show/explain/check/compare ..." stays a question, as does a verb
 # about the asker ("could you update me on the run")
 _CHANGE = (r"(?:bump|raise|lower|increase|decrease|reduce|halve|tweak|adjust|tune|update|"
-           r"retrain|re-train|revert|roll ?back|remove|clear|flush|switch|turn (?:on|off))")  # fmt: skip
+           r"re-?train|revert|roll ?back|remove|clear|flush|switch|turn (?:on|off))")  # fmt: skip
 _ORDERS = re.compile(
     "|".join((
         rf"{_REQUEST}{_POLITE}*{_OPERATE}\b(?!\s+(?:of|in|over|since|between)\b)",  # not a noun
