@@ -83,10 +83,16 @@ _TRADE = (r"(?:buy|sell|short|long|place|put|open|close|exit|enter|ape|dump|stak
 _OPERATE = (r"(?:restart|reboot|deploy|kill|stop|shut ?down|cancel|abort|rename|reset|upgrade|"
             r"install|uninstall|e?mail|send|add|create|set|change|modify|configure|enable|"
             r"disable|pause|resume|terminate|withdraw|deposit|drop)")  # fmt: skip
+# ... and, asked for politely ("can you bump the learning rate ..."), a verb that changes
+# state; "can you tell/show/explain/check/compare ..." stays a question, as does a verb
+# about the asker ("could you update me on the run")
+_CHANGE = (r"(?:bump|raise|lower|increase|decrease|reduce|halve|tweak|adjust|tune|update|"
+           r"re-?train|revert|roll ?back|remove|clear|flush|switch|turn (?:on|off))")  # fmt: skip
 _ORDERS = re.compile(
     "|".join((
         rf"{_REQUEST}{_POLITE}*{_OPERATE}\b(?!\s+(?:of|in|over|since|between)\b)",  # not a noun
         rf"{_REQUEST}{_POLITE}+{_TRADE}\b",
+        rf"{_REQUEST}{_POLITE}+{_CHANGE}\b(?!\s+(?:me|us)\b)(?=\s+\w)",
         rf"\b{_TRADE}\b[^?]*\b(?:for (?:me|us)|on my behalf)\b(?!\s+to\b)",
         rf"{_REQUEST}{_TRADE}\b(?=[^?]*(?:\d\s*(?:sol\b|%)|\b(?:half|all|everything|order)\b))"
         r"(?![^?]*\bor\b)[^?]*$",
@@ -327,7 +333,8 @@ class IntentRouter:
 
     def _route(self, message: str, slots: Slots | None = None, *, part: bool = False) -> Route:
         """`part`: one of two questions in a message; a short one that names a value of its
-        own ("... and should I sidebet?") is a question there, not a bare topic."""
+        own ("... and should I sidebet?") is a question there, not a bare topic, and one
+        that points at something ("why did it lose and ...") may point at the other part."""
         probability, similarity, beyond = self.scores(message, slots)
         order = np.argsort(-probability, kind="stable")
         top, runner_up = float(probability[order[0]]), float(probability[order[1]])
@@ -362,7 +369,7 @@ class IntentRouter:
         if not keyworded and _FOLLOWS_ON.match(message) and words <= SHORT_WORDS:
             return unsure("ambiguous")
         if not keyworded and is_vague(masked, said):
-            if _DEICTIC.search(message.lower()):
+            if _DEICTIC.search(message.lower()) and not part:
                 return unsure("ambiguous")
             threshold = max(threshold, SHORT_THRESHOLD)
         if top < threshold or top - runner_up < self.margin:
@@ -390,10 +397,14 @@ class IntentRouter:
     def _two_questions(self, message: str, route: Route) -> Route | None:
         """Two questions of different intents in one message ("what happened in <round> and
         was it fair?"): asked back offering both, rather than answering the first or the
-        stronger. Each part must route confidently by itself, the second must read as a
-        question, and the message read whole must still give the second part's intent
-        SECOND_WEIGHT: a part that continues the first question ("... and how many were
-        overridden", "how many sidebets won and how many lost") is not a second one."""
+        stronger. Each part must route confidently by itself (a part that points at
+        something, "why did it lose and what would the oracle have done", may point at the
+        other), the second must read as a question, and the message read whole must still
+        give the second part's intent SECOND_WEIGHT: a part that continues the first
+        question ("... and how many were overridden", "how many sidebets won and how many
+        lost") is not a second one. The first part needs no such weight: it is never a
+        continuation, and a whole that leans to the second gives it little ("how many
+        rounds last week and what was the avg rug tick": 0.02)."""
         for join in _JOINS.finditer(message):
             first = message[: join.start()].strip()
             second = _CONNECTIVE.sub("", message[join.end() :]).strip()
@@ -402,7 +413,7 @@ class IntentRouter:
             two = self._route(second, part=True)  # first: most continuations stop here
             if two.intent is None or route.scores[two.intent.name] < SECOND_WEIGHT:
                 continue
-            one = self._route(first)
+            one = self._route(first, part=True)
             if one.intent is not None and one.intent != two.intent:
                 return Route(
                     None, route.confidence,

@@ -18,9 +18,8 @@ from game.rules import available_modes
 from tools.embeddings import bundled_model_path
 
 GAME_ID = re.compile(r"\b\d{8}-[0-9a-f]{16}\b")
-UUID = re.compile(
-    r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.IGNORECASE
-)
+_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+UUID = re.compile(rf"\b{_UUID}\b", re.IGNORECASE)
 _NUMBER = r"(\d+(?:\.\d+)?)"
 _TICK = re.compile(r"\b(?:tick|t)\s*(?:=|#|no\.?|number)?\s*(\d{1,4})\b", re.IGNORECASE)
 _TICK_AFTER = re.compile(r"\b(\d{1,4})(?:st|nd|rd|th)?\s+ticks?\b", re.IGNORECASE)
@@ -86,7 +85,9 @@ _GAME_WORDS = frozenset((
     "aping", "breakeven", "cooldown", "websocket", "backend", "openai", "mybot", "someone",
     "curriculum", "oracle", "hazard", "archetype", "metrics", "eval", "bots", "rugs", "ticks",
 ))  # fmt: skip
-_ROUND_WORD = re.compile(r"\b(?:round|game)\s+#?([A-Za-z0-9_-]{3,64})\b", re.IGNORECASE)
+_ROUND_WORD = re.compile(r"\b(?:round|game|match)\s+#?([A-Za-z0-9_-]{3,64})\b", re.IGNORECASE)
+# "game <uuid>", "match <uuid>": a round named by an id of the uuid form, not a training run
+_NAMED_UUID = re.compile(rf"\b(?:round|game|match)\s+#?({_UUID})\b", re.IGNORECASE)
 # words that follow "bot" or "player" in a sentence without naming one
 _NOT_NAMES = frozenset(
     ("bet", "bets", "lose", "lost", "do", "did", "does", "is", "was", "the", "a", "an", "win",
@@ -335,12 +336,13 @@ def extract(text: str, now: datetime | None = None) -> Slots:
     """Every slot the message states."""
     now = now or datetime.now(UTC)
     game = GAME_ID.search(text)
-    run = UUID.search(text)
+    named = _NAMED_UUID.search(text)
+    run = UUID.search(_NAMED_UUID.sub(" ", text))
     rest = GAME_ID.sub(" ", UUID.sub(" ", text))
     since_hours, window = _window(rest, now)
     last_n = _LAST_N.search(rest)
     stake = _STAKE.search(rest)
-    game_id = game.group(0) if game else None
+    game_id = game.group(0) if game else named.group(1).lower() if named else None
     if game_id is None:  # "round abc123": an id of another form, replayed as given
         word = _ROUND_WORD.search(rest)
         if word and any(c.isdigit() for c in word.group(1)) and not word.group(1).isdigit():
@@ -377,6 +379,7 @@ def mask(text: str) -> str:
     they are, so "bob" pulls towards no example that happens to share the name, and "in
     rising hazard" or "in high volatility" is not a question about the hazard or the
     volatility."""
+    text = _NAMED_UUID.sub(lambda m: m.group(0)[: m.start(1) - m.start(0)] + "round", text)
     text = _MODE_NAME.sub("mode", UUID.sub("run", GAME_ID.sub("round", text)))
     for match in list(_PLAYER.finditer(text))[::-1]:
         if match.group(1).lower() not in _NOT_NAMES:

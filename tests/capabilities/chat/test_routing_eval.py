@@ -180,7 +180,11 @@ def test_near_neighbours_and_vague_short_questions(router, message, intent):
      ("what's the rug chance at tick 150? and should I sell at 2x", "models.rug_chance",
       "coach.sell_now"),
      ("which llm are you using and what predicts the rug", "models.llm_status",
-      "discovery.predictors")],
+      "discovery.predictors"),
+     # read whole, the message leans to the second part; the first ("it": the bot of the
+     # other part) keeps its weight too
+     ("why did it lose and what would the oracle have done", "analyst.why",
+      "training.compare_oracle")],
 )  # fmt: skip
 def test_two_questions_in_one_are_asked_back_offering_both(router, message, first, second):
     """Each part a question of its own intent: answering one would drop the other."""
@@ -214,7 +218,10 @@ def test_a_second_part_that_continues_the_first_question_is_one_question(router,
     ["place a 0.01 sidebet for me", "buy 0.5 SOL for me now", "sell 50% of my position",
      "can you sell for me at 2x?", "please buy 1 sol at tick 20", "restart rabbitmq",
      "Can you reboot the server?", "kill job 2b3c4d5e-6f70-4182-93a4-b5c6d7e8f901",
-     "deploy the new policy to prod", "delete all the rounds from the database"],
+     "deploy the new policy to prod", "delete all the rounds from the database",
+     "can you bump the learning rate to 1e-4 and restart training",
+     "could you lower the stake size on my bot", "pls retrain the policy on fast rug",
+     "please increase the entropy bonus"],
 )  # fmt: skip
 def test_orders_are_asked_back_saying_the_chat_does_not_carry_them_out(router, message):
     route = router.route(message)
@@ -229,7 +236,12 @@ def test_orders_are_asked_back_saying_the_chat_does_not_carry_them_out(router, m
     [("should I buy now at 1.2x?", "coach.bet_now"), ("sell now at 1.9x?", "coach.sell_now"),
      ("buy or wait at tick 30", "coach.bet_now"), ("would you sell at 2x here", "coach.sell_now"),
      ("buy 1 sol at tick 20?", "coach.bet_now"), ("run a tournament", "tournaments.results"),
-     ("transfer learning from classic to fast rug", "meta.adapt")],
+     ("transfer learning from classic to fast rug", "meta.adapt"),
+     ("could you update me on the training run", "training.run_status"),
+     ("can you explain what lowers the rug chance", "models.rug_chance"),
+     ("can you compare ppo-v3 with the oracle", "training.compare_oracle"),
+     ("pls double check round 20251129-1212121212121212 wasnt manipulated",
+      "fairness.verify")],
 )  # fmt: skip
 def test_questions_about_trading_and_what_the_chat_runs_are_no_orders(router, message, intent):
     """Whether to buy or sell is the coach's question, an imperative with a question mark
@@ -245,10 +257,13 @@ def test_questions_about_trading_and_what_the_chat_runs_are_no_orders(router, me
      ("is 4d3c2b1a-0f9e-4d8c-b7a6-958473625140 done yet", None),
      ("status of job 4d3c2b1a-0f9e-4d8c-b7a6-958473625140", "jobs.status"),
      ("status of run 4d3c2b1a-0f9e-4d8c-b7a6-958473625140", "training.run_status"),
-     ("did training run 4d3c2b1a-0f9e-4d8c-b7a6-958473625140 converge", "training.run_status")],
+     ("did training run 4d3c2b1a-0f9e-4d8c-b7a6-958473625140 converge", "training.run_status"),
+     ("what happened in match 4d3c2b1a-0f9e-4d8c-b7a6-958473625140", "data.round"),
+     ("status of game 4d3c2b1a-0f9e-4d8c-b7a6-958473625140", "data.round")],
 )  # fmt: skip
 def test_a_bare_uuid_is_asked_back_offering_a_job_and_a_training_run(router, message, intent):
-    """A uuid names a job or a training run alike: with no word of which, both are offered."""
+    """A uuid names a job or a training run alike: with no word of which, both are offered;
+    named a game or a match, it is a round."""
     route = router.route(message)
     assert (route.intent.name if route.intent else None) == intent, route.candidates
     if intent is None:

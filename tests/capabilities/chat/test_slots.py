@@ -34,6 +34,16 @@ def test_ids_bots_players():
     )
 
 
+@pytest.mark.parametrize("word", ["game", "match", "round"])
+def test_a_uuid_named_a_game_or_a_match_is_a_round_not_a_training_run(word):
+    run = "3b9d6f2e-4c1a-4e8b-9a7d-2f6e1c0b5a93"
+    s = extract(f"details for {word} {run.upper()}", NOW)
+    assert (s.game_id, s.run_id) == (run, None)
+    assert mask(f"what happened in {word} {run}") == f"what happened in {word} round"
+    assert extract(f"{word} 5e9d01ab, was it fair", NOW).game_id == "5e9d01ab"
+    assert extract(f"status of run {run}", NOW).run_id == run  # a run stays a run
+
+
 def test_a_player_named_without_the_word_player():
     """A name-shaped word (CamelCase, underscore, letters and digits) in a question about
     a person, "who is X" or "X, the player" is the player; a bot, a mode or a plain word
