@@ -132,7 +132,7 @@ def evaluate(h: History, spec: OpponentFitSpec, progress: Progress = _quiet) -> 
         "max": spec.max_iter,
         "log_loss_at": {str(n): round(float(losses[n - 1]), 5)
                         for n in sorted({*range(5, len(losses) + 1, 5), chosen, len(losses)})
-                        if n <= len(losses)},
+                        if 0 < n <= len(losses)},
     }  # fmt: skip
     accuracy: dict[int, dict] = {}
     for horizon, m in held_out.items():
