@@ -261,6 +261,11 @@ class IntentRouter:
         self._keywords = [
             re.compile(i.keyword, re.IGNORECASE) if i.keyword else None for i in self._intents
         ]
+        # the slots several intents look up by id (`_which_id`), with those intents
+        self._lookups: dict[str, list[Intent]] = {}
+        for i in self._intents:
+            if i.looks_up:
+                self._lookups.setdefault(i.looks_up, []).append(i)
         self._fitted: _Fitted | None = None
         self._lock = threading.Lock()
 
@@ -383,12 +388,11 @@ class IntentRouter:
         ("status of <uuid>": a job's or a training run's), as equally likely (the message
         says nothing of which), the classifier's order kept; empty when the message says
         more, or only one intent takes such an id."""
-        for slot in {i.looks_up for i in self._intents if i.looks_up}:
+        for slot, takers in self._lookups.items():
             value = getattr(said, slot)
             if value is None:
                 continue
             rest = re.sub(re.escape(value), " ", message, flags=re.IGNORECASE).lower()
-            takers = [i for i in self._intents if i.looks_up == slot]
             if len(takers) > 1 and set(_WORD.findall(rest)) <= _ID_ONLY:
                 ranked = sorted(takers, key=lambda i: -every[i.name])
                 return tuple((i, 1.0 / len(takers)) for i in ranked)
